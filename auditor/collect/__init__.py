@@ -1,0 +1,32 @@
+"""Collectors: every way auditor reads an organization, behind one `Source` protocol.
+
+A source yields `ObjectRecord`s and fills in its `SourceInfo` (objects, coverage, completeness).
+A source that cannot read everything it was asked to read raises a `CollectorError` (never returns
+a short list): the pipeline then stores no complete snapshot, so a failed read can never look like
+"everything was deleted".
+
+    LdifSource      ldifde exports of the domain and Configuration partitions   (collect/ldif.py)
+    LdapSource      live Active Directory over ldap3                             (collect/ldap.py)
+    Pop3ExportSource  a POP3 server's export folder (MetaBase.xml, pop3.reg, winpop-*.txt)
+                                                                                 (collect/pop3.py)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+from auditor.records import ObjectRecord, SourceInfo
+
+__all__ = ["Source"]
+
+
+@runtime_checkable
+class Source(Protocol):
+    """One place objects come from. `info` is complete only after `collect()` ran to its end."""
+
+    info: SourceInfo
+
+    def collect(self) -> Iterator[ObjectRecord]:
+        """Yield every object; raise `CollectorError` rather than stop early."""
+        ...

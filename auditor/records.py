@@ -1,0 +1,274 @@
+"""The one shape every collected object takes: an `ObjectRecord`.
+
+Every source (LDIF export, live LDAP, POP3 export folder) produces records; the history store keeps
+them, the differ compares them, and `auditor.model` builds the typed view the checks read from them.
+Keeping one neutral shape is what makes a live read and an export of the same forest comparable
+value for value (collector parity) and what lets a snapshot loaded from the store be checked again
+exactly as it was collected.
+
+Values are always strings. Binary attributes (`BINARY_ATTRIBUTES`) hold base64; booleans hold
+`TRUE` / `FALSE` as LDAP writes them; integers hold their decimal text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "BINARY_ATTRIBUTES",
+    "COLLECTED_ATTRIBUTES",
+    "VOLATILE_ATTRIBUTES",
+    "ObjectKind",
+    "ObjectRecord",
+    "SourceInfo",
+    "canonical_attribute",
+    "kind_for_object_classes",
+]
+
+
+class ObjectKind(StrEnum):
+    """Kinds of object in a snapshot (contract.md's list); the value is what JSON output shows."""
+
+    USER = "user"
+    CONTACT = "contact"
+    RECIPIENT_POLICY = "recipient_policy"
+    ACCEPTED_DOMAIN = "accepted_domain"
+    SMTP_CONNECTOR = "smtp_connector"
+    SMTP_VIRTUAL_SERVER = "smtp_virtual_server"
+    EXCHANGE_SERVER = "exchange_server"
+    MAILBOX_STORE = "mailbox_store"
+    POP3_SERVER = "pop3_server"
+    POP3_DOMAIN = "pop3_domain"
+    POP3_MAILBOX = "pop3_mailbox"
+
+
+_RECIPIENT_ATTRIBUTES = (
+    "objectClass",
+    "cn",
+    "displayName",
+    "sAMAccountName",
+    "userPrincipalName",
+    "userAccountControl",
+    "mailNickname",
+    "mail",
+    "proxyAddresses",
+    "targetAddress",
+    "legacyExchangeDN",
+    "homeMDB",
+    "homeMTA",
+    "msExchHomeServerName",
+    "msExchMailboxGuid",
+    "showInAddressBook",
+    "msExchHideFromAddressLists",
+    "msExchPoliciesIncluded",
+    "msExchPoliciesExcluded",
+    "msExchRecipientTypeDetails",
+    "textEncodedORAddress",
+    "protocolSettings",
+)
+
+# What each directory kind keeps. LDIF and LDAP collectors both filter through this table, so a
+# value is in a snapshot only if both would have read it.
+COLLECTED_ATTRIBUTES: Mapping[ObjectKind, tuple[str, ...]] = {
+    ObjectKind.USER: _RECIPIENT_ATTRIBUTES,
+    ObjectKind.CONTACT: _RECIPIENT_ATTRIBUTES,
+    ObjectKind.RECIPIENT_POLICY: (
+        "objectClass",
+        "cn",
+        "gatewayProxy",
+        "disabledGatewayProxy",
+        "msExchNonAuthoritativeDomains",
+        "msExchPolicyOrder",
+        "msExchPolicyOptionList",
+        "purportedSearch",
+        "msExchPolicyEnabled",
+    ),
+    ObjectKind.ACCEPTED_DOMAIN: (
+        "objectClass",
+        "cn",
+        "msExchAcceptedDomainName",
+        "msExchAcceptedDomainFlags",
+    ),
+    ObjectKind.SMTP_CONNECTOR: (
+        "objectClass",
+        "cn",
+        "routingList",
+        "msExchSmtpSmartHost",
+        "msExchSourceBridgeheadServersDN",
+        "msExchSmtpOutboundSecurityFlag",
+        "deliveryMechanism",
+        "homeMTA",
+    ),
+    ObjectKind.SMTP_VIRTUAL_SERVER: (
+        "objectClass",
+        "cn",
+        "adminDisplayName",
+        "msExchServerBindings",
+        "msExchAuthenticationFlags",
+        "msExchSmtpRelayForAuth",
+        "msExchSmtpRelayIpList",
+        "msExchSmtpSmartHost",
+        "msExchSmtpSmartHostType",
+        "msExchSmtpFullyQualifiedDomainName",
+        "msExchAccessSSLFlags",
+    ),
+    ObjectKind.EXCHANGE_SERVER: (
+        "objectClass",
+        "cn",
+        "networkAddress",
+        "legacyExchangeDN",
+        "serialNumber",
+        "msExchCurrentServerRoles",
+    ),
+    ObjectKind.MAILBOX_STORE: ("objectClass", "cn", "legacyExchangeDN"),
+}
+
+BINARY_ATTRIBUTES = frozenset(
+    {
+        "objectGUID",
+        "objectSid",
+        "msExchMailboxGuid",
+        "msExchSmtpRelayIpList",
+        "msExchPolicyOptionList",
+        "msExchIPSecurity",
+        "RelayIpList",
+    }
+)
+
+# Attributes that change without anyone changing the configuration; never collected, never drift.
+VOLATILE_ATTRIBUTES = frozenset(
+    name.lower()
+    for name in (
+        "uSNChanged",
+        "uSNCreated",
+        "whenChanged",
+        "whenCreated",
+        "dSCorePropagationData",
+        "lastLogon",
+        "lastLogonTimestamp",
+        "lastLogoff",
+        "logonCount",
+        "badPwdCount",
+        "badPasswordTime",
+        "pwdLastSet",
+        "replPropertyMetaData",
+        "msDS-KeyVersionNumber",
+    )
+)
+
+_CANONICAL = {
+    name.lower(): name
+    for names in COLLECTED_ATTRIBUTES.values()
+    for name in names
+} | {name.lower(): name for name in BINARY_ATTRIBUTES}
+
+
+def canonical_attribute(name: str) -> str:
+    """The one spelling of an attribute name (LDAP names are case-insensitive; ldifde lowercases some)."""
+    return _CANONICAL.get(name.lower(), name)
+
+
+# Most derived class first: a connector is also a mailGateway, a policy is also a container.
+_CLASS_TO_KIND: tuple[tuple[str, ObjectKind], ...] = (
+    ("msexchroutingsmtpconnector", ObjectKind.SMTP_CONNECTOR),
+    ("protocolcfgsmtpserver", ObjectKind.SMTP_VIRTUAL_SERVER),
+    ("msexchrecipientpolicy", ObjectKind.RECIPIENT_POLICY),
+    ("msexchaccepteddomain", ObjectKind.ACCEPTED_DOMAIN),
+    ("msexchexchangeserver", ObjectKind.EXCHANGE_SERVER),
+    ("msexchprivatemdb", ObjectKind.MAILBOX_STORE),
+    ("contact", ObjectKind.CONTACT),
+    ("computer", None),  # type: ignore[arg-type]
+    ("user", ObjectKind.USER),
+)
+
+
+def kind_for_object_classes(object_classes: Iterable[str]) -> ObjectKind | None:
+    """The snapshot kind of a directory entry, or None when auditor does not keep it."""
+    classes = {value.lower() for value in object_classes}
+    for class_name, kind in _CLASS_TO_KIND:
+        if class_name in classes:
+            return kind
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRecord:
+    """One object as collected: identity, location and the attributes auditor keeps.
+
+    `key` is the stable identity used by the store and the differ: the canonical lower-case
+    `objectGUID` for directory objects, `dn:<lower-case DN>` for a source without GUIDs, and
+    `pop3:<server>/<what>` for POP3-side objects.
+    """
+
+    kind: ObjectKind
+    key: str
+    dn: str
+    attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def values(self, name: str) -> tuple[str, ...]:
+        return self.attributes.get(name, ())
+
+    def first(self, name: str) -> str | None:
+        found = self.attributes.get(name)
+        return found[0] if found else None
+
+    def content_hash(self) -> str:
+        """Identity of this version of the object: equal hashes mean nothing worth keeping changed."""
+        payload = json.dumps(
+            [self.kind.value, self.key, self.dn, sorted((k, list(v)) for k, v in self.attributes.items())],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind.value,
+            "key": self.key,
+            "dn": self.dn,
+            "attributes": {k: list(v) for k, v in self.attributes.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> ObjectRecord:
+        attributes = data.get("attributes", {})
+        assert isinstance(attributes, Mapping)
+        return cls(
+            kind=ObjectKind(str(data["kind"])),
+            key=str(data["key"]),
+            dn=str(data["dn"]),
+            attributes={str(k): tuple(str(x) for x in v) for k, v in attributes.items()},
+        )
+
+
+@dataclass(slots=True)
+class SourceInfo:
+    """How one source fared in a pass; reported in JSON `snapshot.sources` and in collection health.
+
+    `coverage` names what the source actually read, so checks can tell "nothing there" from "not
+    looked at": `domain` and `configuration` for a directory, `pop3:<name>` plus one entry per
+    export file found (`pop3:<name>:MetaBase.xml`, ...) for a POP3 export.
+    """
+
+    name: str
+    kind: str
+    complete: bool = False
+    objects: int = 0
+    duration_seconds: float = 0.0
+    error: str | None = None
+    coverage: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "complete": self.complete,
+            "objects": self.objects,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "error": self.error,
+            "coverage": sorted(self.coverage),
+        }

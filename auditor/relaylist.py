@@ -27,7 +27,7 @@ import struct
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["RelayList", "RelayListDecodeError", "RelayMode", "decode_relay_list"]
+__all__ = ["RelayList", "RelayListDecodeError", "RelayListTruncatedError", "RelayMode", "decode_relay_list"]
 
 _SELF_RELATIVE = 0x80000000
 _AF_INET = 2
@@ -36,6 +36,14 @@ _ENTRY_SIZE = 20
 
 class RelayListDecodeError(ValueError):
     """The blob is not in a layout this decoder knows; it needs a human to review it."""
+
+
+class RelayListTruncatedError(RelayListDecodeError):
+    """The blob's own header or references promise more bytes than it has: it was cut short.
+
+    Collectors treat this as a damaged input file (the export lost bytes), whereas a complete blob
+    of an unknown layout is kept and reported by the checks for review by hand.
+    """
 
 
 class RelayMode(StrEnum):
@@ -86,13 +94,13 @@ def _ref(value: int, what: str, size: int, need: int = 8) -> int:
         raise RelayListDecodeError(f"{what} reference 0x{value:08x} is not self-relative")
     offset = value & ~_SELF_RELATIVE
     if offset + need > size:
-        raise RelayListDecodeError(f"{what} reference points outside the {size}-byte blob")
+        raise RelayListTruncatedError(f"{what} reference points outside the {size}-byte blob")
     return offset
 
 
 def _u32(blob: bytes, offset: int, what: str) -> int:
     if offset + 4 > len(blob):
-        raise RelayListDecodeError(f"{what} at offset {offset} lies beyond the {len(blob)}-byte blob")
+        raise RelayListTruncatedError(f"{what} at offset {offset} lies beyond the {len(blob)}-byte blob")
     return int(struct.unpack_from("<I", blob, offset)[0])
 
 
@@ -119,7 +127,7 @@ def _address_list(blob: bytes, reference: int, what: str) -> tuple[ipaddress.IPv
     for index in range(entries):
         base = header + 8 + _ENTRY_SIZE * index
         if base + _ENTRY_SIZE > len(blob):
-            raise RelayListDecodeError(f"{what} entry {index} is cut off")
+            raise RelayListTruncatedError(f"{what} entry {index} is cut off")
         family, count, full_bytes, last_byte, data_ref = struct.unpack_from("<5I", blob, base)
         if family != _AF_INET:
             raise RelayListDecodeError(f"{what} entry {index} has address family {family}, not AF_INET")
@@ -128,7 +136,7 @@ def _address_list(blob: bytes, reference: int, what: str) -> tuple[ipaddress.IPv
         data = _ref(data_ref, f"{what} entry {index} data", len(blob), need=4)
         end = data + 4 * count
         if end > len(blob):
-            raise RelayListDecodeError(f"{what} entry {index} addresses run past the end of the blob")
+            raise RelayListTruncatedError(f"{what} entry {index} addresses run past the end of the blob")
         prefix = _mask_prefix(blob[data : data + 4], full_bytes, last_byte)
         for slot in range(1, count):
             address = ipaddress.IPv4Address(blob[data + 4 * slot : data + 4 * slot + 4])
@@ -149,10 +157,10 @@ def decode_relay_list(blob: bytes) -> RelayList:
     if not blob:
         return RelayList(mode=RelayMode.ALL_EXCEPT, grants=(), denies=())
     if len(blob) < 24:
-        raise RelayListDecodeError(f"blob of {len(blob)} bytes is shorter than the 24-byte header")
+        raise RelayListTruncatedError(f"blob of {len(blob)} bytes is shorter than the 24-byte header")
     deny_addr, grant_addr, deny_name, grant_name, _flags, ref_size = struct.unpack_from("<6I", blob, 0)
     if ref_size > len(blob):
-        raise RelayListDecodeError(f"header size {ref_size} exceeds the {len(blob)}-byte blob")
+        raise RelayListTruncatedError(f"header size {ref_size} exceeds the {len(blob)}-byte blob")
     denies = _address_list(blob, deny_addr, "deny-by-IP list")
     grant_header = _ref(grant_addr, "grant-by-IP list", len(blob))
     grant_entries = _u32(blob, grant_header, "grant-by-IP entry count")

@@ -21,6 +21,7 @@ from enum import StrEnum
 __all__ = [
     "BINARY_ATTRIBUTES",
     "COLLECTED_ATTRIBUTES",
+    "MULTI_VALUED_ATTRIBUTES",
     "VOLATILE_ATTRIBUTES",
     "ObjectKind",
     "ObjectRecord",
@@ -139,6 +140,29 @@ BINARY_ATTRIBUTES = frozenset(
     }
 )
 
+# Attributes the directory schema declares multi-valued: the differ compares them as sets (order
+# means nothing), every other attribute as one value. An attribute not listed here that holds more
+# than one value (a POP3-side list, say) is compared as a set too.
+MULTI_VALUED_ATTRIBUTES = frozenset(
+    {
+        "objectClass",
+        "proxyAddresses",
+        "showInAddressBook",
+        "msExchPoliciesIncluded",
+        "msExchPoliciesExcluded",
+        "protocolSettings",
+        "gatewayProxy",
+        "disabledGatewayProxy",
+        "msExchNonAuthoritativeDomains",
+        "msExchPolicyOptionList",
+        "routingList",
+        "msExchSourceBridgeheadServersDN",
+        "msExchServerBindings",
+        "networkAddress",
+        "serialNumber",
+    }
+)
+
 # Attributes that change without anyone changing the configuration; never collected, never drift.
 VOLATILE_ATTRIBUTES = frozenset(
     name.lower()
@@ -160,11 +184,9 @@ VOLATILE_ATTRIBUTES = frozenset(
     )
 )
 
-_CANONICAL = {
-    name.lower(): name
-    for names in COLLECTED_ATTRIBUTES.values()
-    for name in names
-} | {name.lower(): name for name in BINARY_ATTRIBUTES}
+_CANONICAL = {name.lower(): name for names in COLLECTED_ATTRIBUTES.values() for name in names} | {
+    name.lower(): name for name in BINARY_ATTRIBUTES
+}
 
 
 def canonical_attribute(name: str) -> str:
@@ -173,7 +195,7 @@ def canonical_attribute(name: str) -> str:
 
 
 # Most derived class first: a connector is also a mailGateway, a policy is also a container.
-_CLASS_TO_KIND: tuple[tuple[str, ObjectKind], ...] = (
+_CLASS_TO_KIND: tuple[tuple[str, ObjectKind | None], ...] = (
     ("msexchroutingsmtpconnector", ObjectKind.SMTP_CONNECTOR),
     ("protocolcfgsmtpserver", ObjectKind.SMTP_VIRTUAL_SERVER),
     ("msexchrecipientpolicy", ObjectKind.RECIPIENT_POLICY),
@@ -181,7 +203,7 @@ _CLASS_TO_KIND: tuple[tuple[str, ObjectKind], ...] = (
     ("msexchexchangeserver", ObjectKind.EXCHANGE_SERVER),
     ("msexchprivatemdb", ObjectKind.MAILBOX_STORE),
     ("contact", ObjectKind.CONTACT),
-    ("computer", None),  # type: ignore[arg-type]
+    ("computer", None),
     ("user", ObjectKind.USER),
 )
 

@@ -24,7 +24,9 @@ __all__ = ["RawValue", "guid_from_value", "partition_of", "record_from_entry"]
 
 RawValue = bytes | str
 
-_BOOLEAN_ATTRIBUTES = frozenset({"msExchHideFromAddressLists", "msExchSmtpRelayForAuth", "msExchPolicyEnabled"})
+_BOOLEAN_ATTRIBUTES = frozenset(
+    {"msExchHideFromAddressLists", "msExchSmtpRelayForAuth", "msExchPolicyEnabled"}
+)
 _GUID_TEXT = re.compile(r"^\{?([0-9a-fA-F-]{36})\}?$")
 
 
@@ -47,7 +49,11 @@ def partition_of(dn: str, configuration_dn: str | None = None) -> str:
     if configuration_dn:
         suffix = configuration_dn.lower().replace(" ", "")
         return "configuration" if lowered == suffix or lowered.endswith("," + suffix) else "domain"
-    return "configuration" if "cn=configuration,dc=" in lowered or lowered.startswith("cn=configuration,") else "domain"
+    return (
+        "configuration"
+        if "cn=configuration,dc=" in lowered or lowered.startswith("cn=configuration,")
+        else "domain"
+    )
 
 
 def _text(value: RawValue) -> str:
@@ -82,7 +88,7 @@ def record_from_entry(dn: str, attributes: Mapping[str, Sequence[RawValue]]) -> 
     key = guid if guid else "dn:" + dn.lower()
     kept: dict[str, tuple[str, ...]] = {}
     for name in COLLECTED_ATTRIBUTES[kind]:
-        values = by_name.get(name)
-        if values:
-            kept[name] = tuple(_encode(name, v) for v in values)
+        found = by_name.get(name)
+        if found:
+            kept[name] = tuple(_encode(name, v) for v in found)
     return ObjectRecord(kind=kind, key=key, dn=dn, attributes=kept)

@@ -1,0 +1,456 @@
+"""Command line (contract.md): check, diff, report, history, checks, trace, export-ldif.
+
+Exit codes: 0 success (and, for `check`, nothing failing at or above `--fail-on`); 1 `check`
+found such findings; 2 the command could not do its job. Exit 2 always comes with exactly one line
+on stderr naming the cause, never a traceback (`--debug` shows one for developers).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from auditor import __version__
+from auditor.config import AuditorConfig, StoreConfig, find_config, load_config
+from auditor.errors import AuditorError, ConfigError, SnapshotError
+from auditor.registry import Severity, discover_checks
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+SAMPLE_STORE = "auditor-sample.db"
+_debug = False
+
+
+def _fail(message: str) -> None:
+    click.echo(f"auditor: error: {message}", err=True)
+
+
+def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Every failure becomes one stderr line and exit 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except AuditorError as exc:
+            _fail(" ".join(str(exc).split()) or type(exc).__name__)
+            if _debug:
+                raise
+            sys.exit(2)
+        except KeyboardInterrupt:
+            _fail("interrupted")
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if _debug:
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} (rerun with --debug)")
+            sys.exit(2)
+
+    return wrapper
+
+
+def _sample_config_path() -> Path:
+    path = Path(str(resources.files("auditor.sample").joinpath("auditor.toml")))
+    if not path.is_file():
+        raise ConfigError(f"{path}: the bundled sample organization is missing from this installation")
+    return path
+
+
+def _config(config_path: Path | None, sample: bool) -> AuditorConfig:
+    if sample:
+        config = load_config(_sample_config_path())
+        store = StoreConfig(url=f"sqlite:///{Path.cwd() / SAMPLE_STORE}")
+        return config.model_copy(update={"store": store})
+    return load_config(find_config(config_path))
+
+
+def _setup_telemetry(config: AuditorConfig | None) -> Any:
+    from auditor.telemetry import TelemetrySettings, setup_telemetry
+
+    settings = TelemetrySettings(
+        exporter=config.telemetry.exporter if config else None,
+        log_level=config.telemetry.log_level if config else "INFO",
+    )
+    return setup_telemetry(settings)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise AuditorError(f"{output}: cannot write the report: {exc.strerror}") from None
+
+
+def _color(output: Path | None) -> bool:
+    return output is None and sys.stdout.isatty()
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.match(text)
+    if not match:
+        raise ConfigError(f"invalid duration {text!r}: use a number and a unit, e.g. 7d, 24h, 2w")
+    amount, unit = int(match.group(1)), match.group(2)
+    return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit])
+
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="config file (TOML)",
+)
+sample_option = click.option(
+    "--sample", is_flag=True, help="use the bundled sample organization (store: ./auditor-sample.db)"
+)
+output_option = click.option("--output", type=click.Path(path_type=Path, dir_okay=False), help="write here")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="auditor")
+@click.option("--debug", is_flag=True, hidden=True, help="show tracebacks")
+def main(debug: bool) -> None:
+    """Audit Exchange / POP3 coexistence in Active Directory and track its drift."""
+    global _debug
+    _debug = debug
+
+
+# -- check ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@config_option
+@sample_option
+@click.option("--once", is_flag=True, help="one pass, then exit (for cron); without it: run as a service")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "html", "junit", "sarif"]), default="text"
+)
+@output_option
+@click.option(
+    "--fail-on", type=click.Choice([s.value for s in Severity]), default=None, help="exit 1 at this severity"
+)
+@handle_errors
+def check(
+    config_path: Path | None, sample: bool, once: bool, fmt: str, output: Path | None, fail_on: str | None
+) -> None:
+    """Collect, store, check and report (contract: exit 0 / 1 / 2)."""
+    config = _config(config_path, sample)
+    telemetry = _setup_telemetry(config)
+    threshold = Severity(fail_on) if fail_on else config.checks.fail_on
+    try:
+        if once:
+            code = _check_once(config, fmt=fmt, output=output, threshold=threshold, telemetry=telemetry)
+        else:
+            code = _serve(config, telemetry=telemetry)
+    finally:
+        telemetry.shutdown()
+    sys.exit(code)
+
+
+def _check_once(
+    config: AuditorConfig,
+    *,
+    fmt: str,
+    output: Path | None,
+    threshold: Severity,
+    telemetry: Any,
+    stop: threading.Event | None = None,
+) -> int:
+    from auditor.progress import progress_for
+    from auditor.run import exit_code, run_pass
+
+    reporter = progress_for(sys.stderr)
+
+    def render(result: Any) -> None:
+        _render_pass(result, fmt, output)
+
+    result = run_pass(config, stop=stop, progress=reporter, on_result=render)
+    _record_metrics(telemetry, result)
+    return exit_code(result.run, threshold)
+
+
+def _render_pass(result: Any, fmt: str, output: Path | None) -> None:
+    from auditor.reports.render import render_check_run
+
+    document = result.run.to_json()
+    if result.diff is not None and fmt == "text":
+        document = {**document, "changes": result.diff}
+    _emit(render_check_run(document, fmt, color=_color(output)), output)
+
+
+def _serve(config: AuditorConfig, *, telemetry: Any) -> int:
+    from auditor import service
+    from auditor.service import ScheduleSettings, run_service
+
+    schedule = ScheduleSettings(
+        check=config.schedule.check, report=config.schedule.report, tz=config.schedule.tz
+    )
+
+    def one_pass() -> int:
+        return _pass_for_service(config, telemetry=telemetry, stop=service.stop_requested)
+
+    def weekly_report() -> int:
+        return _send_drift_report(config, since=parse_duration(config.report.since))
+
+    return run_service(schedule, run_pass=one_pass, send_report=weekly_report)
+
+
+def _pass_for_service(config: AuditorConfig, *, telemetry: Any, stop: threading.Event) -> int:
+    from auditor.run import exit_code, run_pass
+
+    result = run_pass(config, stop=stop)
+    _record_metrics(telemetry, result)
+    return exit_code(result.run, config.checks.fail_on)
+
+
+def _record_metrics(telemetry: Any, result: Any) -> None:
+    from collections import Counter
+
+    kinds = Counter(record.kind.value for record in result.records)
+    for kind, count in kinds.items():
+        telemetry.record_objects(kind, count, "all")
+    counts = Counter((f.severity.value, f.status.value) for f in result.run.findings)
+    telemetry.record_findings(counts)
+    telemetry.record_last_complete_snapshot(result.snapshot.taken_at.timestamp())
+
+
+# -- diff / report / history / checks / trace ------------------------------------------------------
+
+
+@main.command()
+@config_option
+@sample_option
+@click.option(
+    "--from",
+    "from_ref",
+    default="previous",
+    show_default=True,
+    help="snapshot id, latest, previous, or ISO date",
+)
+@click.option("--to", "to_ref", default="latest", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text")
+@output_option
+@handle_errors
+def diff(
+    config_path: Path | None, sample: bool, from_ref: str, to_ref: str, fmt: str, output: Path | None
+) -> None:
+    """What changed between two stored complete snapshots (objects and findings)."""
+    from auditor.diff import diff_snapshots
+    from auditor.reports.render import render_diff
+    from auditor.run import open_store
+
+    config = _config(config_path, sample)
+    store = open_store(config)
+    document = diff_snapshots(store, store.resolve(from_ref).id, store.resolve(to_ref).id)
+    _emit(render_diff(document, fmt, color=_color(output)), output)
+
+
+@main.command()
+@config_option
+@sample_option
+@click.option("--since", default=None, help="period, e.g. 7d (default: [report] since, else 7d)")
+@click.option("--format", "fmt", type=click.Choice(["html", "json", "text"]), default="text")
+@output_option
+@click.option("--email", is_flag=True, help="send the report to [report] email_to")
+@handle_errors
+def report(
+    config_path: Path | None, sample: bool, since: str | None, fmt: str, output: Path | None, email: bool
+) -> None:
+    """The drift report over a period: findings new / resolved / still failing, changes, health."""
+    config = _config(config_path, sample)
+    period = parse_duration(since or config.report.since)
+    if email:
+        sys.exit(_send_drift_report(config, since=period, fmt=fmt, output=output))
+    from auditor.reports.render import render_drift_report
+
+    document = _drift_document(config, period)
+    _emit(render_drift_report(document, fmt, color=_color(output)), output)
+
+
+def _drift_document(config: AuditorConfig, period: timedelta) -> dict[str, Any]:
+    from auditor.drift import build_drift_report
+    from auditor.run import open_store
+
+    store = open_store(config)
+    waivers = [(w.check, w.subject, w.reason, w.expires) for w in config.checks.waiver]
+    return build_drift_report(
+        store, since=period, now=datetime.now(UTC), waivers=waivers, organization=config.organization
+    )
+
+
+def _send_drift_report(
+    config: AuditorConfig, *, since: timedelta, fmt: str | None = None, output: Path | None = None
+) -> int:
+    from auditor.mail import MailSettings, build_report_message, send_message
+    from auditor.run import open_store
+
+    report_config = config.report
+    if not report_config.smtp_url or not report_config.email_to or not report_config.email_from:
+        raise ConfigError("report.smtp_url, report.email_from and report.email_to are needed to send e-mail")
+    document = _drift_document(config, since)
+    if output is not None and fmt is not None:
+        from auditor.reports.render import render_drift_report
+
+        _emit(render_drift_report(document, fmt), output)
+    settings = MailSettings(
+        smtp_url=report_config.smtp_url,
+        starttls=report_config.starttls,
+        username=report_config.smtp_username,
+        password=report_config.smtp_password() if report_config.smtp_username else None,
+        ca_file=str(report_config.ca_file) if report_config.ca_file else None,
+        sender=report_config.email_from,
+        recipients=tuple(report_config.email_to),
+        timeout=report_config.timeout,
+        retries=report_config.retries,
+    )
+    message = build_report_message(document, settings)
+    store = open_store(config)
+    period = document.get("period", {})
+    period_from, period_to = period.get("since"), period.get("until")
+    try:
+        send_message(message, settings)
+    except AuditorError as exc:
+        store.record_delivery(period_from, period_to, sent=False, error=str(exc))
+        raise
+    store.record_delivery(period_from, period_to, sent=True, error=None)
+    click.echo(f"report sent to {', '.join(report_config.email_to)}", err=True)
+    return 0
+
+
+@main.command()
+@config_option
+@sample_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@handle_errors
+def history(config_path: Path | None, sample: bool, fmt: str) -> None:
+    """Stored snapshots: id, time, complete or not, object count, failing findings."""
+    from auditor.results import isoformat
+    from auditor.run import open_store
+
+    store = open_store(_config(config_path, sample))
+    rows = store.snapshots()
+    if fmt == "json":
+        document = {
+            "schema": "auditor.history/1",
+            "snapshots": [
+                {
+                    "id": row.id,
+                    "taken_at": isoformat(row.taken_at),
+                    "complete": row.complete,
+                    "objects": row.objects,
+                    "failing": row.failing,
+                }
+                for row in rows
+            ],
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    if not rows:
+        click.echo("no snapshots stored yet")
+        return
+    click.echo(f"{'id':>6}  {'taken at (UTC)':<20}  {'complete':<8}  {'objects':>8}  {'failing':>7}")
+    for row in rows:
+        click.echo(
+            f"{row.id:>6}  {isoformat(row.taken_at) or '':<20}  {'yes' if row.complete else 'NO':<8}  "
+            f"{row.objects:>8}  {row.failing:>7}"
+        )
+
+
+@main.command(name="checks")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@handle_errors
+def checks_command(fmt: str) -> None:
+    """The check catalogue: id, severity, principles, title."""
+    specs = discover_checks()
+    if fmt == "json":
+        document = {
+            "schema": "auditor.checks/1",
+            "checks": [
+                {
+                    "id": s.id,
+                    "severity": s.severity.value,
+                    "principles": list(s.principles),
+                    "title": s.title,
+                    "remediation": s.remediation,
+                }
+                for s in specs
+            ],
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    for s in specs:
+        click.echo(f"{s.id:<9} {s.severity.value:<8} {','.join(s.principles):<6} {s.title}")
+
+
+@main.command()
+@click.argument("address")
+@config_option
+@sample_option
+@click.option(
+    "--from", "start", default="exchange", show_default=True, help="exchange or a POP3 server's name"
+)
+@handle_errors
+def trace(address: str, config_path: Path | None, sample: bool, start: str) -> None:
+    """The path a message to ADDRESS takes in the latest complete snapshot, hop by hop."""
+    from auditor.model import Snapshot
+    from auditor.routing import systems
+    from auditor.routing import trace as trace_route
+    from auditor.run import open_store
+
+    config = _config(config_path, sample)
+    store = open_store(config)
+    snapshot = store.resolve("latest")
+    snap = Snapshot.from_records(store.load_records(snapshot.id), store.load_sources(snapshot.id))
+    snap.configured_exchange_hosts = {
+        s.name.lower(): frozenset([*s.addresses, *([s.fqdn] if s.fqdn else [])])
+        for s in config.exchange_server
+    }
+    known = systems(snap)
+    if start != "exchange" and start.lower() not in {name.lower() for name in known}:
+        raise SnapshotError(f"unknown system {start!r}: use exchange or one of {', '.join(known)}")
+    click.echo(trace_route(snap, address, start).render())
+
+
+@main.command(name="export-ldif")
+@config_option
+@click.option("--domain-out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--configuration-out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@handle_errors
+def export_ldif_command(config_path: Path | None, domain_out: Path, configuration_out: Path) -> None:
+    """Write ldifde-style exports of what the live collector reads (for offline audits)."""
+    from auditor.collect.ldif_export import export_ldif
+    from auditor.run import build_sources
+
+    config = load_config(find_config(config_path))
+    if config.directory is None or not config.directory.url:
+        raise ConfigError("export-ldif reads a live directory: set [directory] url")
+    source = build_sources(config.model_copy(update={"pop3_server": []}))[0]
+    domain_count, configuration_count = export_ldif(source.settings, domain_out, configuration_out)  # type: ignore[attr-defined]
+    click.echo(
+        f"wrote {domain_count} entries to {domain_out}, {configuration_count} to {configuration_out}",
+        err=True,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

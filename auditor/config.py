@@ -1,0 +1,302 @@
+"""The configuration file (TOML), validated into typed settings.
+
+Validation is strict (unknown keys are errors) because a misspelt key in a compliance tool silently
+audits less than its owner thinks. Every problem becomes one `ConfigError` line naming the file and
+the key. Relative paths resolve against the folder of the config file. Secrets are never inline:
+each has a `*_env` (environment variable) and a `*_file` (path) form, resolved only when used, so a
+`check --once` over LDIF exports never needs the bind password.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from auditor.errors import ConfigError
+from auditor.registry import Severity
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_LOCATIONS",
+    "AuditorConfig",
+    "ChecksConfig",
+    "DirectoryConfig",
+    "ExchangeServerConfig",
+    "Pop3ServerConfig",
+    "ReportConfig",
+    "ScheduleConfig",
+    "StoreConfig",
+    "TelemetryConfig",
+    "WaiverConfig",
+    "find_config",
+    "load_config",
+    "resolve_secret",
+]
+
+CONFIG_ENV = "AUDITOR_CONFIG"
+DEFAULT_LOCATIONS = (Path("auditor.toml"), Path("/etc/auditor/auditor.toml"))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def resolve_secret(env: str | None, file: Path | None, what: str) -> str | None:
+    """Read a secret from its environment variable or file; the error names the variable, never a value."""
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            raise ConfigError(f"{what}_env: environment variable {env} is not set")
+        return value
+    if file:
+        try:
+            return file.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(f"{what}_file: cannot read {file}: {exc.strerror}") from None
+    return None
+
+
+class StoreConfig(_Strict):
+    url: str = "sqlite:///auditor.db"
+    scope: str = "default"
+    lock_timeout: float = Field(default=60.0, ge=0)
+
+
+class DirectoryConfig(_Strict):
+    url: str | None = None
+    bind_dn: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+    tls: Literal["starttls", "ldaps", "none"] | None = None
+    allow_insecure: bool = False
+    ca_file: Path | None = None
+    base_dn: str | None = None
+    configuration_dn: str | None = None
+    page_size: int = Field(default=500, ge=1, le=100_000)
+    timeout: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10)
+    ldif: list[Path] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DirectoryConfig:
+        if self.url and self.ldif:
+            raise ValueError("set either url (live LDAP) or ldif (exported files), not both")
+        if not self.url and not self.ldif:
+            raise ValueError("set url (live LDAP) or ldif (a list of exported files)")
+        if self.url and not self.url.lower().startswith(("ldap://", "ldaps://")):
+            raise ValueError(f"url must start with ldap:// or ldaps://, not {self.url!r}")
+        if self.tls == "none" and not self.allow_insecure:
+            raise ValueError('tls = "none" sends the bind password in clear; it needs allow_insecure = true')
+        if self.password_env and self.password_file:
+            raise ValueError("set password_env or password_file, not both")
+        return self
+
+    def password(self) -> str | None:
+        return resolve_secret(self.password_env, self.password_file, "directory.password")
+
+
+class Pop3ServerConfig(_Strict):
+    name: str = Field(min_length=1)
+    fqdn: str | None = None
+    addresses: list[str] = Field(default_factory=list)
+    export: Path | None = None
+
+
+class ExchangeServerConfig(_Strict):
+    """Extra names that designate an Exchange server (its cn and networkAddress come from AD)."""
+
+    name: str = Field(min_length=1)
+    fqdn: str | None = None
+    addresses: list[str] = Field(default_factory=list)
+
+
+class WaiverConfig(_Strict):
+    check: str = Field(min_length=1)
+    subject: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+    expires: date
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_says_something(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a waiver needs a reason")
+        return value
+
+
+class ChecksConfig(_Strict):
+    fail_on: Severity = Severity.LOW
+    disabled: list[str] = Field(default_factory=list)
+    waiver: list[WaiverConfig] = Field(default_factory=list)
+
+
+class ScheduleConfig(_Strict):
+    check: str = "0 */4 * * *"
+    report: str = "0 7 * * mon"
+    tz: str | None = None
+
+
+class ReportConfig(_Strict):
+    email_to: list[str] = Field(default_factory=list)
+    email_from: str | None = None
+    smtp_url: str | None = None
+    starttls: Literal["require", "auto", "never"] = "auto"
+    ca_file: Path | None = None
+    smtp_username: str | None = None
+    smtp_password_env: str | None = None
+    smtp_password_file: Path | None = None
+    since: str = "7d"
+    timeout: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _smtp_url_form(self) -> ReportConfig:
+        if self.smtp_url and not self.smtp_url.lower().startswith(("smtp://", "smtps://")):
+            raise ValueError(f"smtp_url must start with smtp:// or smtps://, not {self.smtp_url!r}")
+        return self
+
+    def smtp_password(self) -> str | None:
+        return resolve_secret(self.smtp_password_env, self.smtp_password_file, "report.smtp_password")
+
+
+class TelemetryConfig(_Strict):
+    exporter: Literal["otlp", "console", "none"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class AuditorConfig(_Strict):
+    organization: str = ""
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    directory: DirectoryConfig | None = None
+    pop3_server: list[Pop3ServerConfig] = Field(default_factory=list)
+    exchange_server: list[ExchangeServerConfig] = Field(default_factory=list)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _something_to_audit(self) -> AuditorConfig:
+        if self.directory is None and not self.pop3_server:
+            raise ValueError("nothing to audit: add a [directory] section or a [[pop3_server]] table")
+        names = [s.name.lower() for s in self.pop3_server]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"[[pop3_server]] names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    loc = tuple(x for x in error["loc"] if x not in ("function-after",))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+    return f"{_location(loc)}: {message}{more}"
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Make relative paths (and relative SQLite URLs) absolute against the config's folder."""
+
+    def absolute(value: Any) -> Any:
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            return str(base / value)
+        return value
+
+    directory = data.get("directory")
+    if isinstance(directory, dict):
+        for key in ("password_file", "ca_file"):
+            if key in directory:
+                directory[key] = absolute(directory[key])
+        if isinstance(directory.get("ldif"), list):
+            directory["ldif"] = [absolute(v) for v in directory["ldif"]]
+    for server in data.get("pop3_server", []) if isinstance(data.get("pop3_server"), list) else []:
+        if isinstance(server, dict) and "export" in server:
+            server["export"] = absolute(server["export"])
+    report = data.get("report")
+    if isinstance(report, dict):
+        for key in ("ca_file", "smtp_password_file"):
+            if key in report:
+                report[key] = absolute(report[key])
+    store = data.setdefault("store", {})
+    if isinstance(store, dict):
+        url = store.get("url", StoreConfig().url)
+        prefix = "sqlite:///"
+        if isinstance(url, str) and url.startswith(prefix) and not url.startswith("sqlite:////"):
+            rest = url[len(prefix) :]
+            if rest and rest != ":memory:" and not Path(rest).is_absolute():
+                store["url"] = prefix + str(base / rest)
+
+
+def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> AuditorConfig:
+    base = path.parent if path else Path.cwd()
+    mutable = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()}
+    for key in ("pop3_server", "exchange_server"):
+        if isinstance(mutable.get(key), list):
+            mutable[key] = [dict(x) if isinstance(x, Mapping) else x for x in mutable[key]]
+    _resolve_paths(mutable, base)
+    label = str(path) if path else "configuration"
+    try:
+        config = AuditorConfig.model_validate({**mutable, "path": path})
+    except ValidationError as exc:
+        raise ConfigError(f"{label}: {_first_error(exc)}") from None
+    return config
+
+
+def find_config(explicit: Path | None = None) -> Path:
+    """`-c FILE`, else `$AUDITOR_CONFIG`, else ./auditor.toml, else /etc/auditor/auditor.toml."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: config file not found")
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found (from ${CONFIG_ENV})")
+        return path
+    for candidate in DEFAULT_LOCATIONS:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        "no config file: pass -c FILE, set $AUDITOR_CONFIG, or create ./auditor.toml "
+        "(or try the bundled sample: auditor check --once --sample)"
+    )
+
+
+def load_config(path: Path) -> AuditorConfig:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: config file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(data, path=path.resolve())

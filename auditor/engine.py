@@ -1,0 +1,156 @@
+"""Running the checks over a snapshot: statuses, waivers, and what counts as failing.
+
+A check that raises is an `error` result and the run goes on: a crashed check is never a silent
+pass. Waivers (InSpec style) need a reason and an expiry date; a waived finding is still listed,
+as `waived`; an expired waiver no longer applies and is reported as expired; a waiver that matches
+no failing finding is reported as stale so that waivers do not outlive their reason.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from opentelemetry import trace
+
+from auditor.model import Snapshot
+from auditor.registry import CheckSpec, SkipCheck, Status
+from auditor.results import CheckResult, FindingRecord, WaiverNote
+
+__all__ = ["EXPIRY_WARNING", "CheckOutcome", "Waiver", "run_checks"]
+
+EXPIRY_WARNING = timedelta(days=14)
+_tracer = trace.get_tracer("auditor.engine")
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    check: str
+    subject: str  # exact, or a glob; compared case-insensitively (DNs and domains are)
+    reason: str
+    expires: date
+
+    def matches(self, check_id: str, subject: str) -> bool:
+        return check_id == self.check and fnmatch.fnmatchcase(subject.lower(), self.subject.lower())
+
+
+@dataclass(slots=True)
+class CheckOutcome:
+    checks: list[CheckResult]
+    findings: list[FindingRecord]
+    waiver_notes: list[WaiverNote]
+
+
+def _evaluate(spec: CheckSpec, snap: Snapshot) -> tuple[Status | None, str, list[tuple[str, Status, str]]]:
+    """(forced status, message, [(subject, status, message)]) for one check, never raising."""
+    try:
+        findings = [(f.subject, f.status, f.message) for f in spec.run(snap)]
+    except SkipCheck as skip:
+        return Status.SKIPPED, str(skip) or "not enough data", []
+    except Exception as exc:
+        return Status.ERROR, f"the check raised {type(exc).__name__}: {exc}; review by hand", []
+    return None, "", findings
+
+
+def run_checks(
+    snap: Snapshot,
+    specs: Sequence[CheckSpec],
+    *,
+    disabled: Iterable[str] = (),
+    waivers: Sequence[Waiver] = (),
+    today: date,
+) -> CheckOutcome:
+    disabled_ids = set(disabled)
+    active_waivers = [w for w in waivers if w.expires >= today]
+    expired_waivers = [w for w in waivers if w.expires < today]
+    used: set[int] = set()
+    results: list[CheckResult] = []
+    findings: list[FindingRecord] = []
+    for spec in specs:
+        if spec.id in disabled_ids:
+            continue
+        with _tracer.start_as_current_span(f"check.{spec.id}") as span:
+            forced, message, outcomes = _evaluate(spec, snap)
+            result = CheckResult(
+                id=spec.id,
+                title=spec.title,
+                severity=spec.severity,
+                principles=spec.principles,
+                status=forced or Status.PASS,
+                message=message,
+            )
+            if forced is Status.ERROR:
+                findings.append(
+                    FindingRecord(
+                        check=spec.id,
+                        status=Status.ERROR,
+                        severity=spec.severity,
+                        subject=spec.id,
+                        message=message,
+                    )
+                )
+                result.errors = 1
+            for subject, status, text in outcomes:
+                if status is Status.PASS:
+                    result.passed += 1
+                    continue
+                record = FindingRecord(
+                    check=spec.id, status=status, severity=spec.severity, subject=subject, message=text
+                )
+                if status is Status.FAIL:
+                    for index, waiver in enumerate(active_waivers):
+                        if waiver.matches(spec.id, subject):
+                            used.add(index)
+                            record.status = Status.WAIVED
+                            record.waiver_reason = waiver.reason
+                            record.waiver_expires = waiver.expires
+                            break
+                    else:
+                        for waiver in expired_waivers:
+                            if waiver.matches(spec.id, subject):
+                                record.message += f" (waiver expired on {waiver.expires.isoformat()})"
+                                break
+                if record.status is Status.WAIVED:
+                    result.waived += 1
+                elif record.status is Status.ERROR:
+                    result.errors += 1
+                else:
+                    result.failed += 1
+                findings.append(record)
+            if forced is None:
+                if result.errors:
+                    result.status = Status.ERROR
+                elif result.failed:
+                    result.status = Status.FAIL
+            span.set_attribute("auditor.check.status", result.status.value)
+            span.set_attribute("auditor.check.failed", result.failed)
+            results.append(result)
+    notes = _waiver_notes(waivers, active_waivers, used, today)
+    return CheckOutcome(checks=results, findings=findings, waiver_notes=notes)
+
+
+def _waiver_notes(
+    waivers: Sequence[Waiver], active: Sequence[Waiver], used: set[int], today: date
+) -> list[WaiverNote]:
+    notes: list[WaiverNote] = []
+    for waiver in waivers:
+        state = None
+        if waiver.expires < today:
+            state = "expired"
+        elif active.index(waiver) not in used:
+            state = "stale"
+        elif waiver.expires - today <= EXPIRY_WARNING:
+            state = "expiring"
+        if state:
+            notes.append(
+                WaiverNote(
+                    check=waiver.check,
+                    subject=waiver.subject,
+                    reason=waiver.reason,
+                    expires=waiver.expires,
+                    state=state,
+                )
+            )
+    return notes

@@ -1,0 +1,259 @@
+"""The one readable pipeline: collect → validate completeness → store → check → diff → report.
+
+Completeness is the invariant everything else leans on: a snapshot is stored as complete only when
+every configured source was read to its end. A source that fails (or a shutdown that interrupts the
+pass) leaves an *incomplete* snapshot row (for collection health) and no objects, so neither a diff
+nor a report can ever read a failed collection as "everything was deleted".
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from opentelemetry import trace
+
+from auditor.collect import Source
+from auditor.config import AuditorConfig
+from auditor.engine import Waiver, run_checks
+from auditor.errors import AuditorError, CollectorError
+from auditor.model import Snapshot
+from auditor.records import ObjectKind, ObjectRecord, SourceInfo
+from auditor.registry import CheckSpec, Severity, discover_checks
+from auditor.results import RunResult, SnapshotInfo
+
+__all__ = [
+    "PassAbandoned",
+    "PassResult",
+    "ProgressHook",
+    "build_sources",
+    "exit_code",
+    "open_store",
+    "organization_name",
+    "run_pass",
+]
+
+_tracer = trace.get_tracer("auditor.run")
+
+
+class ProgressHook(Protocol):
+    """What `auditor.progress` provides: `with reporter.source(name) as tick: tick(n_objects)`."""
+
+    def source(self, name: str) -> AbstractContextManager[Callable[[int], None]]: ...
+
+
+class PassAbandoned(AuditorError):
+    """A shutdown was requested while the pass was collecting; nothing complete was stored."""
+
+
+@dataclass
+class PassResult:
+    run: RunResult
+    snapshot: SnapshotInfo
+    previous: SnapshotInfo | None = None
+    diff: dict[str, object] | None = None
+    records: list[ObjectRecord] = field(default_factory=list, repr=False)
+
+
+class ConfiguredPop3Source:
+    """A POP3 server named in the config without an export folder: its names and addresses only.
+
+    Connector (COEX-601) and relay-grant (COEX-702) checks need no more than that; checks that
+    need the server's own settings report `skipped`.
+    """
+
+    def __init__(self, *, name: str, fqdn: str | None, addresses: Sequence[str]) -> None:
+        self.name, self.fqdn, self.addresses = name, fqdn, tuple(addresses)
+        self.info = SourceInfo(name=f"pop3:{name}", kind="config")
+
+    def collect(self) -> Iterator[ObjectRecord]:
+        attributes: dict[str, tuple[str, ...]] = {"name": (self.name,)}
+        if self.fqdn:
+            attributes["fqdn"] = (self.fqdn,)
+        if self.addresses:
+            attributes["addresses"] = self.addresses
+        self.info.coverage = {f"pop3:{self.name}"}
+        self.info.objects = 1
+        self.info.complete = True
+        yield ObjectRecord(
+            kind=ObjectKind.POP3_SERVER, key=f"pop3:{self.name.lower()}", dn=self.name, attributes=attributes
+        )
+
+
+def build_sources(config: AuditorConfig) -> list[Source]:
+    sources: list[Source] = []
+    directory = config.directory
+    if directory is not None:
+        if directory.ldif:
+            from auditor.collect.ldif import LdifSource
+
+            sources.append(LdifSource(directory.ldif))
+        else:
+            from auditor.collect.ldap import LdapSettings, LdapSource
+
+            assert directory.url is not None
+            settings = LdapSettings(
+                url=directory.url,
+                bind_dn=directory.bind_dn,
+                password=directory.password() if directory.bind_dn else None,
+                tls=directory.tls or "auto",
+                allow_insecure=directory.allow_insecure,
+                ca_file=str(directory.ca_file) if directory.ca_file else None,
+                base_dn=directory.base_dn,
+                configuration_dn=directory.configuration_dn,
+                page_size=directory.page_size,
+                timeout=directory.timeout,
+                retries=directory.retries,
+            )
+            sources.append(LdapSource(settings))
+    for server in config.pop3_server:
+        if server.export is not None:
+            from auditor.collect.pop3 import Pop3ExportSource
+
+            sources.append(
+                Pop3ExportSource(
+                    name=server.name, folder=server.export, fqdn=server.fqdn, addresses=server.addresses
+                )
+            )
+        else:
+            sources.append(
+                ConfiguredPop3Source(name=server.name, fqdn=server.fqdn, addresses=server.addresses)
+            )
+    return sources
+
+
+def open_store(config: AuditorConfig):  # type: ignore[no-untyped-def]
+    from auditor.store import HistoryStore
+
+    return HistoryStore(config.store.url, scope=config.store.scope)
+
+
+_ORG_DN = re.compile(r"CN=([^,]+),CN=Microsoft Exchange,CN=Services,", re.IGNORECASE)
+
+
+def organization_name(config: AuditorConfig, records: Sequence[ObjectRecord]) -> str:
+    """The configured name, else the Exchange organization's CN from any Configuration DN."""
+    if config.organization:
+        return config.organization
+    for record in records:
+        match = _ORG_DN.search(record.dn)
+        if match:
+            return match.group(1)
+    return ""
+
+
+def exit_code(run: RunResult, fail_on: Severity) -> int:
+    """0 clean, 1 un-waived failing findings at or above `fail_on` (errors count as failing)."""
+    return 1 if run.failing_at_or_above(fail_on) else 0
+
+
+def _collect(
+    sources: Sequence[Source], stop: threading.Event | None, progress: ProgressHook | None
+) -> list[ObjectRecord]:
+    records: list[ObjectRecord] = []
+    for source in sources:
+        if stop is not None and stop.is_set():
+            raise PassAbandoned("shutdown requested during collection; pass abandoned")
+        started = time.monotonic()
+        with ExitStack() as stack:
+            tick = stack.enter_context(progress.source(source.info.name)) if progress else None
+            span = stack.enter_context(_tracer.start_as_current_span(f"collect.{source.info.name}"))
+            span.set_attribute("auditor.source.kind", source.info.kind)
+            try:
+                for count, record in enumerate(source.collect(), start=1):
+                    records.append(record)
+                    if tick is not None and count % 100 == 0:
+                        tick(100)
+                    if stop is not None and count % 1000 == 0 and stop.is_set():
+                        raise PassAbandoned("shutdown requested during collection; pass abandoned")
+            except AuditorError as exc:
+                source.info.complete = False
+                source.info.error = str(exc)
+                span.set_attribute("auditor.source.error", str(exc))
+                raise
+            finally:
+                source.info.duration_seconds = time.monotonic() - started
+            span.set_attribute("auditor.source.objects", source.info.objects)
+        if not source.info.complete:
+            raise CollectorError(f"{source.info.name}: the source stopped without reading everything")
+    return records
+
+
+def run_pass(
+    config: AuditorConfig,
+    *,
+    checks: Sequence[CheckSpec] | None = None,
+    stop: threading.Event | None = None,
+    progress: ProgressHook | None = None,
+    now: datetime | None = None,
+    on_result: Callable[[PassResult], None] | None = None,
+    with_diff: bool = True,
+) -> PassResult:
+    """One pass over every configured source. Raises `AuditorError` (exit 2) when it cannot complete."""
+    specs = list(checks) if checks is not None else discover_checks()
+    taken_at = now or datetime.now(UTC)
+    store = open_store(config)
+    with _tracer.start_as_current_span("audit.run") as root, store.pass_lock(config.store.lock_timeout):
+        sources = build_sources(config)
+        try:
+            records = _collect(sources, stop, progress)
+        except AuditorError as exc:
+            with _tracer.start_as_current_span("store.save"):
+                store.save_incomplete([s.info for s in sources], taken_at, str(exc))
+            raise
+        organization = organization_name(config, records)
+        with _tracer.start_as_current_span("store.save") as span:
+            snapshot = store.save_snapshot(
+                records, [s.info for s in sources], taken_at, organization=organization
+            )
+            span.set_attribute("auditor.snapshot.id", snapshot.id)
+        root.set_attribute("auditor.snapshot.id", snapshot.id)
+
+        snap = Snapshot.from_records(records, [s.info for s in sources])
+        snap.configured_exchange_hosts = {
+            server.name.lower(): frozenset([*server.addresses, *([server.fqdn] if server.fqdn else [])])
+            for server in config.exchange_server
+        }
+        waivers = [Waiver(w.check, w.subject, w.reason, w.expires) for w in config.checks.waiver]
+        outcome = run_checks(
+            snap, specs, disabled=config.checks.disabled, waivers=waivers, today=taken_at.date()
+        )
+        run = RunResult(
+            snapshot=snapshot,
+            checks=outcome.checks,
+            findings=outcome.findings,
+            waiver_notes=outcome.waiver_notes,
+            organization=organization,
+        )
+        store.annotate_findings(run)
+        store.save_results(snapshot.id, run)
+
+        result = PassResult(run=run, snapshot=snapshot, records=records)
+        if with_diff:
+            with _tracer.start_as_current_span("diff"):
+                result.previous, result.diff = _diff_against_previous(store, snapshot)
+        if on_result is not None:
+            with _tracer.start_as_current_span("report.render"):
+                on_result(result)
+        root.set_attribute("auditor.findings.failing", sum(f.failing for f in run.findings))
+        return result
+
+
+def _diff_against_previous(store, snapshot: SnapshotInfo):  # type: ignore[no-untyped-def]
+    """The diff against the last complete snapshot before this one (None for the first pass)."""
+    from auditor.diff import diff_snapshots
+
+    previous = next(
+        (s for s in store.snapshots() if s.complete and s.id < snapshot.id),
+        None,
+    )
+    if previous is None:
+        return None, None
+    info = store.resolve(str(previous.id))
+    return info, diff_snapshots(store, info.id, snapshot.id)

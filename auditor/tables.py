@@ -1,0 +1,211 @@
+"""The history store's tables, as SQLModel classes (the schema) and Core tables (what the store uses).
+
+The store writes in bulk through SQLAlchemy Core, because saving 100,000 objects row by row through
+an ORM session is slow; the SQLModel classes exist so the schema is declared once, typed, and can be
+compared against the Alembic migrations (`tests/store/test_migrations.py` does exactly that).
+
+Times are stored as naive UTC (`UtcDateTime`) so that SQLite and PostgreSQL keep the same value;
+the API only ever sees timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "CHECK_RESULT",
+    "FINDING",
+    "OBJECT_INTERVAL",
+    "OBJECT_VERSION",
+    "REPORT_DELIVERY",
+    "SNAPSHOT",
+    "SNAPSHOT_SOURCE",
+    "CheckResultRow",
+    "FindingRow",
+    "ObjectIntervalRow",
+    "ObjectVersionRow",
+    "ReportDeliveryRow",
+    "SnapshotRow",
+    "SnapshotSourceRow",
+    "UtcDateTime",
+    "metadata",
+]
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime in Python, a naive UTC timestamp in the database.
+
+    Storing naive UTC is the one representation SQLite and PostgreSQL agree on; converting at the
+    boundary means a naive value never leaks out and a non-UTC one never goes in unconverted.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SnapshotRow(SQLModel, table=True):
+    """One pass: complete (its objects are in the intervals) or not (error says why)."""
+
+    __tablename__ = "snapshot"
+    __table_args__ = (sa.Index("ix_snapshot_scope_taken_at", "scope", "taken_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    taken_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
+    complete: bool = Field(sa_column=sa.Column(sa.Boolean(), nullable=False))
+    checked: bool = Field(default=False, sa_column=sa.Column(sa.Boolean(), nullable=False))
+    objects: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False))
+    error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    organization: str = Field(default="", sa_column=sa.Column(sa.String(500), nullable=False))
+
+
+class SnapshotSourceRow(SQLModel, table=True):
+    """How one source fared in one pass (`SourceInfo`)."""
+
+    __tablename__ = "snapshot_source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer(), sa.ForeignKey("snapshot.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    position: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    kind: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    complete: bool = Field(sa_column=sa.Column(sa.Boolean(), nullable=False))
+    objects: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    duration_seconds: float = Field(sa_column=sa.Column(sa.Float(), nullable=False))
+    error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    coverage: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False))
+
+
+class ObjectVersionRow(SQLModel, table=True):
+    """One distinct state of one object, stored once per scope however many snapshots share it."""
+
+    __tablename__ = "object_version"
+    __table_args__ = (sa.UniqueConstraint("scope", "content_hash", name="uq_object_version_scope_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    kind: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
+    key: str = Field(sa_column=sa.Column(sa.String(500), nullable=False))
+    dn: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    content_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    attributes: dict[str, list[str]] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False)
+    )
+
+
+class ObjectIntervalRow(SQLModel, table=True):
+    """An object held one version from complete snapshot `valid_from` up to (not including) `valid_to`."""
+
+    __tablename__ = "object_interval"
+    __table_args__ = (
+        sa.Index("ix_object_interval_scope_from", "scope", "valid_from_snapshot"),
+        sa.Index("ix_object_interval_scope_to", "scope", "valid_to_snapshot"),
+        sa.Index("ix_object_interval_scope_key", "scope", "key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    key: str = Field(sa_column=sa.Column(sa.String(500), nullable=False))
+    version_id: int = Field(
+        sa_column=sa.Column(sa.Integer(), sa.ForeignKey("object_version.id"), nullable=False)
+    )
+    valid_from_snapshot: int = Field(
+        sa_column=sa.Column(sa.Integer(), sa.ForeignKey("snapshot.id"), nullable=False)
+    )
+    valid_to_snapshot: int | None = Field(
+        default=None, sa_column=sa.Column(sa.Integer(), sa.ForeignKey("snapshot.id"), nullable=True)
+    )
+
+
+class CheckResultRow(SQLModel, table=True):
+    """One check's outcome in one snapshot."""
+
+    __tablename__ = "check_result"
+
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer(), sa.ForeignKey("snapshot.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    check_id: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
+    title: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    principles: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False))
+    status: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    severity: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    failed: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False))
+    passed: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False))
+    waived: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False))
+    errors: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False))
+    message: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+
+
+class FindingRow(SQLModel, table=True):
+    """A non-passing (check, subject) in one snapshot; `first_seen` is the start of its streak."""
+
+    __tablename__ = "finding"
+    __table_args__ = (sa.Index("ix_finding_fingerprint", "fingerprint"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer(), sa.ForeignKey("snapshot.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    check_id: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
+    subject: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    fingerprint: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    status: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    severity: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    message: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    first_seen: datetime | None = Field(default=None, sa_column=sa.Column(UtcDateTime(), nullable=True))
+    new: bool = Field(default=True, sa_column=sa.Column(sa.Boolean(), nullable=False))
+    waiver_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    waiver_expires: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True))
+
+
+class ReportDeliveryRow(SQLModel, table=True):
+    """One attempt to send the drift report, so the next one can tell the reader about a gap."""
+
+    __tablename__ = "report_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, index=True))
+    period_from: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
+    period_to: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
+    sent_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
+    status: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+
+
+metadata: sa.MetaData = SQLModel.metadata
+
+SNAPSHOT: sa.Table = SnapshotRow.__table__  # type: ignore[attr-defined]
+SNAPSHOT_SOURCE: sa.Table = SnapshotSourceRow.__table__  # type: ignore[attr-defined]
+OBJECT_VERSION: sa.Table = ObjectVersionRow.__table__  # type: ignore[attr-defined]
+OBJECT_INTERVAL: sa.Table = ObjectIntervalRow.__table__  # type: ignore[attr-defined]
+CHECK_RESULT: sa.Table = CheckResultRow.__table__  # type: ignore[attr-defined]
+FINDING: sa.Table = FindingRow.__table__  # type: ignore[attr-defined]
+REPORT_DELIVERY: sa.Table = ReportDeliveryRow.__table__  # type: ignore[attr-defined]

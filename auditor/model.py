@@ -22,6 +22,7 @@ from functools import cached_property
 from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 
 __all__ = [
+    "AD_INTEGRATED_AUTH_GUID",
     "EAP_POLICY_GUID",
     "MAILBOX_MANAGER_POLICY_GUID",
     "AcceptedDomain",
@@ -34,9 +35,10 @@ __all__ = [
     "ProxyAddress",
     "Recipient",
     "RecipientPolicy",
-    "Snapshot",
     "SmtpConnector",
     "SmtpVirtualServer",
+    "Snapshot",
+    "normalize_dn",
     "normalize_domain",
     "normalize_host",
 ]
@@ -66,6 +68,28 @@ def _int(value: str | None) -> int | None:
         return int(value.strip(), 0) if value.strip().lower().startswith("0x") else int(value.strip())
     except ValueError:
         return None
+
+
+_IIS_AUTH_FLAG_NAMES = {"authanonymous": 1, "authbasic": 2, "authntlm": 4, "authmd5": 16, "authpassport": 64}
+
+
+def _auth_flags(value: str | None) -> int | None:
+    """IIS `AuthFlags` as a number, or as MetaBase.xml's `AuthAnonymous | AuthBasic` names."""
+    number = _int(value)
+    if number is not None or value is None:
+        return number
+    total = 0
+    for name in value.split("|"):
+        bit = _IIS_AUTH_FLAG_NAMES.get(name.strip().lower())
+        if bit is None:
+            return None
+        total |= bit
+    return total
+
+
+def normalize_dn(dn: str) -> str:
+    """DNs compare case-insensitively, ignoring blanks around the separators."""
+    return ",".join(part.strip() for part in re.split(r"(?<!\\),", dn)).lower()
 
 
 def _bool(value: str | None) -> bool | None:
@@ -244,7 +268,9 @@ class RecipientPolicy:
             disabled_gateway_proxies=tuple(
                 ProxyAddress.parse(v) for v in record.values("disabledGatewayProxy")
             ),
-            non_authoritative=frozenset(v.strip().lower() for v in record.values("msExchNonAuthoritativeDomains")),
+            non_authoritative=frozenset(
+                v.strip().lower() for v in record.values("msExchNonAuthoritativeDomains")
+            ),
             order=_int(record.first("msExchPolicyOrder")),
             option_guids=frozenset(guids),
         )
@@ -477,7 +503,7 @@ class Pop3Server:
             registry_default_auth_method=_int(record.first("regDefaultAuthMethod")),
             smart_host=record.first("SmartHost"),
             smart_host_type=_int(record.first("SmartHostType")),
-            auth_flags=_int(record.first("AuthFlags")),
+            auth_flags=_auth_flags(record.first("AuthFlags")),
             relay_for_auth=_bool(record.first("RelayForAuth")),
             relay_ip_list=(_b64(raw) if raw else b"") if raw is not None else None,
             relay_ip_list_present=raw is not None,
@@ -502,10 +528,14 @@ class Pop3Server:
 
 @dataclass(frozen=True, slots=True)
 class Pop3Domain:
+    """A domain a POP3 server knows: from `winpop list` (`source` "winpop") or from an
+    `IIsSmtpDomain` key of its MetaBase (`source` "metabase", with that key's `RouteAction`)."""
+
     record: ObjectRecord
     server: str
     domain: str
     source: str
+    route_action: int | None
 
     @classmethod
     def from_record(cls, record: ObjectRecord) -> Pop3Domain:
@@ -514,7 +544,13 @@ class Pop3Domain:
             server=record.first("server") or "",
             domain=normalize_domain(record.first("domain") or ""),
             source=record.first("source") or "",
+            route_action=_int(record.first("RouteAction")),
         )
+
+    @property
+    def delivers_locally(self) -> bool:
+        """A metabase domain is a POP3 (local delivery) domain only with RouteAction's DELIVER bit 32."""
+        return self.route_action is not None and bool(self.route_action & 32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,9 +598,7 @@ class Snapshot:
     configured_exchange_hosts: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_records(
-        cls, records: Iterable[ObjectRecord], sources: Sequence[SourceInfo] = ()
-    ) -> Snapshot:
+    def from_records(cls, records: Iterable[ObjectRecord], sources: Sequence[SourceInfo] = ()) -> Snapshot:
         snap = cls(sources=list(sources))
         for source in sources:
             snap.coverage |= source.coverage
@@ -619,24 +653,100 @@ class Snapshot:
     def authoritative_domains(self) -> frozenset[str]:
         return frozenset(d for d, authoritative in self.exchange_domains.items() if authoritative)
 
+    @cached_property
+    def _wildcard_parents(self) -> tuple[tuple[str, bool], ...]:
+        """`*.parent` accepted domains as (`.parent`, authoritative)."""
+        return tuple((d[1:], a) for d, a in self.exchange_domains.items() if d.startswith("*."))
+
     def is_authoritative(self, domain: str) -> bool:
         """`A_ex` membership, including `*.parent` accepted domains that match subdomains."""
         domain = normalize_domain(domain)
         if domain in self.authoritative_domains:
             return True
-        return any(d.startswith("*.") and domain.endswith(d[1:]) for d in self.authoritative_domains)
+        return any(a and domain.endswith(parent) for parent, a in self._wildcard_parents)
+
+    def is_exchange_domain(self, domain: str) -> bool:
+        """`D_ex` membership (authoritative or not), including `*.parent` accepted domains."""
+        domain = normalize_domain(domain)
+        if domain in self.exchange_domains:
+            return True
+        return any(domain.endswith(parent) for parent, _ in self._wildcard_parents)
+
+    @cached_property
+    def exchange_domain_sources(self) -> dict[str, list[tuple[str, bool]]]:
+        """Domain of `D_ex` -> every (policy or accepted domain, authoritative) that names it."""
+        index: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        for policy in self.recipient_policies:
+            if policy.is_mailbox_manager_policy:
+                continue
+            for domain, authoritative in policy.smtp_domains():
+                index[domain].append((f"recipient policy {policy.name!r}", authoritative))
+        for accepted in self.accepted_domains:
+            if accepted.domain:
+                index[accepted.domain].append((f"accepted domain {accepted.dn}", accepted.authoritative))
+        return dict(index)
+
+    def authoritative_sources(self, domain: str) -> list[str]:
+        """What makes `domain` authoritative (for messages): policy names, accepted domains."""
+        domain = normalize_domain(domain)
+        found = [name for name, a in self.exchange_domain_sources.get(domain, []) if a]
+        for pattern, sources in self.exchange_domain_sources.items():
+            if pattern.startswith("*.") and domain.endswith(pattern[1:]):
+                found += [f"{name} ({pattern})" for name, a in sources if a]
+        return found
+
+    @cached_property
+    def exchange_organization_name(self) -> str | None:
+        """The organization's `CN` (the RDN above `CN=Microsoft Exchange`) from any Exchange object."""
+        for collection in (self.exchange_servers, self.recipient_policies, self.smtp_connectors):
+            for item in collection:
+                parts = [p.strip() for p in re.split(r"(?<!\\),", item.record.dn)]
+                for index, part in enumerate(parts[1:], start=1):
+                    if part.lower() == "cn=microsoft exchange":
+                        return parts[index - 1].partition("=")[2] or None
+        return None
 
     @cached_property
     def pop3_domains_by_server(self) -> dict[str, frozenset[str]]:
-        """`D_pop(S)`: `winpop list` when exported, else the metabase's POP3 (RouteAction 32) domains."""
-        by_server: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        """`D_pop(S)`: `winpop list` when exported, else the metabase's POP3 (RouteAction & 32) domains.
+
+        Keyed by the server name as the POP3 records spell it; use `pop3_domains_of` to look up.
+        """
+        winpop: dict[str, set[str]] = defaultdict(set)
+        metabase: dict[str, set[str]] = defaultdict(set)
+        servers: set[str] = set()
         for entry in self.pop3_domains:
-            by_server[entry.server][entry.source].add(entry.domain)
+            servers.add(entry.server)
+            if entry.source == "winpop":
+                winpop[entry.server].add(entry.domain)
+            elif entry.source == "metabase" and entry.delivers_locally:
+                metabase[entry.server].add(entry.domain)
         result: dict[str, frozenset[str]] = {}
-        for server, by_source in by_server.items():
-            chosen = by_source.get("winpop") if "winpop" in by_source else by_source.get("metabase", set())
-            result[server] = frozenset(chosen or ())
+        for server in servers:
+            exported = server in winpop or self.has_pop3_file(server, "winpop-list.txt")
+            chosen = winpop.get(server, set()) if exported else metabase.get(server, set())
+            result[server] = frozenset(d for d in chosen if d)
         return result
+
+    def pop3_domains_of(self, server: str) -> frozenset[str]:
+        """`D_pop(S)` by POP3 server name, case-insensitively."""
+        return self._pop3_domains_lower.get(server.lower(), frozenset())
+
+    @cached_property
+    def _pop3_domains_lower(self) -> dict[str, frozenset[str]]:
+        merged: dict[str, frozenset[str]] = {}
+        for server, domains in self.pop3_domains_by_server.items():
+            merged[server.lower()] = merged.get(server.lower(), frozenset()) | domains
+        return merged
+
+    @cached_property
+    def pop3_servers_by_domain(self) -> dict[str, tuple[str, ...]]:
+        """POP3 domain -> the names of the servers hosting it (sorted)."""
+        index: dict[str, set[str]] = defaultdict(set)
+        for server, domains in self.pop3_domains_by_server.items():
+            for domain in domains:
+                index[domain].add(server)
+        return {domain: tuple(sorted(servers)) for domain, servers in index.items()}
 
     @cached_property
     def all_pop3_domains(self) -> frozenset[str]:
@@ -678,12 +788,34 @@ class Snapshot:
         return dict(index)
 
     @cached_property
+    def recipients_by_proxy_address(self) -> dict[str, list[Recipient]]:
+        """Lower-case SMTP proxy address -> objects (what Exchange's categorizer resolves; not `mail`)."""
+        index: dict[str, list[Recipient]] = defaultdict(list)
+        for recipient in self.recipients:
+            for address in {p.lower for p in recipient.proxy_addresses if p.is_smtp}:
+                index[address].append(recipient)
+        return dict(index)
+
+    @cached_property
+    def has_show_in_address_book_data(self) -> bool:
+        """Whether `showInAddressBook` was read at all (it is not in the global catalog)."""
+        return any(r.has_show_in_address_book_attribute for r in self.recipients)
+
+    @cached_property
+    def pop3_mailbox_addresses(self) -> dict[str, frozenset[str]]:
+        """POP3 server name (lower case) -> its mailboxes' lower-case addresses."""
+        index: dict[str, set[str]] = defaultdict(set)
+        for mailbox in self.pop3_mailboxes:
+            index[mailbox.server.lower()].add(mailbox.address)
+        return {server: frozenset(addresses) for server, addresses in index.items()}
+
+    @cached_property
     def mailbox_store_dns(self) -> frozenset[str]:
-        return frozenset(store.dn.lower() for store in self.mailbox_stores)
+        return frozenset(normalize_dn(store.dn) for store in self.mailbox_stores)
 
     @cached_property
     def virtual_server_dns(self) -> frozenset[str]:
-        return frozenset(vs.dn.lower() for vs in self.smtp_virtual_servers)
+        return frozenset(normalize_dn(vs.dn) for vs in self.smtp_virtual_servers)
 
     def pop3_server(self, name: str) -> Pop3Server | None:
         for server in self.pop3_servers:
@@ -703,6 +835,7 @@ class Snapshot:
         return frozenset(names)
 
     def exchange_server_for_host(self, host: str) -> ExchangeServer | None:
+        """The Exchange server a host name or `[IP]` designates (checks.md, Terms), or None."""
         wanted = normalize_host(host)
         for server in self.exchange_servers:
             if wanted in self.exchange_designations(server):
@@ -710,6 +843,7 @@ class Snapshot:
         return None
 
     def pop3_server_for_host(self, host: str) -> Pop3Server | None:
+        """The POP3 server a host name or `[IP]` designates (its name, fqdn or an address), or None."""
         wanted = normalize_host(host)
         for server in self.pop3_servers:
             if wanted in server.designations():

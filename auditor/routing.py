@@ -1,0 +1,328 @@
+"""Where does a message go? A small model of SMTP routing between Exchange and the POP3 servers.
+
+The source document's central warning (P3) is a mail loop: Exchange and a POP3 server that both
+think the other one holds a domain pass an unknown recipient back and forth. Reading connectors,
+smart hosts and policies one by one does not show that; following a message does. This module
+follows it, system by system, exactly as checks.md "Routing simulation (COEX-303)" describes:
+
+    Exchange    proxy address of a recipient -> mailbox: delivered; mail-enabled user or contact:
+                redirected to its targetAddress (resolved again only inside A_ex; back to the same
+                recipient = categorizer loop, NDR 5.4.6); unknown in A_ex -> NDR; else the chosen
+                connector's smart host -> the system it designates (DNS / unknown host: outside)
+    POP3 S      domain in D_pop(S) -> delivered if a mailbox, else NDR; else S's SmartHost
+    outside     DNS / the Internet: the simulation stops there
+
+Entering a system a second time with the same address is a loop. Bridgeheads, `Local:` scope,
+`SmartHostType` 1 (DNS first) and MX records are not modelled.
+
+    trace(snap, "bob@contoso.com").path()      -> "EX01 → POP01"
+    print(trace(snap, "x@contoso.com", start="POP01").render())
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from auditor.errors import AuditorError
+from auditor.model import Recipient, SmtpConnector, Snapshot, normalize_domain
+
+__all__ = [
+    "EXCHANGE",
+    "OUTSIDE",
+    "Hop",
+    "Router",
+    "Trace",
+    "UnknownSystemError",
+    "choose_connector",
+    "systems",
+    "trace",
+]
+
+EXCHANGE = "exchange"
+OUTSIDE = "outside"
+DELIVERED, NDR, LOOP, LEFT = "delivered", "ndr", "loop", "outside"
+_MAX_HOPS = 64
+
+
+class UnknownSystemError(AuditorError):
+    """`trace --from` named a system the snapshot does not know."""
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One decision: the message, addressed to `address`, is in `system`; `rule` says what happened."""
+
+    system: str
+    address: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Trace:
+    address: str
+    start: str
+    hops: tuple[Hop, ...]
+    outcome: str  # "delivered" | "ndr" | "loop" | "outside"
+
+    def path(self) -> str:
+        """The systems visited, e.g. `EX01 → POP01 → EX01` (a redirect inside one system counts once)."""
+        names: list[str] = []
+        for hop in self.hops:
+            if not names or names[-1] != hop.system:
+                names.append(hop.system)
+        if self.outcome == LOOP and len(names) == 1 and len(self.hops) > 1:
+            names.append(self.hops[-1].system)
+        return " → ".join(names)
+
+    @property
+    def final(self) -> Hop:
+        return self.hops[-1]
+
+    def render(self) -> str:
+        """Hop by hop, for the terminal."""
+        width = max(len(h.system) for h in self.hops)
+        lines = [f"{self.address} entering at {self.start}: {self.outcome}"]
+        for number, hop in enumerate(self.hops, start=1):
+            lines.append(f"  {number}. {hop.system.ljust(width)}  {hop.address}")
+            lines.append(f"     {' ' * width}  {hop.rule}")
+        lines.append(f"path: {self.path()}")
+        return "\n".join(lines)
+
+
+def _specificity(connector: SmtpConnector, domain: str) -> tuple[int, int, str] | None:
+    """Best (kind, length, pattern) among the connector's SMTP address spaces matching `domain`."""
+    best: tuple[int, int, str] | None = None
+    for space in connector.address_spaces:
+        if space.is_smtp and space.matches(domain):
+            kind, length = space.specificity(domain)
+            if best is None or (kind, length) > best[:2]:
+                best = (kind, length, space.pattern)
+    return best
+
+
+def choose_connector(snap: Snapshot, domain: str) -> tuple[SmtpConnector, str, int] | None:
+    """The connector Exchange 2003 routing picks for `domain`, with the pattern and cost that won.
+
+    Most specific address space first (exact, then the longest `*.parent`, then `*`), then the
+    lowest cost, then the connector DN in case-insensitive order.
+    """
+    domain = normalize_domain(domain)
+    candidates: list[tuple[tuple[int, int], int, str, SmtpConnector, str]] = []
+    for connector in snap.smtp_connectors:
+        found = _specificity(connector, domain)
+        if found is None:
+            continue
+        kind, length, pattern = found
+        cost = min(
+            s.cost
+            for s in connector.address_spaces
+            if s.is_smtp and s.matches(domain) and s.pattern == pattern
+        )
+        candidates.append(((-kind, -length), cost, connector.dn.lower(), connector, pattern))
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: (c[0], c[1], c[2]))
+    _, cost, _, connector, pattern = candidates[0]
+    return connector, pattern, cost
+
+
+def _split(address: str) -> tuple[str, str]:
+    local, _, domain = address.strip().rpartition("@")
+    return local, normalize_domain(domain)
+
+
+class Router:
+    """The routing model over one snapshot; caches connector choices and host designations."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+        self._connectors: dict[str, tuple[SmtpConnector, str, int] | None] = {}
+        self._hosts: dict[str, str | None] = {}
+
+    @cached_property
+    def exchange_label(self) -> str:
+        """The Exchange system's name: its server when there is one, else the organization."""
+        if len(self.snap.exchange_servers) == 1:
+            return self.snap.exchange_servers[0].name
+        return self.snap.exchange_organization_name or "Exchange"
+
+    def systems(self) -> list[str]:
+        return [self.exchange_label, *(s.name for s in self.snap.pop3_servers), OUTSIDE]
+
+    def resolve_start(self, start: str) -> str:
+        wanted = start.strip().lower()
+        if wanted in {EXCHANGE, self.exchange_label.lower()}:
+            return self.exchange_label
+        server = self.snap.pop3_server(start.strip())
+        if server is None:
+            known = ", ".join([EXCHANGE, *(s.name for s in self.snap.pop3_servers)])
+            raise UnknownSystemError(f"unknown system {start!r} to start a trace from (known: {known})")
+        return server.name
+
+    def connector_for(self, domain: str) -> tuple[SmtpConnector, str, int] | None:
+        if domain not in self._connectors:
+            self._connectors[domain] = choose_connector(self.snap, domain)
+        return self._connectors[domain]
+
+    def system_for_host(self, host: str) -> str | None:
+        """The system a smart host designates, or None when it designates none we know."""
+        key = host.lower()
+        if key not in self._hosts:
+            exchange = self.snap.exchange_server_for_host(host)
+            pop3 = None if exchange else self.snap.pop3_server_for_host(host)
+            self._hosts[key] = self.exchange_label if exchange else (pop3.name if pop3 else None)
+        return self._hosts[key]
+
+    # -- one system ---------------------------------------------------------------------------
+
+    def _exchange(self, address: str) -> tuple[list[Hop], str | None, str, str | None]:
+        """Hops inside Exchange; then (next system or None, address, outcome when stopped)."""
+        here = self.exchange_label
+        hops: list[Hop] = []
+        seen: set[str] = set()
+        current = address
+        while True:
+            _, domain = _split(current)
+            found = self.snap.recipients_by_proxy_address.get(current.lower(), [])
+            if len(found) > 1:
+                names = "; ".join(r.dn for r in found)
+                hops.append(
+                    Hop(here, current, f"{current} is claimed by {len(found)} objects ({names}): NDR")
+                )
+                return hops, None, current, NDR
+            if found:
+                recipient = found[0]
+                step = self._recipient(recipient, current, seen)
+                hops.append(Hop(here, current, step[0]))
+                outcome, target = step[1], step[2]
+                if outcome is not None:
+                    return hops, None, current, outcome
+                assert target is not None
+                seen.add(recipient.key)
+                if self.snap.is_authoritative(_split(target)[1]):
+                    current = target
+                    if len(hops) > _MAX_HOPS:
+                        return hops, None, current, LOOP
+                    continue
+                current = target
+                _, domain = _split(current)
+                routed = self._route_exchange_domain(current, domain)
+                hops.append(Hop(here, current, routed[0]))
+                return hops, routed[1], current, routed[2]
+            if self.snap.is_authoritative(domain):
+                rule = f"{domain} is authoritative in Exchange and no recipient has {current}: NDR 5.1.1"
+                hops.append(Hop(here, current, rule))
+                return hops, None, current, NDR
+            routed = self._route_exchange_domain(current, domain)
+            hops.append(Hop(here, current, routed[0]))
+            return hops, routed[1], current, routed[2]
+
+    def _recipient(
+        self, recipient: Recipient, address: str, seen: set[str]
+    ) -> tuple[str, str | None, str | None]:
+        """(rule, outcome when stopped, targetAddress to follow)."""
+        kind = "contact" if recipient.is_contact else "user"
+        if recipient.key in seen:
+            rule = (
+                f"{address} resolves back to {kind} {recipient.dn}, already redirected: "
+                "categorizer forwarding loop (NDR 5.4.6)"
+            )
+            return rule, LOOP, None
+        if recipient.is_mailbox_enabled:
+            return f"{address} is a proxy address of mailbox user {recipient.dn}: delivered", DELIVERED, None
+        target = recipient.target_address
+        if target is None or not target.is_smtp or "@" not in target.address:
+            shown = str(target) if target else "none"
+            rule = f"{address} belongs to {kind} {recipient.dn}, which has no mailbox and targetAddress {shown}: NDR"
+            return rule, NDR, None
+        rule = f"{address} is a proxy address of mail-enabled {kind} {recipient.dn}: redirected to {target.address}"
+        if self.snap.is_authoritative(target.domain):
+            rule += f" ({target.domain} is authoritative: resolved again as a recipient)"
+        return rule, None, target.address
+
+    def _route_exchange_domain(self, address: str, domain: str) -> tuple[str, str | None, str | None]:
+        """(rule, next system, outcome when stopped) for an address Exchange routes by its domain."""
+        choice = self.connector_for(domain)
+        if choice is None:
+            return f"no SMTP connector matches {domain}: sent out by DNS", OUTSIDE, LEFT
+        connector, pattern, cost = choice
+        via = f"connector {connector.name!r} (address space {pattern}, cost {cost})"
+        if connector.uses_dns:
+            return f"{via} uses DNS routing: sent out by DNS", OUTSIDE, LEFT
+        host = connector.smart_hosts[0]
+        system = self.system_for_host(host)
+        if system is None:
+            return f"{via} forwards to smart host {host}, which is no known system", OUTSIDE, LEFT
+        return f"{via} forwards to smart host {host} = {system}", system, None
+
+    def _pop3(self, name: str, address: str) -> tuple[Hop, str | None, str | None]:
+        local, domain = _split(address)
+        server = self.snap.pop3_server(name)
+        if domain in self.snap.pop3_domains_of(name):
+            if address.lower() in self.snap.pop3_mailbox_addresses.get(name.lower(), frozenset()):
+                return (
+                    Hop(name, address, f"{domain} is a POP3 domain here and {local} a mailbox: delivered"),
+                    None,
+                    DELIVERED,
+                )
+            rule = f"{domain} is a POP3 domain here but {local} is no mailbox: NDR"
+            return Hop(name, address, rule), None, NDR
+        smart_host = server.smart_host if server else None
+        if not smart_host:
+            return (
+                Hop(name, address, f"{domain} is not local and no smart host is set: sent out by DNS"),
+                OUTSIDE,
+                LEFT,
+            )
+        system = self.system_for_host(smart_host)
+        if system is None:
+            rule = f"{domain} is not local; smart host {smart_host} is no known system"
+            return Hop(name, address, rule), OUTSIDE, LEFT
+        return (
+            Hop(name, address, f"{domain} is not local: forwarded to smart host {smart_host} = {system}"),
+            system,
+            None,
+        )
+
+    # -- the whole path -------------------------------------------------------------------------
+
+    def trace(self, address: str, start: str = EXCHANGE) -> Trace:
+        first = self.resolve_start(start)
+        hops: list[Hop] = []
+        visited: set[tuple[str, str]] = set()
+        system: str | None = first
+        current = address.strip()
+        while system is not None:
+            if system == OUTSIDE:
+                hops.append(Hop(OUTSIDE, current, "left the organization (DNS / the Internet)"))
+                return Trace(address, first, tuple(hops), LEFT)
+            key = (system.lower(), current.lower())
+            if key in visited or len(hops) > _MAX_HOPS:
+                hops.append(
+                    Hop(system, current, f"{system} is entered a second time with {current}: mail loop")
+                )
+                return Trace(address, first, tuple(hops), LOOP)
+            visited.add(key)
+            outcome: str | None
+            if system == self.exchange_label:
+                inside, system, current, outcome = self._exchange(current)
+                hops.extend(inside)
+                for hop in inside[1:]:
+                    visited.add((hop.system.lower(), hop.address.lower()))
+            else:
+                hop, system, outcome = self._pop3(system, current)
+                hops.append(hop)
+            if outcome is not None and outcome != LEFT:
+                return Trace(address, first, tuple(hops), outcome)
+        return Trace(address, first, tuple(hops), LEFT)  # pragma: no cover - loop always returns
+
+
+def systems(snap: Snapshot) -> list[str]:
+    """The systems a trace can visit: Exchange, each POP3 server, and `outside`."""
+    return Router(snap).systems()
+
+
+def trace(snap: Snapshot, address: str, start: str = EXCHANGE) -> Trace:
+    """Follow a message to `address` entering at `start` (`exchange` or a POP3 server's name)."""
+    return Router(snap).trace(address, start)

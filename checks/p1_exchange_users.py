@@ -1,0 +1,51 @@
+"""P1: Exchange users are ordinary Exchange recipients (mailbox-enabled, provisioned, addressable)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.model import Snapshot, normalize_dn
+from auditor.registry import Finding, Severity, SkipCheck, check
+
+
+@check(
+    "COEX-101",
+    title="Every mailbox-enabled user has a valid store, a legacyExchangeDN and an authoritative primary address",
+    severity=Severity.HIGH,
+    principles=("P1",),
+    remediation=(
+        "In Active Directory Users and Computers, run the Exchange Task Wizard on the user (Move Mailbox "
+        "to an existing store, or Remove/Create Mailbox), then let the Recipient Update Service stamp "
+        "legacyExchangeDN and a primary SMTP address in a domain Exchange is responsible for."
+    ),
+)
+def mailbox_users_are_complete(snap: Snapshot) -> Iterator[Finding]:
+    """P1 wants Exchange users to be ordinary mailbox recipients. A mailbox whose store no longer
+    exists, which the Recipient Update Service never stamped (no legacyExchangeDN), or whose reply
+    address is in a domain Exchange is not authoritative for, cannot receive or answer mail reliably."""
+    users = [r for r in snap.recipients if r.is_mailbox_enabled]
+    if not users:
+        raise SkipCheck("no mailbox-enabled user in the snapshot")
+    config = snap.has_configuration
+    for user in users:
+        problems: list[str] = []
+        if not user.home_mdb:
+            problems.append(f"no homeMDB (only msExchHomeServerName {user.home_server_name})")
+        elif config and normalize_dn(user.home_mdb) not in snap.mailbox_store_dns:
+            problems.append(f"homeMDB {user.home_mdb} is not a mailbox store of the organization")
+        if not user.legacy_exchange_dn:
+            problems.append("no legacyExchangeDN (not stamped by the Recipient Update Service)")
+        primary = user.primary_smtp
+        if primary is None:
+            problems.append("no primary SMTP address (no SMTP: entry in proxyAddresses)")
+        elif config and not snap.is_authoritative(primary.rpartition("@")[2]):
+            problems.append(
+                f"primary SMTP address {primary} is not in a domain Exchange is authoritative for"
+            )
+        if problems:
+            yield Finding.failed(user.dn, "; ".join(problems))
+        else:
+            unchecked = (
+                "" if config else " (Configuration partition not collected: store and domain not verified)"
+            )
+            yield Finding.passed(user.dn, f"mailbox on {user.home_mdb}, primary {primary}{unchecked}")

@@ -1,0 +1,111 @@
+"""Hygiene every principle relies on: no open relay, unique addresses, one primary address each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.model import Snapshot
+from auditor.registry import Finding, Severity, SkipCheck, check
+
+from ._support import exchange_relay, pop3_relay
+
+
+@check(
+    "COEX-901",
+    title="No SMTP virtual server, Exchange or POP3, is an open relay",
+    severity=Severity.CRITICAL,
+    principles=("all",),
+    remediation=(
+        "In Exchange System Manager (Exchange) or IIS Manager (POP3 server) > SMTP virtual server > "
+        "Properties > Access > Relay: choose 'Only the list below', list single hosts or small subnets "
+        "only, and rely on 'Allow all computers which successfully authenticate to relay'."
+    ),
+)
+def no_open_relay(snap: Snapshot) -> Iterator[Finding]:
+    """An open relay lets anyone on the Internet send spam through the organization: its servers
+    end up on block lists and legitimate mail from Exchange and POP3 users alike is refused."""
+    examined = 0
+    if snap.has_configuration:
+        for vs in snap.smtp_virtual_servers:
+            examined += 1
+            verdict = exchange_relay(vs)
+            if verdict.undecodable:
+                yield Finding.error(vs.dn, str(verdict.problem))
+            elif verdict.open_reason:
+                yield Finding.failed(vs.dn, f"open relay: {verdict.open_reason}")
+            else:
+                assert verdict.decoded is not None
+                yield Finding.passed(vs.dn, verdict.decoded.describe())
+    for server in snap.pop3_servers:
+        if not snap.has_pop3_file(server.name, "MetaBase.xml"):
+            continue
+        examined += 1
+        verdict = pop3_relay(server)
+        if verdict.undecodable:
+            yield Finding.error(server.name, str(verdict.problem))
+        elif verdict.open_reason:
+            yield Finding.failed(server.name, f"open relay: {verdict.open_reason}")
+        else:
+            assert verdict.decoded is not None
+            yield Finding.passed(server.name, verdict.decoded.describe())
+    if not examined:
+        raise SkipCheck(
+            "no SMTP virtual server to examine: no Configuration partition and no POP3 MetaBase.xml"
+        )
+
+
+@check(
+    "COEX-902",
+    title="No SMTP address belongs to two objects",
+    severity=Severity.HIGH,
+    principles=("all",),
+    remediation=(
+        "In Active Directory Users and Computers > object > E-mail Addresses, remove the duplicate address "
+        "from all objects but the one that should receive its mail (check recipient policies that may "
+        "stamp it again)."
+    ),
+)
+def smtp_addresses_unique(snap: Snapshot) -> Iterator[Finding]:
+    """Exchange cannot decide who receives mail for an address two objects claim: it returns NDR
+    5.1.4 (ambiguous recipient) and logs event 9514, so neither the Exchange nor the POP3 user gets it."""
+    index = snap.recipients_by_address
+    if not index:
+        raise SkipCheck("no SMTP address in proxyAddresses or mail on any object")
+    for address, owners in sorted(index.items()):
+        if len(owners) > 1:
+            yield Finding.failed(
+                address, f"claimed by {len(owners)} objects: " + "; ".join(o.dn for o in owners)
+            )
+        else:
+            yield Finding.passed(address, f"belongs to {owners[0].dn}")
+
+
+@check(
+    "COEX-903",
+    title="Every object has exactly one primary SMTP address, equal to its mail attribute",
+    severity=Severity.MEDIUM,
+    principles=("all",),
+    remediation=(
+        "In Active Directory Users and Computers > object > E-mail Addresses, select the one reply address "
+        "and click Set as Primary; the Recipient Update Service then rewrites mail to match."
+    ),
+)
+def one_primary_smtp(snap: Snapshot) -> Iterator[Finding]:
+    """The primary SMTP address is the reply address and the one the GAL shows. With none or several
+    (or `mail` disagreeing) replies go to an address that may belong to another system or nobody."""
+    objects = [r for r in snap.recipients if r.proxy_addresses]
+    if not objects:
+        raise SkipCheck("no object has proxyAddresses")
+    for recipient in objects:
+        primaries = [p.address for p in recipient.proxy_addresses if p.is_primary]
+        if len(primaries) != 1:
+            shown = ", ".join(primaries) if primaries else "none"
+            yield Finding.failed(
+                recipient.dn, f"{len(primaries)} primary SMTP: addresses ({shown}), expected exactly one"
+            )
+        elif recipient.mail and recipient.mail.lower() != primaries[0].lower():
+            yield Finding.failed(
+                recipient.dn, f"mail {recipient.mail} differs from primary SMTP:{primaries[0]}"
+            )
+        else:
+            yield Finding.passed(recipient.dn, f"primary SMTP:{primaries[0]}")

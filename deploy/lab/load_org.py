@@ -1,0 +1,225 @@
+"""Load an organization from ldifde-style LDIF exports into the lab DC, over LDAPS.
+
+What the DC maintains itself (objectGUID, objectSid, USNs, timestamps, objectCategory, ...) is
+dropped; entries that already exist (the partition roots, CN=Users, ...) are skipped; attributes
+and object classes the lab schema does not define are dropped and listed, so an export from a
+richer forest still loads. Parents are added before children whatever the file order. Users get a
+lab password, since AD refuses an enabled account without one.
+
+Lab only; the product never writes to a directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import ldap3
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from labconn import add_connection_arguments, connect
+
+_REPO = Path(__file__).resolve().parents[2]
+if str(_REPO) not in sys.path:
+    sys.path.insert(0, str(_REPO))
+from auditor.collect.ldif import decode_export_text, parse_ldif  # noqa: E402
+
+USER_PASSWORD = "Lab-User-Passw0rd!"
+SERVER_MAINTAINED = frozenset(
+    name.lower()
+    for name in (
+        "objectGUID",
+        "objectSid",
+        "distinguishedName",
+        "instanceType",
+        "whenCreated",
+        "whenChanged",
+        "uSNCreated",
+        "uSNChanged",
+        "name",
+        "objectCategory",
+        "dSCorePropagationData",
+        "memberOf",
+        "isCriticalSystemObject",
+        "systemFlags",
+        "pwdLastSet",
+        "lastLogon",
+        "lastLogonTimestamp",
+        "lastLogoff",
+        "logonCount",
+        "badPwdCount",
+        "badPasswordTime",
+        "sAMAccountType",
+        "primaryGroupID",
+        "nTSecurityDescriptor",
+        "replPropertyMetaData",
+        "accountExpires",
+        "codePage",
+        "countryCode",
+        "msDS-KeyVersionNumber",
+        "unicodePwd",
+        "schemaIDGUID",
+    )
+)
+
+Entry = tuple[str, dict[str, list[bytes | str]]]
+
+
+def read_entries(paths: Iterable[Path]) -> Iterator[Entry]:
+    for path in paths:
+        for entry in parse_ldif(path, decode_export_text(path, path.read_bytes())):
+            yield entry.dn, {name: list(values) for name, values in entry.attributes.items()}
+
+
+def schema_names(conn: ldap3.Connection) -> tuple[set[str], set[str], set[str]]:
+    """(attribute names, class names, DN-syntax attribute names), lower-case, from the DC's schema."""
+    conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["schemaNamingContext"])
+    schema_dn = conn.response[0]["raw_attributes"]["schemaNamingContext"][0].decode()
+    attributes: set[str] = set()
+    classes: set[str] = set()
+    dn_syntax: set[str] = set()
+    for entry in conn.extend.standard.paged_search(
+        schema_dn,
+        "(|(objectClass=attributeSchema)(objectClass=classSchema))",
+        ldap3.LEVEL,
+        attributes=["lDAPDisplayName", "objectClass", "attributeSyntax"],
+        paged_size=1000,
+        generator=True,
+    ):
+        if entry.get("type") != "searchResEntry":
+            continue
+        raw = entry["raw_attributes"]
+        name = raw["lDAPDisplayName"][0].decode().lower()
+        kinds = {v.decode().lower() for v in raw["objectClass"]}
+        (classes if "classschema" in kinds else attributes).add(name)
+        if raw.get("attributeSyntax") == [b"2.5.5.1"]:
+            dn_syntax.add(name)
+    return attributes, classes, dn_syntax
+
+
+def _depth(dn: str) -> int:
+    return len(ldap3.utils.dn.parse_dn(dn, escape=False))
+
+
+def prepare(
+    entry: Entry, attributes: set[str], classes: set[str], dropped: Counter[str]
+) -> dict[str, list[bytes | str]]:
+    _dn, values = entry
+    kept: dict[str, list[bytes | str]] = {}
+    for name, vals in values.items():
+        base = name.split(";", 1)[0]
+        lower = base.lower()
+        if lower in SERVER_MAINTAINED:
+            continue
+        if lower not in attributes:
+            dropped[base] += 1
+            continue
+        if lower == "objectclass":
+            known = [v for v in vals if str(v).lower() in classes]
+            for v in vals:
+                if str(v).lower() not in classes:
+                    dropped[f"objectClass:{v}"] += 1
+            vals = known
+        kept[base] = vals
+    object_classes = {str(v).lower() for v in kept.get("objectClass", [])}
+    if "user" in object_classes and "computer" not in object_classes:
+        kept["unicodePwd"] = [f'"{USER_PASSWORD}"'.encode("utf-16-le")]
+    return kept
+
+
+def _exists(conn: ldap3.Connection, dn: str) -> bool:
+    conn.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["1.1"])
+    return conn.result.get("description") == "success"
+
+
+def _placeholders(conn: ldap3.Connection, dn: str) -> int:
+    """Create plain containers for a referenced DN that is not in the export (a dangling reference).
+
+    AD stores only references to existing objects; a container (a kind auditor does not keep)
+    stands in, so the reference loads without adding an object to the snapshot.
+    """
+    missing: list[str] = []
+    current = dn
+    while current and not _exists(conn, current):
+        missing.append(current)
+        current = current.split(",", 1)[1] if "," in current else ""
+    for item in reversed(missing):
+        rdn_value = ldap3.utils.dn.parse_dn(item, escape=False)[0][1]
+        # `container` cannot sit under most Exchange classes; the lab's msExchContainer can.
+        if not any(
+            conn.add(item, attributes={"objectClass": [object_class], "cn": rdn_value})
+            for object_class in ("container", "msExchContainer")
+        ):
+            raise SystemExit(f"load_org: placeholder {item}: {conn.result.get('description')}")
+    return len(missing)
+
+
+def load(conn: ldap3.Connection, entries: Iterable[Entry]) -> tuple[int, int]:
+    """Add entries parents first, then their DN-valued attributes; returns (added, already there).
+
+    DN values go in a second pass because AD refuses a reference to an object not yet there, and
+    an export lists objects in tree order, not in reference order. Stops at the first real failure.
+    """
+    attributes, classes, dn_syntax = schema_names(conn)
+    ordered = sorted(entries, key=lambda e: _depth(e[0]))
+    dropped: Counter[str] = Counter()
+    added = existing = placeholders = 0
+    references: list[tuple[str, dict[str, list[bytes | str]]]] = []
+    for entry in ordered:
+        dn = entry[0]
+        values = prepare(entry, attributes, classes, dropped)
+        later = {name: values.pop(name) for name in list(values) if name.lower() in dn_syntax}
+        if conn.add(dn, attributes=values):
+            added += 1
+            if later:
+                references.append((dn, later))
+            continue
+        result = conn.result.get("description")
+        if result == "entryAlreadyExists":
+            existing += 1
+            continue
+        if result == "objectClassViolation" and len(values.get("objectClass", [])) > 1:
+            # A chain the lab schema spells differently: let the DC derive it from the most derived class.
+            values["objectClass"] = values["objectClass"][-1:]
+            if conn.add(dn, attributes=values):
+                added += 1
+                if later:
+                    references.append((dn, later))
+                continue
+        raise SystemExit(f"load_org: add {dn}: {conn.result.get('description')} {conn.result.get('message')}")
+    for dn, later in references:
+        for value in (str(v) for vals in later.values() for v in vals):
+            if not _exists(conn, value):
+                placeholders += _placeholders(conn, value)
+        changes = {name: [(ldap3.MODIFY_REPLACE, vals)] for name, vals in later.items()}
+        if not conn.modify(dn, changes):
+            raise SystemExit(
+                f"load_org: set references of {dn}: {conn.result.get('description')} "
+                f"{conn.result.get('message')}"
+            )
+    if dropped:
+        listed = ", ".join(f"{name} ({count})" for name, count in sorted(dropped.items()))
+        print(f"load_org: not in the lab schema, dropped: {listed}", file=sys.stderr)
+    if placeholders:
+        print(f"load_org: {placeholders} placeholder containers for dangling references", file=sys.stderr)
+    return added, existing
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_connection_arguments(parser)
+    parser.add_argument("ldif", nargs="+", type=Path)
+    args = parser.parse_args()
+    started = time.monotonic()
+    conn = connect(args)
+    added, existing = load(conn, read_entries(args.ldif))
+    conn.unbind()
+    print(f"load_org: {added} added, {existing} already there, {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

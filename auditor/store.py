@@ -138,7 +138,10 @@ def safe_url(url: str) -> str:
         parsed = sa.engine.make_url(url)
     except ArgumentError:
         return "<unparsable store URL>"
-    return parsed.set(password=None).render_as_string(hide_password=False)
+    without_password = sa.engine.URL.create(
+        parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database, parsed.query
+    )
+    return without_password.render_as_string(hide_password=False)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -213,6 +213,7 @@ class _Runner:
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
+        self.on_end: dict[str, Callable[[float, bool], None]] = {}
         self.work_lock = threading.Lock()
         self.idle = threading.Condition()
         self.in_flight = 0
@@ -242,20 +243,33 @@ class _Runner:
     def _run_logged(self, name: str, action: Callable[[], int]) -> None:
         log.info("%s started", name)
         started = self.clock()
+        ok = False
         try:
             code = action()
         except AuditorError as exc:
-            log.error("%s could not complete after %.1fs: %s", name, self.clock() - started, exc)
+            elapsed = self.clock() - started
+            if stop_requested.is_set():
+                log.info("%s abandoned after %.1fs during shutdown: %s", name, elapsed, exc)
+            else:
+                log.error("%s could not complete after %.1fs: %s", name, elapsed, exc)
         except Exception:
-            log.exception("%s failed after %.1fs with an unexpected error", name, self.clock() - started)
+            elapsed = self.clock() - started
+            log.exception("%s failed after %.1fs with an unexpected error", name, elapsed)
         else:
             elapsed = self.clock() - started
+            ok = code != 2
             if code == 2:
                 log.error("%s could not complete after %.1fs (exit 2)", name, elapsed)
             elif stop_requested.is_set():
                 log.info("%s ended after %.1fs during shutdown (exit %d)", name, elapsed, code)
             else:
                 log.info("%s finished in %.1fs (exit %d)", name, elapsed, code)
+        on_end = self.on_end.get(name)
+        if on_end is not None:
+            try:
+                on_end(elapsed, ok)
+            except Exception:
+                log.exception("recording the end of %s failed", name)
 
     def wait_idle(self, timeout: float, interrupted: Callable[[], bool]) -> bool:
         """Wait until nothing runs, up to `timeout` seconds; False if something still does."""
@@ -298,18 +312,23 @@ def run_service(
     grace_seconds: float = 300,
     misfire_grace_time: int = 600,
     clock: Callable[[], float] | None = None,
+    record_pass: Callable[[float, bool], None] | None = None,
 ) -> int:
     """Run the audit pass and the report on their schedules until asked to stop; returns 0.
 
     `run_pass` and `send_report` return an exit code (0, 1, 2) or raise; either way the service
     goes on. Stop with SIGTERM/SIGINT (when called on the main thread) or `request_stop()`.
     `clock` is the monotonic time source for durations and the grace period (default
-    `time.monotonic`). Raises ConfigError for an invalid schedule before anything runs.
+    `time.monotonic`). `record_pass(duration_s, ok)`, e.g. `Telemetry.record_pass`, is called
+    after each audit pass; ok is False when it raised or returned 2. Raises ConfigError for an
+    invalid schedule before anything runs.
     """
     check_trigger = _check_trigger(schedule, os.environ)
     report_trigger = build_trigger(schedule.report, schedule.tz, key="schedule.report")
     stop_requested.clear()
     runner = _Runner(clock or time.monotonic)
+    if record_pass is not None:
+        runner.on_end["audit pass"] = record_pass
     scheduler = BackgroundScheduler(
         executors={"default": _DaemonThreadExecutor()},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": misfire_grace_time},

@@ -39,16 +39,23 @@ class ServiceThread:
         schedule: ScheduleSettings,
         run_pass: Callable[[], int],
         send_report: Callable[[], int] = lambda: 0,
+        record_pass: Callable[[float, bool], None] | None = None,
     ) -> None:
         self.result: int | None = None
         self.thread = threading.Thread(
-            target=self._run, args=(schedule, run_pass, send_report), name="service-under-test"
+            target=self._run, args=(schedule, run_pass, send_report, record_pass), name="service-under-test"
         )
 
     def _run(
-        self, schedule: ScheduleSettings, run_pass: Callable[[], int], send_report: Callable[[], int]
+        self,
+        schedule: ScheduleSettings,
+        run_pass: Callable[[], int],
+        send_report: Callable[[], int],
+        record_pass: Callable[[float, bool], None] | None,
     ) -> None:
-        self.result = run_service(schedule, run_pass=run_pass, send_report=send_report)
+        self.result = run_service(
+            schedule, run_pass=run_pass, send_report=send_report, record_pass=record_pass
+        )
 
     def stop(self, timeout: float = 10) -> int | None:
         request_stop()
@@ -109,11 +116,17 @@ def test_failing_pass_keeps_the_service_running(
             raise outcome
         return outcome
 
+    recorded: list[bool] = []
     caplog.set_level(logging.INFO, logger="auditor.service")
-    svc = ServiceThread(ScheduleSettings(check="0 */4 * * *", report=NEVER), flaky_pass)
+    svc = ServiceThread(
+        ScheduleSettings(check="0 */4 * * *", report=NEVER),
+        flaky_pass,
+        record_pass=lambda _seconds, ok: recorded.append(ok),
+    )
     svc.thread.start()
-    wait_for(lambda: calls >= 6, 6, "six passes")
+    wait_for(lambda: len(recorded) >= 6, 6, "six passes")
     assert svc.stop() == 0
+    assert recorded[:6] == [False, False, False, True, True, True]
     messages = [r.getMessage() for r in caplog.records if r.name == "auditor.service"]
     assert any(m.startswith("audit pass failed after") and "unexpected error" in m for m in messages)
     assert any(

@@ -12,7 +12,9 @@ little-endian DWORDs; a "reference" is a byte offset with bit 31 set (self-relat
 
 The decoder follows references instead of assuming offsets, cross-checks every count, and refuses
 anything it does not recognise (`RelayListDecodeError`): an open-relay check must never pass on a
-guess. Name (DNS) lists are counted but their entry layout is unknown, so a blob with name entries
+guess. A blob whose header or references point past its end raises the subclass
+`RelayListTruncatedError`: the collectors treat that as a damaged export file, while a complete blob
+of an unknown layout is kept and reported by the checks. Name (DNS) lists are counted but their entry layout is unknown, so a blob with name entries
 is refused too.
 
 Mode: a grant list with at least one entry means "only the list below" (deny by default); no grant

@@ -64,6 +64,9 @@ def decode_export_text(path: Path, data: bytes) -> str:
         if data.startswith(bom):
             encoding, data = name, data[len(bom) :]
             break
+    else:
+        if b"\x00" in data[:4096]:
+            raise InputFormatError(f"{path}:1", "NUL bytes without a BOM: UTF-16 without BOM is not accepted")
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -239,6 +242,10 @@ class LdifSource:
                 record = record_from_entry(entry.dn, entry.attributes)
                 if record is None:
                     continue
+                if record.key.startswith("dn:"):
+                    if record.key in seen:
+                        raise InputFormatError(location, f"entry {entry.dn} also at {seen[record.key]}")
+                    seen[record.key] = location
                 objects += 1
                 yield record
             if entries == 0:

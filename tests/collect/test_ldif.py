@@ -250,3 +250,17 @@ def test_relay_list_cut_short_names_file_and_entry(tmp_path: Path) -> None:
     error = error_of(path)
     assert error.location == f"{path}:3"
     assert error.problem.startswith(f"entry {dn}: msExchSmtpRelayIpList is cut short")
+
+
+def test_same_dn_twice_without_guids_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "\n" + MINIMAL.replace("cn: X", "cn: x"))
+    error = error_of(path)
+    assert error.location == f"{path}:5"
+    assert error.problem == f"entry CN=X,DC=contoso,DC=com also at {path}:1"
+
+
+def test_utf16_without_bom_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL, encoding="utf-16-le")
+    error = error_of(path)
+    assert error.location == f"{path}:1"
+    assert "UTF-16 without BOM" in error.problem

@@ -1,0 +1,171 @@
+"""The bundled sample organization exercises every check: a passing and a failing subject each.
+
+The snapshot is built the way `auditor check --once --sample` builds it (the bundled config, its
+sources, its Exchange host names), then every discovered check runs on it. The table below is the
+design of the sample (auditor/sample/README.md): for each check the exact set of failing subjects
+and some passing subjects that must stay passing. A check added to the catalogue without a row here
+fails `test_every_discovered_check_has_a_row`, so the sample keeps up with the catalogue.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from auditor.config import AuditorConfig, load_config
+from auditor.engine import Waiver, run_checks
+from auditor.model import Snapshot
+from auditor.registry import CheckSpec, Finding, Status, discover_checks
+from auditor.run import build_sources
+from auditor.sample import sample_config_path
+
+DOMAIN = "DC=contoso,DC=com"
+EX01 = (
+    "CN=SMTP,CN=Protocols,CN=EX01,CN=Servers,CN=First Administrative Group,CN=Administrative Groups,"
+    "CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
+)
+VS1, VS2 = f"CN=1,{EX01}", f"CN=2,{EX01}"
+
+
+def staff(cn: str) -> str:
+    return f"CN={cn},OU=Staff,{DOMAIN}"
+
+
+def pop3(cn: str) -> str:
+    return f"CN={cn},OU=POP3,{DOMAIN}"
+
+
+def partner(cn: str) -> str:
+    return f"CN={cn},OU=Contacts,{DOMAIN}"
+
+
+# check id -> (exact failing subjects, passing subjects the design relies on)
+EXPECTED: dict[str, tuple[set[str], set[str]]] = {
+    "COEX-101": (
+        {staff("Oliver Stone"), staff("Rita Vogel"), staff("Wes Ortiz")},
+        {
+            staff("Alice Adams"),
+            staff("Frank Fox"),
+            staff("Tina Brooks"),
+            f"CN=Conference Room A,OU=Resources,{DOMAIN}",
+        },
+    ),
+    "COEX-201": ({"POP02"}, {"POP01"}),
+    "COEX-202": (
+        {"dave@pop.contoso.com", "erin@pop.contoso.com", "henry@pop.contoso.com", "scanner@fabrikam.com"},
+        {"bob@pop.contoso.com", "carol@pop.contoso.com", "tina@pop.contoso.com", "ola@fabrikam.com"},
+    ),
+    "COEX-301": ({"sales.contoso.com"}, {"pop.contoso.com", "fabrikam.com"}),
+    "COEX-302": ({"sales.contoso.com", "fabrikam.com"}, {"pop.contoso.com"}),
+    "COEX-303": (
+        {"legacy.contoso.com", "sven@sales.contoso.com", "maria@sales.contoso.com"},
+        {
+            "contoso.com",
+            "pop.contoso.com",
+            "fabrikam.com",
+            "sales.contoso.com",
+            "bob@pop.contoso.com",
+            "gina@pop.contoso.com",
+            "ola@fabrikam.com",
+        },
+    ),
+    "COEX-304": ({"sales.contoso.com"}, {"contoso.com", "fabrikam.com"}),
+    "COEX-401": (
+        {
+            "carol@pop.contoso.com",
+            "dave@pop.contoso.com",
+            "erin@pop.contoso.com",
+            "henry@pop.contoso.com",
+            "tina@pop.contoso.com",
+            "scanner@fabrikam.com",
+        },
+        {"bob@pop.contoso.com", "ola@fabrikam.com", "soren@fabrikam.com", "sven@sales.contoso.com"},
+    ),
+    "COEX-402": ({pop3("Gina Gray")}, {pop3("Bob Brown"), pop3("Sven Berg"), pop3("Ola Nordmann")}),
+    "COEX-403": ({pop3("Help Desk"), pop3("Sam Reed")}, {pop3("Bob Brown"), pop3("Gina Gray")}),
+    "COEX-404": (
+        {pop3("Dave Dunn"), pop3("Sven Berg"), pop3("Maria Rossi"), partner("Kim Akers (Adatum)")},
+        {pop3("Bob Brown"), pop3("Erin Evans"), partner("Nancy Anderson (Northwind)")},
+    ),
+    "COEX-501": ({VS2}, {VS1}),
+    "COEX-502": ({"POP02"}, {"POP01"}),
+    "COEX-601": ({"sales.contoso.com"}, {"pop.contoso.com", "fabrikam.com"}),
+    "COEX-701": ({"POP02"}, {"POP01"}),
+    "COEX-702": ({"POP02"}, {"POP01"}),
+    "COEX-901": ({VS2, "POP02"}, {VS1, "POP01"}),
+    "COEX-902": (
+        {"anna.lee@contoso.com"},
+        {"alice@contoso.com", "bob@contoso.com", "nancy@northwindtraders.com"},
+    ),
+    "COEX-903": ({staff("Frank Fox"), staff("Laura Martin")}, {staff("Alice Adams"), pop3("Erin Evans")}),
+}
+
+
+@pytest.fixture(scope="module")
+def config() -> AuditorConfig:
+    return load_config(sample_config_path())
+
+
+@pytest.fixture(scope="module")
+def snap(config: AuditorConfig) -> Snapshot:
+    """The snapshot `auditor check --once --sample` checks (run.run_pass, minus the store)."""
+    sources = build_sources(config)
+    records = [record for source in sources for record in source.collect()]
+    assert all(source.info.complete for source in sources)
+    snapshot = Snapshot.from_records(records, [source.info for source in sources])
+    snapshot.configured_exchange_hosts = {
+        server.name.lower(): frozenset([*server.addresses, *([server.fqdn] if server.fqdn else [])])
+        for server in config.exchange_server
+    }
+    return snapshot
+
+
+@pytest.fixture(scope="module")
+def specs() -> dict[str, CheckSpec]:
+    return {spec.id: spec for spec in discover_checks()}
+
+
+def _findings(spec: CheckSpec, snap: Snapshot) -> list[Finding]:
+    return list(spec.run(snap))
+
+
+def test_every_discovered_check_has_a_row(specs: dict[str, CheckSpec]) -> None:
+    assert set(specs) == set(EXPECTED)
+
+
+def test_sample_is_dozens_of_recipients_one_exchange_server_two_pop3_servers(snap: Snapshot) -> None:
+    assert 40 <= len(snap.recipients) <= 70
+    assert [server.name for server in snap.exchange_servers] == ["EX01"]
+    assert sorted(server.name for server in snap.pop3_servers) == ["POP01", "POP02"]
+    assert snap.pop3_domains_by_server == {
+        "POP01": frozenset({"pop.contoso.com"}),
+        "POP02": frozenset({"sales.contoso.com", "fabrikam.com"}),
+    }
+    assert snap.exchange_domains == {"contoso.com": True, "fabrikam.com": False, "sales.contoso.com": True}
+
+
+@pytest.mark.parametrize("check_id", sorted(EXPECTED))
+def test_check_fails_exactly_the_designed_subjects_and_passes_others(
+    check_id: str, snap: Snapshot, specs: dict[str, CheckSpec]
+) -> None:
+    failing, passing = EXPECTED[check_id]
+    findings = _findings(specs[check_id], snap)
+    assert {f.subject for f in findings if f.status is Status.FAIL} == failing
+    assert not [f for f in findings if f.status is Status.ERROR]
+    passed = {f.subject for f in findings if f.status is Status.PASS}
+    assert passing <= passed
+    assert not passed & failing
+
+
+def test_sample_waivers_turn_exactly_their_findings_into_waived(
+    config: AuditorConfig, snap: Snapshot, specs: dict[str, CheckSpec]
+) -> None:
+    waivers = [Waiver(w.check, w.subject, w.reason, w.expires) for w in config.checks.waiver]
+    outcome = run_checks(snap, list(specs.values()), waivers=waivers, today=date(2026, 12, 1))
+    waived = {(f.check, f.subject) for f in outcome.findings if f.status is Status.WAIVED}
+    assert waived == {("COEX-403", pop3("Help Desk")), ("COEX-302", "fabrikam.com")}
+    failing = {(f.check, f.subject) for f in outcome.findings if f.status is Status.FAIL}
+    designed = {(check_id, subject) for check_id, (subjects, _) in EXPECTED.items() for subject in subjects}
+    assert failing == designed - waived
+    assert {result.id: result.status for result in outcome.checks} == dict.fromkeys(EXPECTED, Status.FAIL)

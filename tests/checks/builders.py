@@ -1,0 +1,294 @@
+"""Ten-line fixtures for check tests: `ObjectRecord`s built directly, no LDIF parser involved.
+
+    snap = snapshot(
+        policy("Default", "SMTP:@contoso.com"),
+        user("pass-alice", mailbox=True, proxies=["SMTP:alice@contoso.com"]),
+        pop3_server("POP01", files=["MetaBase.xml"], SmartHost="[10.0.0.10]"),
+    )
+
+`snapshot()` gives the coverage a full collection would (domain, configuration, and each POP3
+server's export files) unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import struct
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from auditor.model import EAP_POLICY_GUID, MAILBOX_MANAGER_POLICY_GUID, Snapshot
+from auditor.records import ObjectKind, ObjectRecord, SourceInfo
+from auditor.registry import CheckSpec, Finding, Status
+
+ORG = "CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
+AG = f"CN=First Administrative Group,CN=Administrative Groups,{ORG}"
+DOMAIN_DN = "OU=Mail,DC=contoso,DC=com"
+
+_counter = iter(range(1, 10**9))
+
+
+def _record(kind: ObjectKind, dn: str, attrs: dict[str, Iterable[str] | str | None]) -> ObjectRecord:
+    attributes: dict[str, tuple[str, ...]] = {}
+    for name, value in attrs.items():
+        if value is None:
+            continue
+        attributes[name] = (value,) if isinstance(value, str) else tuple(value)
+    return ObjectRecord(kind=kind, key=f"guid-{next(_counter):08d}", dn=dn, attributes=attributes)
+
+
+def dn_of(cn: str) -> str:
+    return f"CN={cn},{DOMAIN_DN}"
+
+
+def store_dn(server: str = "EX01", name: str | None = None) -> str:
+    store = name or f"Mailbox Store ({server})"
+    return f"CN={store},CN=First Storage Group,CN=InformationStore,CN={server},CN=Servers,{AG}"
+
+
+def vs_dn(server: str = "EX01", number: int = 1) -> str:
+    return f"CN={number},CN=SMTP,CN=Protocols,CN={server},CN=Servers,{AG}"
+
+
+def user(
+    cn: str,
+    *,
+    proxies: Iterable[str] = (),
+    mail: str | None = None,
+    nickname: str | None = None,
+    target: str | None = None,
+    mailbox: bool = False,
+    home_mdb: str | None = None,
+    sam: str | None = None,
+    upn: str | None = None,
+    disabled: bool = False,
+    contact: bool = False,
+    **extra: Iterable[str] | str | None,
+) -> ObjectRecord:
+    """A user (or contact); `mailbox=True` gives it a homeMDB on EX01's store."""
+    proxies = tuple(proxies)
+    primary = next((p.partition(":")[2] for p in proxies if p.startswith("SMTP:")), None)
+    attrs: dict[str, Iterable[str] | str | None] = {
+        "objectClass": ("top", "person", "organizationalPerson", "contact" if contact else "user"),
+        "cn": cn,
+        "mailNickname": nickname if nickname is not None else (cn if (proxies or target or mailbox) else None),
+        "mail": mail if mail is not None else primary,
+        "proxyAddresses": proxies or None,
+        "targetAddress": target,
+        "homeMDB": home_mdb or (store_dn() if mailbox else None),
+        "sAMAccountName": None if contact else (sam or cn),
+        "userPrincipalName": upn,
+        "userAccountControl": None if contact else ("514" if disabled else "512"),
+        "legacyExchangeDN": f"/o=Contoso/ou=First Administrative Group/cn=Recipients/cn={cn}",
+    }
+    attrs.update(extra)
+    kind = ObjectKind.CONTACT if contact else ObjectKind.USER
+    return _record(kind, dn_of(cn), attrs)
+
+
+def policy(
+    name: str,
+    *proxies: str,
+    non_authoritative: Iterable[str] = (),
+    disabled: Iterable[str] = (),
+    mailbox_manager: bool = False,
+) -> ObjectRecord:
+    import uuid
+
+    guid = MAILBOX_MANAGER_POLICY_GUID if mailbox_manager else EAP_POLICY_GUID
+    option = base64.b64encode(uuid.UUID(guid).bytes_le).decode()
+    return _record(
+        ObjectKind.RECIPIENT_POLICY,
+        f"CN={name},CN=Recipient Policies,{ORG}",
+        {
+            "cn": name,
+            "gatewayProxy": proxies or None,
+            "disabledGatewayProxy": tuple(disabled) or None,
+            "msExchNonAuthoritativeDomains": tuple(non_authoritative) or None,
+            "msExchPolicyOptionList": option,
+        },
+    )
+
+
+def accepted_domain(name: str, flags: int = 0) -> ObjectRecord:
+    return _record(
+        ObjectKind.ACCEPTED_DOMAIN,
+        f"CN={name},CN=Accepted Domains,CN=Transport Settings,{ORG}",
+        {"cn": name, "msExchAcceptedDomainName": name, "msExchAcceptedDomainFlags": str(flags)},
+    )
+
+
+def connector(
+    name: str, *spaces: str, smart_host: str | None = None, bridgeheads: Iterable[str] = ()
+) -> ObjectRecord:
+    """`spaces` as routingList values, e.g. `SMTP:pop.contoso.com;1`."""
+    return _record(
+        ObjectKind.SMTP_CONNECTOR,
+        f"CN={name},CN=Connections,CN=First Routing Group,CN=Routing Groups,{AG}",
+        {
+            "cn": name,
+            "routingList": spaces,
+            "msExchSmtpSmartHost": smart_host,
+            "msExchSourceBridgeheadServersDN": tuple(bridgeheads) or None,
+        },
+    )
+
+
+def exchange_server(name: str, *hosts: str) -> ObjectRecord:
+    return _record(
+        ObjectKind.EXCHANGE_SERVER,
+        f"CN={name},CN=Servers,{AG}",
+        {"cn": name, "networkAddress": tuple(f"ncacn_ip_tcp:{h}" for h in hosts) or None},
+    )
+
+
+def mailbox_store(server: str = "EX01", name: str | None = None) -> ObjectRecord:
+    dn = store_dn(server, name)
+    return _record(ObjectKind.MAILBOX_STORE, dn, {"cn": dn.split(",")[0][3:]})
+
+
+def virtual_server(server: str = "EX01", number: int = 1, **attrs: str | None) -> ObjectRecord:
+    """An Exchange SMTP virtual server; `msExchSmtpRelayIpList` given as base64 (see `relay_blob`)."""
+    return _record(ObjectKind.SMTP_VIRTUAL_SERVER, vs_dn(server, number), {"cn": str(number), **attrs})
+
+
+def pop3_server(
+    name: str,
+    *,
+    fqdn: str | None = None,
+    addresses: Iterable[str] = (),
+    files: Iterable[str] = ("MetaBase.xml",),
+    **attrs: Iterable[str] | str | None,
+) -> ObjectRecord:
+    """A POP3 server record; `attrs` are metabase / export values (`SmartHost`, `AuthFlags`, ...)."""
+    return _record(
+        ObjectKind.POP3_SERVER,
+        name,
+        {
+            "name": name,
+            "fqdn": fqdn,
+            "addresses": tuple(addresses) or None,
+            "exportFiles": tuple(files) or None,
+            **attrs,
+        },
+    )
+
+
+def pop3_domain(server: str, domain: str, source: str = "winpop", route_action: int | None = None) -> ObjectRecord:
+    return _record(
+        ObjectKind.POP3_DOMAIN,
+        f"{server}/{domain}",
+        {
+            "server": server,
+            "domain": domain,
+            "source": source,
+            "RouteAction": None if route_action is None else str(route_action),
+        },
+    )
+
+
+def pop3_mailbox(server: str, address: str) -> ObjectRecord:
+    name, _, domain = address.partition("@")
+    return _record(
+        ObjectKind.POP3_MAILBOX,
+        f"{server}/{address}",
+        {"server": server, "domain": domain, "mailbox": name},
+    )
+
+
+def snapshot(
+    *records: ObjectRecord,
+    domain: bool = True,
+    configuration: bool = True,
+    coverage: Iterable[str] | None = None,
+) -> Snapshot:
+    """A snapshot with the coverage a full collection of these records would have."""
+    covered: set[str] = set()
+    if domain:
+        covered.add("domain")
+    if configuration:
+        covered.add("configuration")
+    for record in records:
+        if record.kind is ObjectKind.POP3_SERVER:
+            name = record.first("name") or record.dn
+            covered.add(f"pop3:{name}")
+            covered |= {f"pop3:{name}:{f}" for f in record.values("exportFiles")}
+    if coverage is not None:
+        covered = set(coverage)
+    source = SourceInfo(name="fixture", kind="fixture", complete=True, objects=len(records), coverage=covered)
+    return Snapshot.from_records(records, [source])
+
+
+def run(spec: CheckSpec, snap: Snapshot) -> list[Finding]:
+    return list(spec.run(snap))
+
+
+def subjects(findings: Iterable[Finding], status: Status) -> set[str]:
+    return {f.subject for f in findings if f.status is status}
+
+
+def outcome(spec: CheckSpec, snap: Snapshot) -> tuple[set[str], set[str], set[str]]:
+    """(passed, failed, error) subjects."""
+    found = run(spec, snap)
+    assert len({f.subject for f in found}) == len(found), "one finding per subject"
+    return subjects(found, Status.PASS), subjects(found, Status.FAIL), subjects(found, Status.ERROR)
+
+
+# -- relay lists -------------------------------------------------------------------------------------
+
+
+def _list_section(networks: Iterable[ipaddress.IPv4Network], base: int, nobody: bool) -> tuple[bytes, int]:
+    """One IP list (header + entries + masks/addresses) placed at `base`; returns bytes and entry count."""
+    groups: dict[int, list[ipaddress.IPv4Network]] = {}
+    for net in networks:
+        groups.setdefault(net.prefixlen, []).append(net)
+    if nobody and not groups:
+        groups[32] = []
+    entries = b""
+    data = b""
+    data_start = base + 8 + 20 * len(groups)
+    total = 0
+    for prefix, nets in groups.items():
+        mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF if prefix else 0
+        full, last = prefix // 8, (mask >> (24 - 8 * (prefix // 8))) & 0xFF if prefix % 8 else 0
+        entries += struct.pack("<5I", 2, len(nets) + 1, full, last, 0x80000000 | (data_start + len(data)))
+        data += mask.to_bytes(4, "big") + b"".join(n.network_address.packed for n in nets)
+        total += len(nets)
+    return struct.pack("<2I", len(groups), total) + entries + data, len(groups)
+
+
+def relay_blob(grants: Iterable[str] = (), denies: Iterable[str] = (), *, all_except: bool = False) -> bytes:
+    """An IIS IP security list (the layout auditor.relaylist decodes).
+
+    "Only the list below" (default) with no grants is IIS's "nobody" list; `all_except=True`
+    writes no grant entry at all: everyone not denied may relay.
+    """
+    grant_nets = [ipaddress.IPv4Network(g, strict=False) for g in grants]
+    deny_nets = [ipaddress.IPv4Network(d, strict=False) for d in denies]
+    header_size = 24
+    deny, _ = _list_section(deny_nets, header_size, nobody=False)
+    grant_at = header_size + len(deny)
+    grant, _ = _list_section([] if all_except else grant_nets, grant_at, nobody=not all_except)
+    names_at = grant_at + len(grant)
+    names = struct.pack("<4I", 0, 0, 0, 0)
+    refs = [header_size, grant_at, names_at, names_at + 8]
+    head = struct.pack("<6I", *(0x80000000 | r for r in refs), 1, names_at + 16)
+    return head + deny + grant + names
+
+
+def b64(blob: bytes) -> str:
+    return base64.b64encode(blob).decode()
+
+
+def check_named(check_id: str) -> CheckSpec:
+    from auditor.registry import discover_checks
+
+    for spec in discover_checks():
+        if spec.id == check_id:
+            return spec
+    raise KeyError(check_id)
+
+
+def iter_test_files(root: Path) -> Iterator[Path]:
+    yield from root.rglob("test_*.py")

@@ -1,0 +1,174 @@
+"""The data of the drift report (`auditor report`): what changed over a period, as `auditor.report/1`.
+
+The period runs from `now - since` to `now`. It is measured between two complete snapshots:
+`from`, the last complete snapshot at or before the period's start (else the first complete one
+inside it), and `to`, the latest complete one. Between them:
+
+* findings (matched by fingerprint) are `new` (failing at `to`, not at `from`, never before),
+  `reopened` (failing at `to`, not at `from`, but failing at some earlier time: a fix that did not
+  hold), `resolved` (failing at `from`, not at `to`) or `persisting` (both), each with the start
+  of its current streak (`first_seen`) and how many days it has been failing;
+* objects are the `auditor.diff/1` entries between the two snapshots;
+* collection health lists every pass of the period, complete or not, with its sources, so a
+  reader sees a week in which the directory was unreachable;
+* waivers that expired or expire within 14 days, and report deliveries that failed since the last
+  one that arrived (the gap the previous report could not tell anyone about).
+
+A finding counts as present in a snapshot when it was stored there, that is in any non-passing
+status (`fail`, `error` or `waived`); its `status` field says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from auditor.diff import diff_objects, finding_json, snapshot_ref
+from auditor.results import FindingRecord, SnapshotInfo, isoformat
+from auditor.store import HistoryStore
+
+__all__ = ["EXPIRING_WITHIN", "REPORT_SCHEMA", "Waiver", "build_drift_report"]
+
+REPORT_SCHEMA = "auditor.report/1"
+EXPIRING_WITHIN = timedelta(days=14)
+
+Waiver = tuple[str, str, str, date]
+"""(check, subject, reason, expires) as configured in `[[checks.waiver]]`."""
+
+
+def build_drift_report(
+    store: HistoryStore,
+    *,
+    since: timedelta,
+    now: datetime,
+    waivers: Sequence[Waiver] = (),
+    organization: str = "",
+) -> dict[str, Any]:
+    """The `auditor.report/1` document for the period `[now - since, now]`."""
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    start = now - since
+    period = store.all_snapshots(start, now)
+    last = store.latest_complete_at_or_before(now)
+    first = store.latest_complete_at_or_before(start) or next((s for s in period if s.complete), None)
+    findings: dict[str, list[dict[str, Any]]] = {"new": [], "resolved": [], "persisting": [], "reopened": []}
+    objects: dict[str, list[dict[str, Any]]] = {"added": [], "removed": [], "changed": []}
+    if last is not None and first is not None:
+        findings = _findings(store, first, last, now)
+        changes = store.object_changes(first.id, last.id)
+        objects = diff_objects(changes.before, changes.after)
+    errors = {summary.id: summary.error for summary in store.snapshots()}
+    return {
+        "schema": REPORT_SCHEMA,
+        "organization": organization or store.organization(),
+        "generated_at": isoformat(now),
+        "period": {"since": isoformat(start), "until": isoformat(now)},
+        "from": snapshot_ref(first) if first and last else None,
+        "to": snapshot_ref(last) if last else None,
+        "summary": {
+            "new": len(findings["new"]),
+            "resolved": len(findings["resolved"]),
+            "persisting": len(findings["persisting"]),
+            "reopened": len(findings["reopened"]),
+            "object_changes": sum(len(entries) for entries in objects.values()),
+            "snapshots": len(period),
+            "incomplete_snapshots": sum(not s.complete for s in period),
+        },
+        "findings": findings,
+        "objects": objects,
+        "collection": {
+            "snapshots": [
+                {
+                    "id": s.id,
+                    "taken_at": isoformat(s.taken_at),
+                    "complete": s.complete,
+                    "objects": s.objects,
+                    "error": errors.get(s.id),
+                    "sources": [source.to_json() for source in s.sources],
+                }
+                for s in period
+            ]
+        },
+        "waivers": _waivers(waivers, now.date()),
+        "delivery": _delivery(store),
+    }
+
+
+def _findings(
+    store: HistoryStore, first: SnapshotInfo, last: SnapshotInfo, now: datetime
+) -> dict[str, list[dict[str, Any]]]:
+    at_from = {f.fingerprint: f for f in store.load_findings(first.id)}
+    at_to = {f.fingerprint: f for f in store.load_findings(last.id)}
+    appeared = [fp for fp in at_to if fp not in at_from]
+    gone = [fp for fp in at_from if fp not in at_to]
+    checked = store.checked_snapshot_ids(until_id=last.id)
+    presence = store.finding_presence([*appeared, *gone], until_id=last.id)
+
+    reopened = {fp for fp in appeared if len(presence[fp]) > _streak_length(checked, presence[fp])}
+    taken_at = dict(checked)
+    order = [snapshot_id for snapshot_id, _ in checked]
+    resolved = []
+    for fp in gone:
+        was = at_from[fp]
+        later = [i for i in order if i > max(presence[fp], default=first.id)]
+        resolved_at = taken_at[later[0]] if later else last.taken_at
+        resolved.append({**_entry(was, resolved_at), "resolved_at": isoformat(resolved_at)})
+    return {
+        "new": _sorted(_entry(at_to[fp], now) for fp in appeared if fp not in reopened),
+        "resolved": _sorted(resolved),
+        "persisting": _sorted(_entry(f, now) for fp, f in at_to.items() if fp in at_from),
+        "reopened": _sorted(_entry(at_to[fp], now) for fp in sorted(reopened)),
+    }
+
+
+def _streak_length(checked: list[tuple[int, datetime]], present: list[int]) -> int:
+    """How many of the last checked snapshots, counting back from the newest, had the finding."""
+    present_set = set(present)
+    length = 0
+    for snapshot_id, _ in reversed(checked):
+        if snapshot_id not in present_set:
+            break
+        length += 1
+    return length
+
+
+def _entry(finding: FindingRecord, until: datetime) -> dict[str, Any]:
+    first_seen = finding.first_seen
+    days = max(0, (until - first_seen).days) if first_seen is not None else None
+    return {**finding_json(finding), "first_seen": isoformat(first_seen), "failing_for_days": days}
+
+
+def _sorted(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(entries, key=lambda e: (e["check"], e["subject"].lower(), e["subject"]))
+
+
+def _waivers(waivers: Sequence[Waiver], today: date) -> dict[str, list[dict[str, Any]]]:
+    expiring, expired = [], []
+    for check, subject, reason, expires in sorted(waivers, key=lambda w: (w[3], w[0], w[1])):
+        entry = {
+            "check": check,
+            "subject": subject,
+            "reason": reason,
+            "expires": expires.isoformat(),
+            "days_left": (expires - today).days,
+        }
+        if expires < today:
+            expired.append(entry)
+        elif expires <= today + EXPIRING_WITHIN:
+            expiring.append(entry)
+    return {"expiring": expiring, "expired": expired}
+
+
+def _delivery(store: HistoryStore) -> dict[str, Any]:
+    last_sent = store.last_delivery(sent=True)
+    return {
+        "last_sent": isoformat(last_sent.sent_at) if last_sent else None,
+        "missed": [
+            {
+                "period_from": isoformat(missed.period_from),
+                "period_to": isoformat(missed.period_to),
+                "error": missed.error,
+            }
+            for missed in store.missed_deliveries()
+        ],
+    }

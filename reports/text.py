@@ -109,9 +109,7 @@ def _waivers(out: _Writer, groups: Iterable[Group[WaiverRow]]) -> None:
     for group in groups:
         out.line(f"  {group.label} ({group.total:,})")
         for w in group.items:
-            out.line(
-                f"    {clean(w.check)}  {clean(w.subject)}  expires {clean(w.expires)}: {clean(w.reason)}"
-            )
+            out.line(f"    {clean(w.check)}  {clean(w.subject)}  expires {clean(w.when)}: {clean(w.reason)}")
         out.more(group.more, "    ")
 
 

@@ -383,6 +383,18 @@ class WaiverRow:
     reason: str
     expires: str
     state: str
+    days_left: int | None = None
+
+    @property
+    def when(self) -> str:
+        """`2026-12-05 (in 5 days)`, `2026-11-01 (29 days ago)`."""
+        if self.days_left is None:
+            return self.expires
+        if self.days_left == 0:
+            return f"{self.expires} (today)"
+        if self.days_left > 0:
+            return f"{self.expires} (in {plural(self.days_left, 'day')})"
+        return f"{self.expires} ({plural(-self.days_left, 'day')} ago)"
 
 
 def _waiver(raw: object, state: str, catalog: Mapping[str, CheckInfo], what: str) -> WaiverRow:
@@ -397,6 +409,7 @@ def _waiver(raw: object, state: str, catalog: Mapping[str, CheckInfo], what: str
         reason=_text(raw.get("reason")),
         expires=_text(raw.get("expires")),
         state=_text(raw.get("state") or state),
+        days_left=_int(raw.get("days_left")),
     )
 
 

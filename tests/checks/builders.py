@@ -72,7 +72,9 @@ def user(
     attrs: dict[str, Iterable[str] | str | None] = {
         "objectClass": ("top", "person", "organizationalPerson", "contact" if contact else "user"),
         "cn": cn,
-        "mailNickname": nickname if nickname is not None else (cn if (proxies or target or mailbox) else None),
+        "mailNickname": nickname
+        if nickname is not None
+        else (cn if (proxies or target or mailbox) else None),
         "mail": mail if mail is not None else primary,
         "proxyAddresses": proxies or None,
         "targetAddress": target,
@@ -175,7 +177,9 @@ def pop3_server(
     )
 
 
-def pop3_domain(server: str, domain: str, source: str = "winpop", route_action: int | None = None) -> ObjectRecord:
+def pop3_domain(
+    server: str, domain: str, source: str = "winpop", route_action: int | None = None
+) -> ObjectRecord:
     return _record(
         ObjectKind.POP3_DOMAIN,
         f"{server}/{domain}",

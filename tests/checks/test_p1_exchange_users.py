@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from auditor.checks.p1_exchange_users import mailbox_users_are_complete as coex_101
 from builders import exchange_server, mailbox_store, outcome, policy, snapshot, store_dn, user
 
-from auditor.checks.p1_exchange_users import mailbox_users_are_complete as coex_101
+from auditor.model import Snapshot
 from auditor.registry import SkipCheck
 
 
-def fixture(**coverage: bool):  # type: ignore[no-untyped-def]
+def fixture(*, domain: bool = True, configuration: bool = True) -> Snapshot:
     return snapshot(
-        policy("Default", "SMTP:@contoso.com", "smtp:@pop.contoso.com", non_authoritative=["smtp:@pop.contoso.com"]),
+        policy(
+            "Default",
+            "SMTP:@contoso.com",
+            "smtp:@pop.contoso.com",
+            non_authoritative=["smtp:@pop.contoso.com"],
+        ),
         exchange_server("EX01"),
         mailbox_store("EX01"),
         user("pass-alice", mailbox=True, proxies=["SMTP:pass-alice@contoso.com"]),
@@ -21,10 +27,15 @@ def fixture(**coverage: bool):  # type: ignore[no-untyped-def]
         user("fail-foreign", mailbox=True, proxies=["SMTP:fail-foreign@fabrikam.com"]),
         user("fail-nonauth", mailbox=True, proxies=["SMTP:fail-nonauth@pop.contoso.com"]),
         user("fail-noprimary", mailbox=True, proxies=["smtp:fail-noprimary@contoso.com"]),
-        user("fail-nohomemdb", proxies=["SMTP:fail-nohomemdb@contoso.com"], msExchHomeServerName="/o=Contoso/cn=EX01"),
+        user(
+            "fail-nohomemdb",
+            proxies=["SMTP:fail-nohomemdb@contoso.com"],
+            msExchHomeServerName="/o=Contoso/cn=EX01",
+        ),
         user("mail-enabled", target="SMTP:x@pop.contoso.com", proxies=["SMTP:x@contoso.com"]),
         user("plain"),
-        **coverage,
+        domain=domain,
+        configuration=configuration,
     )
 
 
@@ -34,7 +45,14 @@ def test_exact_pass_and_fail_sets() -> None:
     assert passed == {dn("pass-alice"), dn("pass-msexch")}
     assert failed == {
         dn(n)
-        for n in ("fail-store", "fail-legacy", "fail-foreign", "fail-nonauth", "fail-noprimary", "fail-nohomemdb")
+        for n in (
+            "fail-store",
+            "fail-legacy",
+            "fail-foreign",
+            "fail-nonauth",
+            "fail-noprimary",
+            "fail-nohomemdb",
+        )
     }
     assert errors == set()
 

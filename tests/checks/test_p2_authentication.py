@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from builders import outcome, pop3_mailbox, pop3_server, snapshot, user
-
 from auditor.checks.p2_authentication import pop3_mailboxes_have_ad_users as coex_202
 from auditor.checks.p2_authentication import pop3_uses_ad_authentication as coex_201
+from builders import outcome, pop3_mailbox, pop3_server, snapshot, user
+
+from auditor.model import Snapshot
 from auditor.registry import SkipCheck
 
 AD = "{EF9D811E-36C5-497F-ADE7-2B36DF172824}"
@@ -16,7 +17,7 @@ WINPOP = "winpop-auth.txt"
 REG = "pop3.reg"
 
 
-def auth_fixture():  # type: ignore[no-untyped-def]
+def auth_fixture() -> Snapshot:
     methods = [SAM, AD, MD5]
     return snapshot(
         pop3_server("pass-winpop", files=[WINPOP], winpopAuthCurrent="Active Directory Integrated"),
@@ -66,11 +67,11 @@ def test_201_contradiction_names_both_files() -> None:
 def test_201_skips_without_pop3_servers_or_auth_exports() -> None:
     with pytest.raises(SkipCheck, match="no POP3 server"):
         list(coex_201.run(snapshot()))
-    with pytest.raises(SkipCheck, match="winpop-auth.txt or pop3.reg"):
+    with pytest.raises(SkipCheck, match=r"winpop-auth\.txt or pop3\.reg"):
         list(coex_201.run(snapshot(pop3_server("POP01", files=["MetaBase.xml"]))))
 
 
-def mailbox_fixture(**coverage: bool):  # type: ignore[no-untyped-def]
+def mailbox_fixture(*, domain: bool = True, configuration: bool = True) -> Snapshot:
     return snapshot(
         pop3_server("POP01", files=["winpop-list.txt"]),
         user("pass-sam"),
@@ -84,7 +85,8 @@ def mailbox_fixture(**coverage: bool):  # type: ignore[no-untyped-def]
         pop3_mailbox("POP01", "fail-contact@pop.example"),
         pop3_mailbox("POP01", "fail-disabled@pop.example"),
         pop3_mailbox("POP01", "fail-nobody@pop.example"),
-        **coverage,
+        domain=domain,
+        configuration=configuration,
     )
 
 

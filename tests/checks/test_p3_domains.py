@@ -1,8 +1,12 @@
-"""COEX-301, 302, 303 and 304: POP3 and Exchange domains stay apart, and routing terminates."""
+"""COEX-301, COEX-302, COEX-303 and COEX-304: POP3 and Exchange domains stay apart, and routing terminates."""
 
 from __future__ import annotations
 
 import pytest
+from auditor.checks.p3_domains import domain_authority_consistent as coex_304
+from auditor.checks.p3_domains import pop3_domain_not_authoritative as coex_301
+from auditor.checks.p3_domains import pop3_domain_not_in_exchange as coex_302
+from auditor.checks.p3_domains import routing_terminates as coex_303
 from builders import (
     accepted_domain,
     connector,
@@ -16,14 +20,11 @@ from builders import (
     user,
 )
 
-from auditor.checks.p3_domains import domain_authority_consistent as coex_304
-from auditor.checks.p3_domains import pop3_domain_not_authoritative as coex_301
-from auditor.checks.p3_domains import pop3_domain_not_in_exchange as coex_302
-from auditor.checks.p3_domains import routing_terminates as coex_303
+from auditor.model import Snapshot
 from auditor.registry import SkipCheck
 
 
-def fixture_301(**coverage: bool):  # type: ignore[no-untyped-def]
+def fixture_301(*, domain: bool = True, configuration: bool = True) -> Snapshot:
     return snapshot(
         policy("Default", "SMTP:@contoso.com"),
         policy(
@@ -48,7 +49,8 @@ def fixture_301(**coverage: bool):  # type: ignore[no-untyped-def]
         pop3_domain("POP02", "fail-metabase.contoso.com", source="metabase", route_action=32 | 64),
         pop3_domain("POP02", "contoso.com", source="metabase", route_action=2),  # remote domain, not POP3
         policy("Metabase", "smtp:@fail-metabase.contoso.com"),
-        **coverage,
+        domain=domain,
+        configuration=configuration,
     )
 
 
@@ -99,14 +101,20 @@ def test_302_exact_sets() -> None:
 
 
 def test_302_skips_without_configuration() -> None:
-    snap = snapshot(pop3_server("POP01", files=["winpop-list.txt"]), pop3_domain("POP01", "x.example"), configuration=False)
+    snap = snapshot(
+        pop3_server("POP01", files=["winpop-list.txt"]),
+        pop3_domain("POP01", "x.example"),
+        configuration=False,
+    )
     with pytest.raises(SkipCheck, match="Configuration"):
         list(coex_302.run(snap))
 
 
 def test_304_exact_sets() -> None:
     snap = snapshot(
-        policy("Default", "SMTP:@pass-auth.example", "smtp:@fail-mixed.example", "smtp:@fail-accepted.example"),
+        policy(
+            "Default", "SMTP:@pass-auth.example", "smtp:@fail-mixed.example", "smtp:@fail-accepted.example"
+        ),
         policy(
             "POP3",
             "smtp:@fail-mixed.example",
@@ -136,7 +144,7 @@ def test_304_skips() -> None:
         list(coex_304.run(snapshot(policy("Cleanup", "SMTP:@x.example", mailbox_manager=True))))
 
 
-def fixture_303():  # type: ignore[no-untyped-def]
+def fixture_303() -> Snapshot:
     return snapshot(
         exchange_server("EX01", "10.0.0.10"),
         policy(
@@ -159,7 +167,12 @@ def fixture_303():  # type: ignore[no-untyped-def]
             proxies=["SMTP:pass-bob@pass-ex.example", "smtp:pass-bob@pass-pop.example"],
         ),
         user("fail-dan", target="SMTP:fail-dan@pass-pop.example", proxies=["SMTP:fail-dan@pass-ex.example"]),
-        user("dup", contact=True, target="SMTP:dup@elsewhere.example", proxies=["smtp:fail-dan@pass-ex.example"]),
+        user(
+            "dup",
+            contact=True,
+            target="SMTP:dup@elsewhere.example",
+            proxies=["smtp:fail-dan@pass-ex.example"],
+        ),
     )
 
 

@@ -1,21 +1,41 @@
-"""COEX-401..404: POP3 users are mail-enabled, addressable, visible, and their targetAddress leaves Exchange."""
+"""COEX-401, COEX-402, COEX-403, COEX-404: POP3 users are mail-enabled, addressable, visible, not looped."""
 
 from __future__ import annotations
 
 import pytest
-from builders import accepted_domain, dn_of, outcome, policy, pop3_domain, pop3_mailbox, pop3_server, snapshot, user
-
 from auditor.checks.p4_mail_enabled import pop3_mailboxes_are_mail_enabled as coex_401
 from auditor.checks.p4_mail_enabled import pop3_users_in_gal as coex_403
 from auditor.checks.p4_mail_enabled import pop3_users_reply_address_accepted as coex_402
 from auditor.checks.p4_mail_enabled import target_address_not_authoritative as coex_404
+from builders import (
+    accepted_domain,
+    dn_of,
+    outcome,
+    policy,
+    pop3_domain,
+    pop3_mailbox,
+    pop3_server,
+    snapshot,
+    user,
+)
+
+from auditor.model import Snapshot
+from auditor.records import ObjectRecord
 from auditor.registry import SkipCheck
 
 GAL = "CN=Default Global Address List,CN=All Global Address Lists,CN=Address Lists Container"
 
 
-def fixture_401(**coverage: bool):  # type: ignore[no-untyped-def]
-    mailboxes = ["pass-bob", "pass-upper", "fail-contact", "fail-mailbox", "fail-nonick", "fail-wrong", "fail-none"]
+def fixture_401(*, domain: bool = True, configuration: bool = True) -> Snapshot:
+    mailboxes = [
+        "pass-bob",
+        "pass-upper",
+        "fail-contact",
+        "fail-mailbox",
+        "fail-nonick",
+        "fail-wrong",
+        "fail-none",
+    ]
     return snapshot(
         pop3_server("POP01", files=["winpop-list.txt"]),
         *(pop3_mailbox("POP01", f"{m}@pop.example") for m in mailboxes),
@@ -25,7 +45,8 @@ def fixture_401(**coverage: bool):  # type: ignore[no-untyped-def]
         user("fail-mailbox", mailbox=True, target="SMTP:fail-mailbox@pop.example"),
         user("fail-nonick"),
         user("fail-wrong", target="SMTP:fail-wrong@elsewhere.example"),
-        **coverage,
+        domain=domain,
+        configuration=configuration,
     )
 
 
@@ -52,13 +73,14 @@ def test_401_skips() -> None:
         list(coex_401.run(fixture_401(domain=False)))
 
 
-def pop3_org(*records, **coverage: bool):  # type: ignore[no-untyped-def]
+def pop3_org(*records: ObjectRecord, domain: bool = True, configuration: bool = True) -> Snapshot:
     return snapshot(
         policy("Default", "SMTP:@contoso.com"),
         pop3_server("POP01", files=["winpop-list.txt"]),
         pop3_domain("POP01", "pop.example"),
         *records,
-        **coverage,
+        domain=domain,
+        configuration=configuration,
     )
 
 
@@ -86,14 +108,24 @@ def test_402_skips() -> None:
         list(coex_402.run(pop3_org(user("x", target="SMTP:x@elsewhere.example"))))
 
 
-def gal_users(with_abook: bool):  # type: ignore[no-untyped-def]
+def gal_users(with_abook: bool) -> tuple[ObjectRecord, ...]:
     abook = GAL if with_abook else None
     return (
         user("pass-visible", target="SMTP:a@pop.example", showInAddressBook=abook),
-        user("fail-hidden", target="SMTP:b@pop.example", showInAddressBook=abook, msExchHideFromAddressLists="TRUE"),
+        user(
+            "fail-hidden",
+            target="SMTP:b@pop.example",
+            showInAddressBook=abook,
+            msExchHideFromAddressLists="TRUE",
+        ),
         user("fail-nolegacy", target="SMTP:c@pop.example", showInAddressBook=abook, legacyExchangeDN=None),
         user("fail-noabook", target="SMTP:d@pop.example"),
-        user("pass-shown", target="SMTP:e@pop.example", showInAddressBook=abook, msExchHideFromAddressLists="FALSE"),
+        user(
+            "pass-shown",
+            target="SMTP:e@pop.example",
+            showInAddressBook=abook,
+            msExchHideFromAddressLists="FALSE",
+        ),
     )
 
 
@@ -111,7 +143,12 @@ def test_403_ignores_show_in_address_book_when_never_collected() -> None:
 
 def test_404_exact_sets() -> None:
     snap = snapshot(
-        policy("Default", "SMTP:@contoso.com", "smtp:@pop.contoso.com", non_authoritative=["smtp:@pop.contoso.com"]),
+        policy(
+            "Default",
+            "SMTP:@contoso.com",
+            "smtp:@pop.contoso.com",
+            non_authoritative=["smtp:@pop.contoso.com"],
+        ),
         accepted_domain("*.wild.example", flags=0),
         user("pass-pop", target="SMTP:pass-pop@pop.contoso.com", proxies=["SMTP:pass-pop@contoso.com"]),
         user("pass-contact", contact=True, target="SMTP:x@fabrikam.example"),
@@ -124,7 +161,9 @@ def test_404_exact_sets() -> None:
     )
     passed, failed, _ = outcome(coex_404, snap)
     assert passed == {dn_of("pass-pop"), dn_of("pass-contact")}
-    assert failed == {dn_of(n) for n in ("fail-self", "fail-other", "fail-nobody", "fail-contact", "fail-wild")}
+    assert failed == {
+        dn_of(n) for n in ("fail-self", "fail-other", "fail-nobody", "fail-contact", "fail-wild")
+    }
     messages = {f.subject: f.message for f in coex_404.run(snap)}
     assert "5.4.6" in messages[dn_of("fail-self")]
     assert "misdelivery" in messages[dn_of("fail-other")]

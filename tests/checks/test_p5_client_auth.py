@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
-from builders import b64, outcome, pop3_server, relay_blob, snapshot, virtual_server, vs_dn
-
 from auditor.checks.p5_client_auth import exchange_vs_allows_authenticated_relay as coex_501
 from auditor.checks.p5_client_auth import pop3_smtp_requires_authentication as coex_502
+from builders import b64, outcome, pop3_server, relay_blob, snapshot, virtual_server, vs_dn
+
 from auditor.registry import SkipCheck
 
 NOBODY = b64(relay_blob())
@@ -38,7 +39,7 @@ def test_501_skips() -> None:
 
 
 def test_502_exact_sets() -> None:
-    good = {"AuthFlags": "6", "RelayForAuth": "4294967295", "RelayIpList": NOBODY}
+    good: dict[str, Any] = {"AuthFlags": "6", "RelayForAuth": "4294967295", "RelayIpList": NOBODY}
     snap = snapshot(
         pop3_server("pass-pop", **good),
         pop3_server("pass-names", **{**good, "AuthFlags": "AuthAnonymous | AuthBasic"}),
@@ -72,5 +73,5 @@ def test_502_exact_sets() -> None:
 def test_502_skips() -> None:
     with pytest.raises(SkipCheck, match="no POP3 server"):
         list(coex_502.run(snapshot()))
-    with pytest.raises(SkipCheck, match="MetaBase.xml"):
+    with pytest.raises(SkipCheck, match=r"MetaBase\.xml"):
         list(coex_502.run(snapshot(pop3_server("POP01", files=["pop3.reg"]))))

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from auditor.checks.p6_connectors import connector_routes_pop3_domain as coex_601
 from builders import connector, outcome, pop3_domain, pop3_server, snapshot, virtual_server, vs_dn
 
-from auditor.checks.p6_connectors import connector_routes_pop3_domain as coex_601
+from auditor.model import Snapshot
 from auditor.registry import SkipCheck
 
 POP01 = "[10.0.0.25]"
 ELSEWHERE = "[192.0.2.1]"
 
 
-def fixture(**coverage: bool):  # type: ignore[no-untyped-def]
+def fixture(*, domain: bool = True, configuration: bool = True) -> Snapshot:
     domains = [
         "pass-ip.example",
         "pass-fqdn.example",
@@ -38,8 +39,11 @@ def fixture(**coverage: bool):  # type: ignore[no-untyped-def]
         connector("Dear", "SMTP:pass-cost.example;5", "SMTP:fail-cost.example;2", smart_host=ELSEWHERE),
         connector("DNS", "SMTP:fail-dns.example;1"),
         connector("Elsewhere", "SMTP:fail-elsewhere.example;1", smart_host=f"{ELSEWHERE};{ELSEWHERE}"),
-        connector("Dangling", "SMTP:fail-bridgehead.example;1", smart_host=POP01, bridgeheads=[vs_dn("EX99")]),
-        **coverage,
+        connector(
+            "Dangling", "SMTP:fail-bridgehead.example;1", smart_host=POP01, bridgeheads=[vs_dn("EX99")]
+        ),
+        domain=domain,
+        configuration=configuration,
     )
 
 

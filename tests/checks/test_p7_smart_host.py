@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 
 import pytest
-from builders import b64, exchange_server, outcome, pop3_server, relay_blob, snapshot, virtual_server
-
 from auditor.checks.p7_smart_host import pop3_server_may_relay_on_exchange as coex_702
 from auditor.checks.p7_smart_host import pop3_smart_host_is_exchange as coex_701
+from builders import b64, exchange_server, outcome, pop3_server, relay_blob, snapshot, virtual_server
+
+from auditor.model import Snapshot
+from auditor.records import ObjectRecord
 from auditor.registry import SkipCheck
 
 
-def fixture_701(**coverage: bool):  # type: ignore[no-untyped-def]
+def fixture_701(*, domain: bool = True, configuration: bool = True) -> Snapshot:
     return snapshot(
         exchange_server("EX01", "10.0.0.10"),
         virtual_server("EX01", msExchSmtpFullyQualifiedDomainName="mail.contoso.com"),
@@ -24,7 +26,8 @@ def fixture_701(**coverage: bool):  # type: ignore[no-untyped-def]
         pop3_server("fail-nohost", SmartHostType="2"),
         pop3_server("fail-isp", SmartHost="smtp.isp.example", SmartHostType="2"),
         pop3_server("no-metabase", files=["winpop-auth.txt"]),
-        **coverage,
+        domain=domain,
+        configuration=configuration,
     )
 
 
@@ -46,11 +49,11 @@ def test_701_skips() -> None:
         list(coex_701.run(fixture_701(configuration=False)))
     with pytest.raises(SkipCheck, match="no Exchange server"):
         list(coex_701.run(snapshot(pop3_server("POP01"))))
-    with pytest.raises(SkipCheck, match="MetaBase.xml"):
+    with pytest.raises(SkipCheck, match=r"MetaBase\.xml"):
         list(coex_701.run(snapshot(exchange_server("EX01"), pop3_server("POP01", files=["pop3.reg"]))))
 
 
-def fixture_702(*extra_vs, **coverage: bool):  # type: ignore[no-untyped-def]
+def fixture_702(*extra_vs: ObjectRecord, domain: bool = True, configuration: bool = True) -> Snapshot:
     return snapshot(
         virtual_server("EX01", 1, msExchSmtpRelayIpList=b64(relay_blob(["10.0.0.25/32", "10.1.0.0/24"]))),
         virtual_server("EX01", 2, msExchSmtpRelayIpList=b64(relay_blob(all_except=True))),
@@ -61,7 +64,8 @@ def fixture_702(*extra_vs, **coverage: bool):  # type: ignore[no-untyped-def]
         pop3_server("fail-missing", addresses=["10.9.9.9"]),
         pop3_server("fail-partial", addresses=["10.0.0.25", "10.9.9.8"]),
         pop3_server("err-noaddress"),
-        **coverage,
+        domain=domain,
+        configuration=configuration,
     )
 
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 import base64
 
 import pytest
-from builders import b64, dn_of, outcome, pop3_server, relay_blob, snapshot, user, virtual_server, vs_dn
-
 from auditor.checks.p9_hygiene import no_open_relay as coex_901
 from auditor.checks.p9_hygiene import one_primary_smtp as coex_903
 from auditor.checks.p9_hygiene import smtp_addresses_unique as coex_902
+from builders import b64, dn_of, outcome, pop3_server, relay_blob, snapshot, user, virtual_server, vs_dn
+
+from auditor.model import Snapshot
 from auditor.registry import SkipCheck
 
 UNDECODABLE = base64.b64encode(b"\x00" * 10).decode()
 
 
-def fixture_901(**coverage: bool):  # type: ignore[no-untyped-def]
+def fixture_901(*, domain: bool = True, configuration: bool = True) -> Snapshot:
     return snapshot(
         virtual_server("pass-default"),
         virtual_server("pass-list", msExchSmtpRelayIpList=b64(relay_blob(["10.0.0.25/32"]))),
@@ -23,7 +24,8 @@ def fixture_901(**coverage: bool):  # type: ignore[no-untyped-def]
         virtual_server("fail-15", msExchSmtpRelayIpList=b64(relay_blob(["10.0.0.0/15"]))),
         virtual_server("fail-allexcept", msExchSmtpRelayIpList=b64(relay_blob(all_except=True))),
         virtual_server(
-            "fail-allexcept-deny", msExchSmtpRelayIpList=b64(relay_blob(denies=["1.2.3.4/32"], all_except=True))
+            "fail-allexcept-deny",
+            msExchSmtpRelayIpList=b64(relay_blob(denies=["1.2.3.4/32"], all_except=True)),
         ),
         virtual_server("err-garbage", msExchSmtpRelayIpList=UNDECODABLE),
         virtual_server("err-notbase64", msExchSmtpRelayIpList="%%%"),
@@ -33,7 +35,8 @@ def fixture_901(**coverage: bool):  # type: ignore[no-untyped-def]
         pop3_server("fail-pop-any", RelayIpList=b64(relay_blob(["0.0.0.0/0"]))),
         pop3_server("err-pop-garbage", RelayIpList=UNDECODABLE),
         pop3_server("no-metabase", files=["pop3.reg"]),
-        **coverage,
+        domain=domain,
+        configuration=configuration,
     )
 
 

@@ -88,7 +88,9 @@ def _findings(snap: Snapshot) -> Iterator[Finding]:
     yield Finding.passed("x")
 
 
-def _spec(check_id: str = "COEX-101", *, principles: tuple[str, ...] = ("P1",), doc: bool = True) -> CheckSpec:
+def _spec(
+    check_id: str = "COEX-101", *, principles: tuple[str, ...] = ("P1",), doc: bool = True
+) -> CheckSpec:
     def function(snap: Snapshot) -> Iterator[Finding]:
         yield from _findings(snap)
 

@@ -319,12 +319,14 @@ def contact(
     )
 
 
-def plain_user(cn: str, sam: str, *, ou: str = "CN=Users", uac: str = "512", **extra: Value | None) -> Entry:
-    """An account with no Exchange attributes at all."""
+def plain_user(
+    cn: str, sam: str, *, ou: str = "CN=Users", uac: str = "512", upn: bool = True, **extra: Value | None
+) -> Entry:
+    """An account with no Exchange attributes at all (built-in accounts have no UPN)."""
     attributes: list[tuple[str, Value | Sequence[Value] | None]] = [
         ("userAccountControl", uac),
         ("sAMAccountName", sam),
-        ("userPrincipalName", f"{sam}@contoso.com"),
+        ("userPrincipalName", f"{sam}@contoso.com" if upn else None),
     ]
     attributes += list(extra.items())
     return make(
@@ -373,11 +375,15 @@ def domain_entries() -> list[Entry]:
     ]
     # Accounts without mail: built-ins, service accounts, computers (computers are not recipients).
     entries += [
+        # Built-ins as a freshly provisioned DC has them, so a lab DC loaded with this export matches it.
         plain_user(
-            "Administrator", "Administrator", uac="66048", description="Built-in account for administering"
+            "Administrator",
+            "Administrator",
+            upn=False,
+            description="Built-in account for administering the computer/domain",
         ),
-        plain_user("Guest", "Guest", uac="66082"),
-        plain_user("krbtgt", "krbtgt", uac="514"),
+        plain_user("Guest", "Guest", uac="66082", upn=False),
+        plain_user("krbtgt", "krbtgt", uac="514", upn=False),
         plain_user("svc-backup", "svc-backup", ou="OU=Service Accounts", uac="66048"),
         plain_user("svc-audit", "svc-audit", ou="OU=Service Accounts", uac="66048"),
         computer("DC1", "OU=Domain Controllers", "532480", "dc1.contoso.com"),

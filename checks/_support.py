@@ -113,12 +113,14 @@ def mail_enabled_user_problem(recipient: Recipient, address: str) -> str | None:
 def mail_enabled_user_for(snap: Snapshot, mailbox: Pop3Mailbox) -> tuple[Recipient | None, list[str]]:
     """The mail-enabled AD user of a POP3 mailbox (COEX-401's rule), and why each candidate is not."""
     address = mailbox.address
-    candidates: dict[str, Recipient] = {}
-    for recipient in snap.recipients_by_target_address.get(address, []):
+    by_target = snap.recipients_by_target_address.get(address, ())
+    for recipient in by_target:  # the usual case: the user whose targetAddress is the mailbox
+        if mail_enabled_user_problem(recipient, address) is None:
+            return recipient, []
+    candidates: dict[str, Recipient] = {r.key: r for r in by_target}
+    for recipient in snap.users_by_sam_account_name.get(mailbox.mailbox.lower(), ()):
         candidates.setdefault(recipient.key, recipient)
-    for recipient in snap.users_by_sam_account_name.get(mailbox.mailbox.lower(), []):
-        candidates.setdefault(recipient.key, recipient)
-    for recipient in snap.recipients_by_upn.get(address, []):
+    for recipient in snap.recipients_by_upn.get(address, ()):
         candidates.setdefault(recipient.key, recipient)
     problems: list[str] = []
     for recipient in sorted(candidates.values(), key=lambda r: r.dn.lower()):

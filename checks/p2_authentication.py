@@ -101,18 +101,17 @@ def pop3_mailboxes_have_ad_users(snap: Snapshot) -> Iterator[Finding]:
     require_domain(snap)
     for mailbox in snap.pop3_mailboxes:
         address = mailbox.address
-        candidates = {
-            r.key: r
-            for r in (
-                *snap.users_by_sam_account_name.get(mailbox.mailbox.lower(), []),
-                *snap.recipients_by_upn.get(address, []),
-                *snap.recipients_by_target_address.get(address, []),
-            )
-        }
-        enabled = sorted((r for r in candidates.values() if r.is_user and not r.disabled), key=lambda r: r.dn)
+        found = (
+            *snap.users_by_sam_account_name.get(mailbox.mailbox.lower(), ()),
+            *snap.recipients_by_upn.get(address, ()),
+            *snap.recipients_by_target_address.get(address, ()),
+        )
+        enabled = [r for r in found if r.is_user and not r.disabled]
         if enabled:
-            yield Finding.passed(address, f"owned by enabled user {enabled[0].dn}")
+            owner = min(enabled, key=lambda r: r.dn) if len(enabled) > 1 else enabled[0]
+            yield Finding.passed(address, f"owned by enabled user {owner.dn}")
             continue
+        candidates = {r.key: r for r in found}
         if not candidates:
             yield Finding.failed(
                 address,

@@ -100,7 +100,7 @@ def domain_authority_consistent(snap: Snapshot) -> Iterator[Finding]:
 def _unknown_local_part(snap: Snapshot, domain: str) -> str:
     local = "no-such-recipient.auditor"
     suffix = 0
-    while f"{local}{suffix or ''}@{domain}" in snap.recipients_by_address:
+    while f"{local}{suffix or ''}@{domain}" in snap.recipients_by_proxy_address:
         suffix += 1
     return f"{local}{suffix or ''}@{domain}"
 

@@ -258,6 +258,7 @@ class _MultiSpanProcessor(SpanProcessor):
 
 
 _HANDLER_MARK: Final = "_auditor_telemetry_handler"
+_CHATTY_LIBRARIES: Final = ("apscheduler", "alembic")
 
 
 def _configure_logging(level_name: str, stream: IO[str], environ: Mapping[str, str]) -> int:
@@ -280,8 +281,10 @@ def _configure_logging(level_name: str, stream: IO[str], environ: Mapping[str, s
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s " + _LOG_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
-    # APScheduler's INFO lines ("Running job ...") duplicate our own pass start/end lines.
-    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
+    # Libraries' INFO lines (APScheduler's "Running job ...", Alembic's "Context impl SQLiteImpl")
+    # repeat ours or say nothing an operator needs; cron would mail them after every pass.
+    for chatty in _CHATTY_LIBRARIES:
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
     return level
 
 

@@ -97,7 +97,8 @@ _CONFIG_MAY_CONTAIN = (
 
 # (lDAPDisplayName, subClassOf), in the order they must be added (superclass first). Chains follow
 # Exchange (connector: top > msExchConnector > mailGateway > msExchRoutingSMTPConnector; virtual
-# server: top > protocolCfg > protocolCfgSMTP > protocolCfgSMTPServer; store: msExchMDB > msExchPrivateMDB).
+# server: top > protocolCfg > protocolCfgSMTP > protocolCfgSMTPServer; store: msExchMDB > msExchPrivateMDB;
+# policy: msExchGenericPolicy > msExchRecipientPolicy).
 CLASSES: tuple[tuple[str, str], ...] = (
     ("msExchContainer", "container"),
     ("msExchOrganizationContainer", "top"),
@@ -111,7 +112,8 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("msExchProtocolCfgProtocolContainer", "top"),
     ("msExchProtocolCfgSMTPContainer", "top"),
     ("msExchRecipientPolicyContainer", "top"),
-    ("msExchRecipientPolicy", "top"),
+    ("msExchGenericPolicy", "top"),
+    ("msExchRecipientPolicy", "msExchGenericPolicy"),
     ("msExchConnector", "top"),
     ("mailGateway", "msExchConnector"),
     ("msExchRoutingSMTPConnector", "mailGateway"),
@@ -122,11 +124,14 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("msExchStorageGroup", "top"),
     ("msExchMDB", "top"),
     ("msExchPrivateMDB", "msExchMDB"),
+    ("msExchPublicMDB", "msExchMDB"),
     ("msExchTransportSettings", "top"),
     ("msExchAcceptedDomain", "top"),
     ("mTA", "top"),
     ("addressBookContainer", "top"),
 )
+
+BASE_CLASSES_ANYWHERE = ("addressBookContainer", "mTA", "container", "server", "msExchConfigurationContainer")
 
 
 def _existing(conn: ldap3.Connection, schema_dn: str, names: tuple[str, ...]) -> set[str]:
@@ -188,6 +193,18 @@ def extend(conn: ldap3.Connection, schema_dn: str) -> tuple[int, int]:
         }
         _check(conn, conn.add(f"CN={name},{schema_dn}", attributes=values), f"add class {name}")
         added_classes += 1
+    _update_now(conn)
+
+    # Base classes that appear inside the Exchange tree may sit under any parent here too.
+    for name in BASE_CLASSES_ANYWHERE:
+        conn.search(schema_dn, f"(lDAPDisplayName={name})", ldap3.LEVEL, attributes=["possSuperiors"])
+        found = [e for e in conn.response or [] if e.get("type") == "searchResEntry"]
+        if not found:
+            continue
+        superiors = {v.decode().lower() for v in found[0]["raw_attributes"].get("possSuperiors", [])}
+        if "top" not in superiors:
+            changes = {"possSuperiors": [(ldap3.MODIFY_ADD, ["top"])]}
+            _check(conn, conn.modify(found[0]["dn"], changes), f"allow {name} under any parent")
     _update_now(conn)
 
     # Exchange puts its recipient attributes on the mailRecipient auxiliary class, which both user

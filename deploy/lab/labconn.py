@@ -24,7 +24,13 @@ def connect(args: argparse.Namespace) -> ldap3.Connection:
     tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=args.ca_file)
     server = ldap3.Server(args.url, tls=tls, get_info=ldap3.NONE, connect_timeout=10)
     conn = ldap3.Connection(
-        server, args.bind_dn, password, check_names=False, raise_exceptions=False, receive_timeout=120
+        server,
+        args.bind_dn,
+        password,
+        check_names=False,
+        raise_exceptions=False,
+        receive_timeout=120,
+        auto_referrals=False,
     )
     if args.url.startswith("ldap://"):
         conn.open()

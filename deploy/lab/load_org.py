@@ -12,6 +12,7 @@ Lab only; the product never writes to a directory.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections import Counter
@@ -178,10 +179,26 @@ def load(conn: ldap3.Connection, entries: Iterable[Entry]) -> tuple[int, int]:
             if later:
                 references.append((dn, later))
             continue
-        result = conn.result.get("description")
-        if result == "entryAlreadyExists":
+        failure = dict(conn.result)
+        result = failure.get("description")
+        # Partition roots and system containers answer with a referral or "system-only" rather
+        # than "exists"; whatever the answer, an entry that is there already is skipped.
+        if result == "entryAlreadyExists" or _exists(conn, dn):
             existing += 1
             continue
+        missing = re.search(r"mandatory attribute \('([^']+)'\)", str(failure.get("message")))
+        if result == "objectClassViolation" and missing:
+            # The export lacks an attribute this schema makes mandatory (displayName on an address
+            # list): the RDN value stands in.
+            values[missing.group(1)] = [ldap3.utils.dn.parse_dn(dn, escape=False)[0][1]]
+            dropped[f"filled {missing.group(1)}"] += 1
+            if conn.add(dn, attributes=values):
+                added += 1
+                if later:
+                    references.append((dn, later))
+                continue
+            failure = dict(conn.result)
+            result = failure.get("description")
         if result == "objectClassViolation" and len(values.get("objectClass", [])) > 1:
             # A chain the lab schema spells differently: let the DC derive it from the most derived class.
             values["objectClass"] = values["objectClass"][-1:]
@@ -190,7 +207,8 @@ def load(conn: ldap3.Connection, entries: Iterable[Entry]) -> tuple[int, int]:
                 if later:
                     references.append((dn, later))
                 continue
-        raise SystemExit(f"load_org: add {dn}: {conn.result.get('description')} {conn.result.get('message')}")
+            failure = dict(conn.result)
+        raise SystemExit(f"load_org: add {dn}: {failure.get('description')} {failure.get('message')}")
     for dn, later in references:
         for value in (str(v) for vals in later.values() for v in vals):
             if not _exists(conn, value):
@@ -203,7 +221,7 @@ def load(conn: ldap3.Connection, entries: Iterable[Entry]) -> tuple[int, int]:
             )
     if dropped:
         listed = ", ".join(f"{name} ({count})" for name, count in sorted(dropped.items()))
-        print(f"load_org: not in the lab schema, dropped: {listed}", file=sys.stderr)
+        print(f"load_org: adjusted for the lab schema: {listed}", file=sys.stderr)
     if placeholders:
         print(f"load_org: {placeholders} placeholder containers for dangling references", file=sys.stderr)
     return added, existing

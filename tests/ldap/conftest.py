@@ -1,0 +1,200 @@
+"""The Samba AD DC lab for the LDAP tests: one real domain controller per test session.
+
+Started by the project's own script (deploy/lab/samba.sh), from cached folders under .lab/ so a
+session costs about a second once the caches exist:
+
+    .lab/samba-base-<key>    provisioned + Exchange schema, stopped   (key: the lab scripts)
+    .lab/samba-org-<key>     the same with the test organization loaded (key: + loader + inputs)
+    .lab/samba-run           the copy this session runs (the tests may kill it)
+
+The test organization is the sample organization's LDIF (auditor/sample/*.ldf, when present),
+the lab fixture tests/ldap/data/org.ldf (every object kind, under a second org "Lab"), and a few
+hundred generated recipients plus one user with 1,600 proxyAddresses.
+
+Samba's LDAP ports are fixed, so sessions take a file lock. If Samba cannot be installed or
+started the tests fail loudly; they are skipped only when AUDITOR_SKIP_SAMBA=1 is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from filelock import FileLock, Timeout
+
+from auditor.collect.ldap import LdapSettings
+
+REPO = Path(__file__).resolve().parents[2]
+LAB_SCRIPTS = REPO / "deploy" / "lab"
+SAMBA = LAB_SCRIPTS / "samba.sh"
+LAB = REPO / ".lab"
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLE = sorted((REPO / "auditor" / "sample").glob("*.ldf"))
+GENERATED_RECIPIENTS = 300
+MANY_PROXIES = 1600
+ADMIN_PASSWORD = "Lab-Adm1n-Passw0rd"
+ADMIN_DN = "CN=Administrator,CN=Users,DC=contoso,DC=com"
+
+sys.path.insert(0, str(LAB_SCRIPTS))
+import gen_org  # noqa: E402
+
+
+@dataclass
+class SambaLab:
+    """A running lab DC: how to reach it, what was loaded into it, and how to stop and restart it."""
+
+    folder: Path
+    settings: LdapSettings
+    inputs: list[Path] = field(default_factory=list)
+    generated_recipients: int = GENERATED_RECIPIENTS
+    many_proxies: int = MANY_PROXIES
+    admin_password: str = ADMIN_PASSWORD
+
+    @property
+    def pid(self) -> int:
+        return int((self.folder / "samba.pid").read_text().strip())
+
+    def start(self) -> None:
+        _run("start", str(self.folder))
+
+    def stop(self) -> None:
+        _run("stop", str(self.folder))
+
+    def kill(self) -> None:
+        """SIGKILL the DC at once (a server lost in the middle of a read)."""
+        os.killpg(self.pid, signal.SIGKILL)
+        for _ in range(100):
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+    def ensure_running(self) -> None:
+        try:
+            os.kill(self.pid, 0)
+        except (ProcessLookupError, FileNotFoundError, ValueError):
+            self.start()
+
+
+def _run(*args: str) -> str:
+    env = dict(os.environ, LAB_ADMIN_PASSWORD=ADMIN_PASSWORD, LAB_PYTHON=sys.executable)
+    done = subprocess.run(
+        ["bash", str(SAMBA), *args], capture_output=True, text=True, env=env, timeout=600, check=False
+    )
+    if done.returncode != 0:
+        pytest.fail(
+            f"deploy/lab/samba.sh {' '.join(args)} failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}",
+            pytrace=False,
+        )
+    return done.stdout
+
+
+def _digest(paths: list[Path], extra: str = "") -> str:
+    digest = hashlib.sha256(extra.encode())
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _build(target: Path, make: Callable[[Path], None]) -> None:
+    """Create a cached DC folder atomically: build in a scratch folder, stop, rename."""
+    if target.exists():
+        return
+    scratch = target.with_name(target.name + ".building")
+    if scratch.exists():
+        _run("stop", str(scratch))
+        shutil.rmtree(scratch)
+    try:
+        make(scratch)
+    finally:
+        _run("stop", str(scratch))
+    scratch.rename(target)
+
+
+def _copy(source: Path, target: Path) -> None:
+    if target.exists():
+        shutil.rmtree(target)
+    subprocess.run(["cp", "-a", str(source), str(target)], check=True)
+    _run("relocate", str(target))
+
+
+def lab_settings(folder: Path, **changes: object) -> LdapSettings:
+    values: dict[str, object] = {
+        "url": "ldaps://127.0.0.1:636",
+        "bind_dn": ADMIN_DN,
+        "password": ADMIN_PASSWORD,
+        "ca_file": str(folder / "tls" / "ca.pem"),
+        "page_size": 50,
+        "timeout": 10.0,
+        "retries": 1,
+    }
+    values.update(changes)
+    return LdapSettings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def samba_lab() -> Iterator[SambaLab]:
+    if os.environ.get("AUDITOR_SKIP_SAMBA") == "1":
+        pytest.skip("AUDITOR_SKIP_SAMBA=1: the Samba AD DC lab was explicitly skipped")
+    if os.geteuid() != 0:
+        pytest.fail(
+            "the Samba AD DC lab needs root (set AUDITOR_SKIP_SAMBA=1 to skip explicitly)", pytrace=False
+        )
+    LAB.mkdir(exist_ok=True)
+    lock = FileLock(str(LAB / "samba.lock"))
+    try:
+        lock.acquire(timeout=600)
+    except Timeout:
+        pytest.fail("another test session holds the Samba lab for more than 10 minutes", pytrace=False)
+    run_dir = LAB / "samba-run"
+    try:
+        _run("install")
+        if run_dir.exists():
+            _run("stop", str(run_dir))  # left over by a crashed session
+        scripts = [SAMBA, LAB_SCRIPTS / "exchange_schema.py", LAB_SCRIPTS / "labconn.py"]
+        base = LAB / f"samba-base-{_digest(scripts)}"
+
+        def provision(folder: Path) -> None:
+            _run("provision", str(folder))
+            _run("start", str(folder))
+            _run("schema", str(folder))
+
+        _build(base, provision)
+
+        generated_dir = LAB / "inputs"
+        generated_dir.mkdir(exist_ok=True)
+        generated = gen_org.write(
+            generated_dir / f"generated-{GENERATED_RECIPIENTS}.ldf",
+            GENERATED_RECIPIENTS,
+            proxies=MANY_PROXIES,
+        )
+        inputs = [*SAMPLE, DATA / "org.ldf", generated]
+        loader = [LAB_SCRIPTS / "load_org.py", LAB_SCRIPTS / "gen_org.py"]
+        loaded = LAB / f"samba-org-{_digest(loader + inputs, base.name)}"
+
+        def load(folder: Path) -> None:
+            _copy(base, folder)
+            _run("start", str(folder))
+            _run("load", str(folder), *map(str, inputs))
+
+        _build(loaded, load)
+        _copy(loaded, run_dir)
+        lab = SambaLab(folder=run_dir, settings=lab_settings(run_dir), inputs=inputs)
+        lab.start()
+        try:
+            yield lab
+        finally:
+            lab.stop()
+    finally:
+        lock.release()

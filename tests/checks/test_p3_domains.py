@@ -195,3 +195,18 @@ def test_303_skips_without_configuration() -> None:
         list(coex_303.run(snapshot(configuration=False)))
     with pytest.raises(SkipCheck, match="no organization domain"):
         list(coex_303.run(snapshot()))
+
+
+def test_pop3_domains_come_from_winpop_list_when_exported_even_if_empty() -> None:
+    """D_pop(S) (COEX-301's subjects): winpop list wins; else only MetaBase domains with RouteAction & 32."""
+    snap = snapshot(
+        pop3_server("POP01", files=["winpop-list.txt", "MetaBase.xml"]),
+        pop3_domain("POP01", "listed.example", source="metabase", route_action=32),
+        pop3_server("POP02", files=["MetaBase.xml"]),
+        pop3_domain("POP02", "drop.example", source="metabase", route_action=32 | 2),
+        pop3_domain("POP02", "remote.example", source="metabase", route_action=2),
+        pop3_domain("POP02", "unset.example", source="metabase"),
+    )
+    assert snap.pop3_domains_of("pop01") == frozenset()
+    assert snap.pop3_domains_of("POP02") == frozenset({"drop.example"})
+    assert snap.pop3_servers_by_domain == {"drop.example": ("POP02",)}

@@ -51,6 +51,7 @@ import filelock
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -935,16 +936,7 @@ class _ObjectWriter:
     def _flush(self) -> None:
         if not self.pending:
             return
-        hashes = [content_hash for _, content_hash in self.pending]
-        version_ids: dict[str, int] = {
-            row.content_hash: row.id
-            for row in self.conn.execute(
-                sa.select(OBJECT_VERSION.c.content_hash, OBJECT_VERSION.c.id).where(
-                    OBJECT_VERSION.c.scope == self.scope, OBJECT_VERSION.c.content_hash.in_(hashes)
-                )
-            )
-        }
-        missing = [
+        rows = [
             {
                 "scope": self.scope,
                 "kind": record.kind.value,
@@ -954,14 +946,27 @@ class _ObjectWriter:
                 "attributes": {name: list(values) for name, values in record.attributes.items()},
             }
             for record, content_hash in self.pending
-            if content_hash not in version_ids
         ]
-        if missing:
-            inserted = self.conn.execute(
-                sa.insert(OBJECT_VERSION).returning(OBJECT_VERSION.c.content_hash, OBJECT_VERSION.c.id),
-                missing,
+        # Insert first and look up only what already existed (a state an object had before): on
+        # PostgreSQL a lookup of every hash inside the growing transaction would plan a sequential
+        # scan each time, because the table's statistics still say it is empty.
+        version_ids = {
+            row.content_hash: row.id
+            for row in self.conn.execute(
+                self._insert_new_versions().returning(OBJECT_VERSION.c.content_hash, OBJECT_VERSION.c.id),
+                rows,
             )
-            version_ids.update({row.content_hash: row.id for row in inserted})
+        }
+        known = [content_hash for _, content_hash in self.pending if content_hash not in version_ids]
+        if known:
+            version_ids.update(
+                (row.content_hash, row.id)
+                for row in self.conn.execute(
+                    sa.select(OBJECT_VERSION.c.content_hash, OBJECT_VERSION.c.id).where(
+                        OBJECT_VERSION.c.scope == self.scope, OBJECT_VERSION.c.content_hash.in_(known)
+                    )
+                )
+            )
         self.conn.execute(
             sa.insert(OBJECT_INTERVAL),
             [
@@ -976,6 +981,14 @@ class _ObjectWriter:
             ],
         )
         self.pending.clear()
+
+    def _insert_new_versions(self) -> Any:
+        """INSERT ... ON CONFLICT (scope, content_hash) DO NOTHING, in the connection's dialect."""
+        if self.conn.dialect.name == "postgresql":
+            return postgresql.insert(OBJECT_VERSION).on_conflict_do_nothing(
+                index_elements=["scope", "content_hash"]
+            )
+        return sqlite.insert(OBJECT_VERSION).on_conflict_do_nothing(index_elements=["scope", "content_hash"])
 
     def _close_intervals(self) -> None:
         statement = (

@@ -200,13 +200,12 @@ class Router:
                     return hops, None, current, outcome
                 assert target is not None
                 seen.add(recipient.key)
-                if self.snap.is_authoritative(_split(target)[1]):
-                    current = target
-                    if len(hops) > _MAX_HOPS:
-                        return hops, None, current, LOOP
-                    continue
                 current = target
                 _, domain = _split(current)
+                if self.snap.is_authoritative(domain):
+                    if len(hops) > _MAX_HOPS:
+                        return hops, None, current, LOOP
+                    continue  # resolved again as a recipient of this organization
                 routed = self._route_exchange_domain(current, domain)
                 hops.append(Hop(here, current, routed[0]))
                 return hops, routed[1], current, routed[2]

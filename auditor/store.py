@@ -237,18 +237,28 @@ class HistoryStore:
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # Writers take the write lock up front (and wait for it up to the busy timeout) instead
+            # of failing with "database is locked" when a read turns into a write mid-transaction.
+            connection.exec_driver_sql(connection.get_execution_options().get("sqlite_begin", "BEGIN"))
 
         return engine
 
     def _upgrade(self) -> None:
         config = Config()
         config.set_main_option("script_location", "auditor:migrations")
-        with self._guard("open"), self._engine.begin() as conn:
+        with self._guard("open"), self._writing() as conn:
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite)."""
+        with self._engine.connect() as conn:
+            conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            with conn.begin():
+                yield conn
 
     def close(self) -> None:
         """Release every pooled connection (tests and the service's shutdown call this)."""
@@ -348,7 +358,7 @@ class HistoryStore:
         If reading `records` raises, nothing is stored and the error propagates unchanged.
         """
         taken_at = _utc(taken_at)
-        with self._guard("save the snapshot"), self._engine.begin() as conn:
+        with self._guard("save the snapshot"), self._writing() as conn:
             snapshot_id = self._insert_snapshot(conn, taken_at, True, None, organization)
             self._insert_sources(conn, snapshot_id, sources)
             count = _ObjectWriter(conn, self.scope, snapshot_id).write(records)
@@ -360,7 +370,7 @@ class HistoryStore:
     ) -> SnapshotInfo:
         """Record a pass that could not collect everything: it holds no objects, touches no interval."""
         taken_at = _utc(taken_at)
-        with self._guard("record the incomplete snapshot"), self._engine.begin() as conn:
+        with self._guard("record the incomplete snapshot"), self._writing() as conn:
             snapshot_id = self._insert_snapshot(conn, taken_at, False, error, organization)
             self._insert_sources(conn, snapshot_id, sources)
         return SnapshotInfo(snapshot_id, taken_at, False, tuple(sources), 0)
@@ -440,7 +450,7 @@ class HistoryStore:
 
     def save_results(self, snapshot_id: int, run: RunResult) -> None:
         """Store each check's result and every non-passing finding; replaces earlier results."""
-        with self._guard("save the check results"), self._engine.begin() as conn:
+        with self._guard("save the check results"), self._writing() as conn:
             row = self._snapshot_row(conn, snapshot_id)
             streaks: dict[str, datetime] | None = None
             findings = []
@@ -846,7 +856,7 @@ class HistoryStore:
         sent_at: datetime | None = None,
     ) -> None:
         """Remember one attempt to deliver the report for a period (`sent_at` defaults to now)."""
-        with self._guard("record the report delivery"), self._engine.begin() as conn:
+        with self._guard("record the report delivery"), self._writing() as conn:
             conn.execute(
                 sa.insert(REPORT_DELIVERY).values(
                     scope=self.scope,

@@ -150,6 +150,16 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _moment(value: datetime | str) -> datetime:
+    """A UTC datetime from a datetime or from ISO text such as a report's `period.since`."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise StoreError(f"not an ISO date/time: {value!r}") from None
+    return _utc(value)
+
+
 def _cause(exc: BaseException) -> str:
     """The first line of what the database driver said, without SQLAlchemy's statement dump."""
     orig = getattr(exc, "orig", None) or exc
@@ -848,20 +858,23 @@ class HistoryStore:
 
     def record_delivery(
         self,
-        period_from: datetime,
-        period_to: datetime,
+        period_from: datetime | str,
+        period_to: datetime | str,
         *,
         sent: bool,
         error: str | None,
         sent_at: datetime | None = None,
     ) -> None:
-        """Remember one attempt to deliver the report for a period (`sent_at` defaults to now)."""
+        """Remember one attempt to deliver the report for a period (`sent_at` defaults to now).
+
+        The period may be given as datetimes or as the report document's ISO strings.
+        """
         with self._guard("record the report delivery"), self._writing() as conn:
             conn.execute(
                 sa.insert(REPORT_DELIVERY).values(
                     scope=self.scope,
-                    period_from=_utc(period_from),
-                    period_to=_utc(period_to),
+                    period_from=_moment(period_from),
+                    period_to=_moment(period_to),
                     sent_at=_utc(sent_at or datetime.now(UTC)),
                     status="sent" if sent else "failed",
                     error=error,

@@ -215,8 +215,12 @@ def test_deliveries_remember_the_gap_since_the_last_report_sent(store: HistorySt
     store.record_delivery(
         at(0), at(168), sent=False, error="smtp.contoso.com:587: timed out", sent_at=at(168)
     )
-    store.record_delivery(
-        at(168), at(336), sent=False, error="smtp.contoso.com:587: 535 auth", sent_at=at(336)
+    store.record_delivery(  # as the CLI passes them: the report's ISO strings
+        "2026-11-08T07:00:00Z",
+        "2026-11-15T07:00:00Z",
+        sent=False,
+        error="smtp.contoso.com:587: 535 auth",
+        sent_at=at(336),
     )
 
     last_sent = store.last_delivery(sent=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from importlib import resources
 
+import jsonschema
 import pytest
 import sqlalchemy as sa
 from auditor_store_testing import at, checked, directory_source, finding, save, user
@@ -13,6 +16,7 @@ from auditor.records import ObjectRecord
 from auditor.registry import Status
 from auditor.store import HistoryStore
 
+HISTORY_SCHEMA = json.loads(resources.files("auditor").joinpath("schemas/history.schema.json").read_text())
 ALICE = user("guid-a", "CN=Alice,OU=Staff,DC=contoso,DC=com", proxyAddresses=("SMTP:alice@contoso.com",))
 BOB = user("guid-b", "CN=Bob,OU=Staff,DC=contoso,DC=com", targetAddress="SMTP:bob@pop.contoso.com")
 CAROL = user("guid-c", "CN=Carol,OU=Staff,DC=contoso,DC=com", mail="carol@contoso.com")
@@ -163,6 +167,8 @@ def test_history_counts_failing_findings_without_waived(store: HistoryStore) -> 
     s3 = save(store, [ALICE], 8)
 
     assert [(s.id, s.failing) for s in store.snapshots()] == [(s3.id, 0), (s2.id, 2), (s1.id, 1)]
+    history = {"schema": "auditor.history/1", "snapshots": [s.to_json() for s in store.snapshots()]}
+    jsonschema.Draft202012Validator(HISTORY_SCHEMA).validate(history)
     assert store.snapshots()[0].to_json() == {
         "id": s3.id,
         "taken_at": "2026-11-01T15:00:00Z",

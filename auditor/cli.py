@@ -212,7 +212,9 @@ def _serve(config: AuditorConfig, *, telemetry: Any) -> int:
     def weekly_report() -> int:
         return _send_drift_report(config, since=parse_duration(config.report.since))
 
-    return run_service(schedule, run_pass=one_pass, send_report=weekly_report)
+    return run_service(
+        schedule, run_pass=one_pass, send_report=weekly_report, record_pass=telemetry.record_pass
+    )
 
 
 def _pass_for_service(config: AuditorConfig, *, telemetry: Any, stop: threading.Event) -> int:
@@ -327,8 +329,12 @@ def _send_drift_report(
     store = open_store(config)
     period = document.get("period", {})
     period_from, period_to = period.get("since"), period.get("until")
+    from opentelemetry import trace as otel_trace
+
     try:
-        send_message(message, settings)
+        with otel_trace.get_tracer("auditor.cli").start_as_current_span("report.send") as span:
+            span.set_attribute("auditor.report.recipients", len(settings.recipients))
+            send_message(message, settings)
     except AuditorError as exc:
         store.record_delivery(period_from, period_to, sent=False, error=str(exc))
         raise

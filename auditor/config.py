@@ -141,6 +141,29 @@ class ScheduleConfig(_Strict):
     report: str = "0 7 * * mon"
     tz: str | None = None
 
+    @field_validator("check", "report")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from auditor.service import build_trigger
+
+        try:
+            build_trigger(value, "UTC")
+        except ConfigError as exc:
+            raise ValueError(str(exc).partition(": ")[2] or str(exc)) from None
+        return value
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
 
 class ReportConfig(_Strict):
     email_to: list[str] = Field(default_factory=list)

@@ -23,7 +23,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import total_ordering
 from importlib import metadata, resources
 from types import ModuleType
 
@@ -49,7 +48,6 @@ PRINCIPLES = frozenset({"P1", "P2", "P3", "P4", "P5", "P6", "P7", "all"})
 CHECK_ID = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]{3}$")
 
 
-@total_ordering
 class Severity(StrEnum):
     INFO = "info"
     LOW = "low"
@@ -61,10 +59,18 @@ class Severity(StrEnum):
     def rank(self) -> int:
         return list(Severity).index(self)
 
+    # str's own comparisons would order severities alphabetically ("medium" > "high"): rank them.
     def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank < other.rank
+        return self.rank < Severity(other).rank if isinstance(other, str) else NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= Severity(other).rank if isinstance(other, str) else NotImplemented
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > Severity(other).rank if isinstance(other, str) else NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= Severity(other).rank if isinstance(other, str) else NotImplemented
 
 
 class Status(StrEnum):

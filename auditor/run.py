@@ -165,6 +165,7 @@ def _collect(
             tick = stack.enter_context(progress.source(source.info.name)) if progress else None
             span = stack.enter_context(_tracer.start_as_current_span(f"collect.{source.info.name}"))
             span.set_attribute("auditor.source.kind", source.info.kind)
+            count = 0
             try:
                 for count, record in enumerate(source.collect(), start=1):
                     records.append(record)
@@ -179,6 +180,8 @@ def _collect(
                 raise
             finally:
                 source.info.duration_seconds = time.monotonic() - started
+            if tick is not None and count % 100:
+                tick(count % 100)
             span.set_attribute("auditor.source.objects", source.info.objects)
         if not source.info.complete:
             raise CollectorError(f"{source.info.name}: the source stopped without reading everything")

@@ -144,3 +144,12 @@ def test_config_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert find_config(None) == other
     with pytest.raises(ConfigError, match="config file not found"):
         find_config(tmp_path / "missing.toml")
+
+
+def test_schedule_is_validated_when_the_config_loads(tmp_path: Path) -> None:
+    path = write(tmp_path, '[directory]\nldif = ["a.ldf"]\n[schedule]\ncheck = "61 * * * *"\n')
+    with pytest.raises(ConfigError, match=r"schedule\.check: "):
+        load_config(path)
+    path = write(tmp_path, '[directory]\nldif = ["a.ldf"]\n[schedule]\ntz = "Mars/Olympus"\n')
+    with pytest.raises(ConfigError, match=r"schedule\.tz: unknown time zone"):
+        load_config(path)

@@ -101,3 +101,12 @@ def test_an_expired_waiver_no_longer_applies_and_says_so_and_an_unused_one_is_st
         ("CN=fail-b,DC=x", "expired"),
         ("CN=gone,DC=x", "stale"),
     }
+
+
+def test_severities_order_by_rank_not_alphabetically() -> None:
+    assert Severity.MEDIUM < Severity.HIGH < Severity.CRITICAL
+    assert not Severity.MEDIUM >= Severity.HIGH
+    assert Severity.LOW >= Severity.INFO
+    assert sorted([Severity.HIGH, Severity.INFO, Severity.CRITICAL, Severity.LOW, Severity.MEDIUM]) == list(
+        Severity
+    )

@@ -282,7 +282,12 @@ def report(
     config = _config(config_path, sample)
     period = parse_duration(since or config.report.since)
     if email:
-        sys.exit(_send_drift_report(config, since=period, fmt=fmt, output=output))
+        telemetry = _setup_telemetry(config)
+        try:
+            code = _send_drift_report(config, since=period, fmt=fmt, output=output)
+        finally:
+            telemetry.shutdown()
+        sys.exit(code)
     from auditor.reports.render import render_drift_report
 
     document = _drift_document(config, period)

@@ -265,3 +265,27 @@ def test_failed_export_leaves_no_files(samba_lab: Any, tmp_path: Path) -> None:
     with pytest.raises(DirectoryError, match="invalid credentials"):
         export_ldif(settings, domain, configuration)
     assert list(tmp_path.iterdir()) == []
+
+
+def _loopback_alias() -> str | None:
+    """A host name (not in the lab certificate) that resolves to 127.0.0.1, e.g. the machine's own."""
+    import socket
+
+    for name in (socket.gethostname(), "vm", "runsc"):
+        try:
+            if name not in ("localhost", "dc1.contoso.com") and socket.gethostbyname(name) == "127.0.0.1":
+                return name
+        except OSError:
+            continue
+    return None
+
+
+def test_certificate_for_another_host_name_is_refused(samba_lab: Any) -> None:
+    alias = _loopback_alias()
+    if alias is None:
+        pytest.skip("no host name other than localhost resolves to 127.0.0.1 on this machine")
+    settings = dataclasses.replace(samba_lab.settings, url=f"ldaps://{alias}")
+    with pytest.raises(
+        DirectoryError, match=rf"^ldaps://{alias}:636: TLS certificate verification failed \("
+    ):
+        list(LdapSource(settings).collect())

@@ -263,7 +263,7 @@ def diff(
 
     config = _config(config_path, sample)
     store = open_store(config)
-    document = diff_snapshots(store, store.resolve(from_ref).id, store.resolve(to_ref).id)
+    document = diff_snapshots(store, from_ref, to_ref)
     _emit(render_diff(document, fmt, color=_color(output)), output)
 
 

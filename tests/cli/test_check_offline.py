@@ -10,6 +10,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -144,12 +145,14 @@ def _reg_not_utf16(org: Path) -> str:
 
 def _relay_blob_wrong_length(org: Path) -> str:
     path = org / "contoso-configuration.ldf"
-    text = path.read_text(encoding="utf-8")
+    with path.open(encoding="utf-8", newline="") as handle:
+        text = handle.read()
     head, marker, tail = text.partition("msExchSmtpRelayIpList:: ")
     lines = tail.split("\r\n")
-    value = lines[0] + "".join(line[1:] for line in lines[1:] if line.startswith(" "))
-    folded = 1 + sum(1 for _ in itertools.takewhile(lambda x: x.startswith(" "), lines[1:]))
-    blob = base64.b64decode(value)
+    continuation = list(itertools.takewhile(lambda line: line.startswith(" "), lines[1:]))
+    value = lines[0] + "".join(line[1:] for line in continuation)
+    folded = 1 + len(continuation)
+    blob = base64.b64decode(value, validate=True)
     rest = "\r\n".join(lines[folded:])
     path.write_text(
         head + marker + base64.b64encode(blob[:-6]).decode() + "\r\n" + rest, encoding="utf-8", newline=""
@@ -165,18 +168,20 @@ def _empty_export_folder(org: Path) -> str:
 
 
 @pytest.mark.parametrize(
-    "damage",
+    ("damage", "cause"),
     [
-        _truncate_ldif,
-        _bad_base64,
-        _external_entity,
-        _entity_bomb,
-        _reg_not_utf16,
-        _relay_blob_wrong_length,
-        _empty_export_folder,
+        (_truncate_ldif, r"(?i)truncat|cut off|line break"),
+        (_bad_base64, r"(?i)base64"),
+        (_external_entity, r"(?i)DOCTYPE|DTD|entit"),
+        (_entity_bomb, r"(?i)DOCTYPE|DTD|entit"),
+        (_reg_not_utf16, r"(?i)UTF-16"),
+        (_relay_blob_wrong_length, r"(?i)relay"),
+        (_empty_export_folder, r"(?i)none of|no export|empty"),
     ],
 )
-def test_bad_input_is_exit_2_one_line_naming_the_file_and_leaves_history_untouched(org: Path, damage) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_exit_2_one_line_naming_the_file_and_leaves_history_untouched(  # type: ignore[no-untyped-def]
+    org: Path, damage, cause: str
+) -> None:
     assert auditor("check", "--once", "-c", "auditor.toml", cwd=org).returncode == 1
     before = history(org)
     named = damage(org)
@@ -186,6 +191,7 @@ def test_bad_input_is_exit_2_one_line_naming_the_file_and_leaves_history_untouch
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert named in lines[0]
+    assert re.search(cause, lines[0]), lines[0]
     assert "Traceback" not in done.stderr
     after = history(org)
     assert after[1:] == before  # earlier history untouched

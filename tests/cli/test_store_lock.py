@@ -1,0 +1,65 @@
+"""One pass at a time: a `check --once` while another process holds the store lock exits 2."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+SAMPLE = Path(str(resources.files("auditor.sample")))
+
+HOLDER = """
+import sys, time
+from auditor.store import HistoryStore
+store = HistoryStore(sys.argv[1])
+with store.pass_lock(timeout=5):
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_concurrent_check_waits_its_bounded_time_then_exits_2_naming_the_lock(tmp_path: Path) -> None:
+    org = tmp_path / "org"
+    shutil.copytree(SAMPLE, org, ignore=shutil.ignore_patterns("*.py", "__pycache__", "README.md"))
+    config = org / "auditor.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + '\n[store]\nurl = "sqlite:///history.db"\nlock_timeout = 1\n',
+        encoding="utf-8",
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, f"sqlite:///{org / 'history.db'}", "30"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "auditor.cli", "check", "--once", "-c", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "OTEL_TRACES_EXPORTER": "none"},
+        )
+        waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "lock" in lines[0]
+    assert waited >= 1.0  # it waited for the configured lock_timeout before giving up
+    # Once the holder is gone the next pass runs normally.
+    again = subprocess.run(
+        [sys.executable, "-m", "auditor.cli", "check", "--once", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 1, again.stderr

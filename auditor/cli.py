@@ -382,7 +382,7 @@ def history(config_path: Path | None, sample: bool, fmt: str) -> None:
     click.echo(f"{'id':>6}  {'taken at (UTC)':<20}  {'complete':<8}  {'objects':>8}  {'failing':>7}")
     for row in rows:
         click.echo(
-            f"{row.id:>6}  {isoformat(row.taken_at) or '':<20}  {'yes' if row.complete else 'NO':<8}  "
+            f"{row.id:>6}  {row.taken_at.strftime('%Y-%m-%d %H:%M:%S'):<20}  {'yes' if row.complete else 'NO':<8}  "
             f"{row.objects:>8}  {row.failing:>7}"
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import sys
 import threading
@@ -51,6 +52,10 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             _fail("interrupted")
             sys.exit(2)
+        except BrokenPipeError:
+            # The reader went away (`auditor checks | head`): not an error worth a message.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:

@@ -4,8 +4,8 @@
 #
 #   scripts/screenshot-report.sh [OUTPUT.png]
 #
-# Runs one pass over the sample (`auditor check --once --sample`) in a scratch folder, renders
-# `auditor report --sample --format html`, and screenshots it at 1200x2000 with networking off.
+# Runs two passes over a scratch copy of the sample (the second after a few edits), renders
+# `auditor report --format html`, and screenshots it at 1200x2000 with networking off.
 set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,19 +19,71 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-# Exit 1 means "findings at or above fail_on": the sample has them on purpose.
-status=0
-"$auditor" check --once --sample --format json --output check.json 2>check.log || status=$?
-if [ "$status" -gt 1 ]; then
-    cat check.log >&2
-    echo "screenshot-report: auditor check failed (exit $status)" >&2
-    exit 1
-fi
-"$auditor" report --sample --format html --output report.html 2>report.log || {
-    cat report.log >&2
-    echo "screenshot-report: auditor report failed" >&2
-    exit 1
+# A week of drift, so the picture shows what the report is for: the sample as shipped, then a
+# copy with a handful of admin edits (a targetAddress fixed, a connector deleted, a user renamed).
+python=$(dirname "$auditor")/python
+[ -x "$python" ] || python=python3
+"$python" - "$work/org" <<'PY'
+import shutil, sys
+from importlib import resources
+from pathlib import Path
+
+org = Path(sys.argv[1])
+sample = Path(str(resources.files("auditor.sample")))
+shutil.copytree(sample, org, ignore=shutil.ignore_patterns("*.py", "__pycache__", "README.md"))
+config = org / "auditor.toml"
+config.write_text(config.read_text(encoding="utf-8") + '\n[store]\nurl = "sqlite:///history.db"\n', encoding="utf-8")
+PY
+
+run() {
+    status=0
+    "$auditor" "$@" 2>"$work/auditor.log" || status=$?
+    if [ "$status" -gt 1 ]; then  # exit 1 means "findings": the sample has them on purpose
+        cat "$work/auditor.log" >&2
+        echo "screenshot-report: auditor $1 failed (exit $status)" >&2
+        exit 1
+    fi
 }
+
+run check --once -c "$work/org/auditor.toml" --format json --output "$work/week1.json"
+"$python" - "$work/org" <<'PY'
+import sys
+from pathlib import Path
+
+org = Path(sys.argv[1])
+
+def edit(name, change):
+    path = org / name
+    with path.open(encoding="utf-8", newline="") as handle:
+        entries = handle.read().split("\r\n\r\n")
+    kept = []
+    for entry in entries:
+        lines = []
+        for line in entry.split("\r\n"):
+            if line.startswith(" ") and lines:
+                lines[-1] += line[1:]
+            else:
+                lines.append(line)
+        changed = change(lines) if entry.strip() else lines
+        if changed is not None:
+            kept.append("\r\n".join(changed))
+    path.write_text("\r\n\r\n".join(kept), encoding="utf-8", newline="")
+
+def domain(lines):
+    if lines[0] == "dn: CN=Dave Dunn,OU=POP3,DC=contoso,DC=com":
+        return ["targetAddress: SMTP:dave@pop.contoso.com" if l.startswith("targetAddress:") else l for l in lines]
+    if lines[0] == "dn: CN=Bob Brown,OU=POP3,DC=contoso,DC=com":
+        return [l.replace("Bob Brown", "Robert Brown") if l.startswith(("dn:", "cn:")) else l for l in lines]
+    return lines
+
+def configuration(lines):
+    return None if lines[0].startswith("dn: CN=To POP01,CN=Connections,") else lines
+
+edit("contoso-domain.ldf", domain)
+edit("contoso-configuration.ldf", configuration)
+PY
+run check --once -c "$work/org/auditor.toml" --format json --output "$work/week2.json"
+run report -c "$work/org/auditor.toml" --format html --output "$work/report.html"
 
 mkdir -p "$(dirname "$output")"
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \

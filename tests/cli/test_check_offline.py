@@ -9,14 +9,12 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -25,30 +23,7 @@ SAMPLE = Path(str(resources.files("auditor.sample")))
 SCHEMAS = Path(str(resources.files("auditor").joinpath("schemas")))
 
 
-def auditor(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "OTEL_TRACES_EXPORTER": "none", **(env or {})},
-    )
-
-
-@pytest.fixture
-def org(tmp_path: Path) -> Path:
-    """A writable copy of the sample organization with its config, store inside the copy."""
-    target = tmp_path / "org"
-    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("*.py", "__pycache__", "README.md"))
-    config = (target / "auditor.toml").read_text(encoding="utf-8")
-    (target / "auditor.toml").write_text(
-        config + '\n[store]\nurl = "sqlite:///history.db"\n', encoding="utf-8"
-    )
-    return target
-
-
-def history(org: Path) -> list[dict[str, object]]:
+def history(auditor: Any, org: Path) -> list[dict[str, object]]:
     done = auditor("history", "-c", "auditor.toml", "--format", "json", cwd=org)
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
@@ -56,7 +31,7 @@ def history(org: Path) -> list[dict[str, object]]:
     return document["snapshots"]  # type: ignore[no-any-return]
 
 
-def test_json_output_follows_the_contract_and_exit_code_is_1_for_findings(org: Path) -> None:
+def test_json_output_follows_the_contract_and_exit_code_is_1_for_findings(auditor: Any, org: Path) -> None:
     done = auditor("check", "--once", "-c", "auditor.toml", "--format", "json", cwd=org)
     assert done.returncode == 1, done.stderr
     document = json.loads(done.stdout)
@@ -70,7 +45,7 @@ def test_json_output_follows_the_contract_and_exit_code_is_1_for_findings(org: P
     assert document["summary"]["waived"] == 2
 
 
-def test_fail_on_threshold_decides_exit_code(org: Path) -> None:
+def test_fail_on_threshold_decides_exit_code(auditor: Any, org: Path) -> None:
     assert auditor("check", "--once", "-c", "auditor.toml", "--fail-on", "critical", cwd=org).returncode == 1
     config = org / "auditor.toml"
     text = config.read_text(encoding="utf-8")
@@ -86,7 +61,9 @@ def test_fail_on_threshold_decides_exit_code(org: Path) -> None:
     ]
 
 
-def test_second_run_on_unchanged_exports_adds_no_object_rows_and_findings_are_not_new(org: Path) -> None:
+def test_second_run_on_unchanged_exports_adds_no_object_rows_and_findings_are_not_new(
+    auditor: Any, org: Path
+) -> None:
     assert auditor("check", "--once", "-c", "auditor.toml", cwd=org).returncode == 1
     db = sqlite3.connect(org / "history.db")
     tables = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
@@ -98,7 +75,7 @@ def test_second_run_on_unchanged_exports_adds_no_object_rows_and_findings_are_no
     after = {t: db.execute(f"select count(*) from {t}").fetchone()[0] for t in object_tables}
     assert after == before
     assert not any(f["new"] for f in json.loads(done.stdout)["findings"])
-    assert [s["complete"] for s in history(org)] == [True, True]
+    assert [s["complete"] for s in history(auditor, org)] == [True, True]
 
 
 def _truncate_ldif(org: Path) -> str:
@@ -180,10 +157,10 @@ def _empty_export_folder(org: Path) -> str:
     ],
 )
 def test_bad_input_is_exit_2_one_line_naming_the_file_and_leaves_history_untouched(  # type: ignore[no-untyped-def]
-    org: Path, damage, cause: str
+    auditor: Any, org: Path, damage, cause: str
 ) -> None:
     assert auditor("check", "--once", "-c", "auditor.toml", cwd=org).returncode == 1
-    before = history(org)
+    before = history(auditor, org)
     named = damage(org)
     done = auditor("check", "--once", "-c", "auditor.toml", "--format", "json", cwd=org)
     assert done.returncode == 2
@@ -193,7 +170,7 @@ def test_bad_input_is_exit_2_one_line_naming_the_file_and_leaves_history_untouch
     assert named in lines[0]
     assert re.search(cause, lines[0]), lines[0]
     assert "Traceback" not in done.stderr
-    after = history(org)
+    after = history(auditor, org)
     assert after[1:] == before  # earlier history untouched
     assert after[0]["complete"] is False  # the failed pass is recorded as incomplete, never complete
     assert after[0]["objects"] == 0
@@ -202,7 +179,7 @@ def test_bad_input_is_exit_2_one_line_naming_the_file_and_leaves_history_untouch
     assert "incomplete" in refused.stderr
 
 
-def test_config_errors_exit_2_with_the_key_named(org: Path) -> None:
+def test_config_errors_exit_2_with_the_key_named(auditor: Any, org: Path) -> None:
     (org / "auditor.toml").write_text('[directory]\nldif = ["contoso-domain.ldf"]\nbind_pw = "x"\n')
     done = auditor("check", "--once", "-c", "auditor.toml", cwd=org)
     assert done.returncode == 2
@@ -211,7 +188,7 @@ def test_config_errors_exit_2_with_the_key_named(org: Path) -> None:
     ]
 
 
-def test_checks_catalogue_lists_every_contract_id() -> None:
+def test_checks_catalogue_lists_every_contract_id(auditor: Any) -> None:
     done = auditor("checks", "--format", "json", cwd=Path.cwd())
     assert done.returncode == 0
     ids = {c["id"] for c in json.loads(done.stdout)["checks"]}
@@ -222,7 +199,7 @@ def test_checks_catalogue_lists_every_contract_id() -> None:
     assert contract <= ids
 
 
-def test_trace_shows_the_path_hop_by_hop(org: Path) -> None:
+def test_trace_shows_the_path_hop_by_hop(auditor: Any, org: Path) -> None:
     assert auditor("check", "--once", "-c", "auditor.toml", cwd=org).returncode == 1
     done = auditor("trace", "nobody@legacy.contoso.com", "-c", "auditor.toml", cwd=org)
     assert done.returncode == 0, done.stderr

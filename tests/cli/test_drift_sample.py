@@ -9,31 +9,16 @@ same.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
-import pytest
 
 SAMPLE = Path(str(resources.files("auditor.sample")))
 SCHEMAS = Path(str(resources.files("auditor").joinpath("schemas")))
 CONNECTOR = "CN=To POP01 legacy,CN=Connections,CN=First Routing Group,CN=Routing Groups,CN=First Administrative Group,CN=Administrative Groups,CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
-
-
-def auditor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "OTEL_TRACES_EXPORTER": "none"},
-    )
 
 
 def entries(path: Path) -> list[str]:
@@ -86,18 +71,7 @@ def edit_configuration(lines: list[str]) -> list[str] | None:
     return None if lines[0] == f"dn: {CONNECTOR}" else lines
 
 
-@pytest.fixture
-def org(tmp_path: Path) -> Path:
-    target = tmp_path / "org"
-    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("*.py", "__pycache__", "README.md"))
-    config = (target / "auditor.toml").read_text(encoding="utf-8")
-    (target / "auditor.toml").write_text(
-        config + '\n[store]\nurl = "sqlite:///history.db"\n', encoding="utf-8"
-    )
-    return target
-
-
-def test_a_handful_of_edits_gives_exactly_those_changes_and_their_findings(org: Path) -> None:
+def test_a_handful_of_edits_gives_exactly_those_changes_and_their_findings(auditor: Any, org: Path) -> None:
     assert auditor("check", "--once", "-c", "auditor.toml", cwd=org).returncode == 1
     edit(org / "contoso-domain.ldf", edit_domain)
     edit(org / "contoso-configuration.ldf", edit_configuration)

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
-from importlib import resources
 from pathlib import Path
-
-SAMPLE = Path(str(resources.files("auditor.sample")))
 
 HOLDER = """
 import sys, time
@@ -22,13 +18,11 @@ with store.pass_lock(timeout=5):
 """
 
 
-def test_a_concurrent_check_waits_its_bounded_time_then_exits_2_naming_the_lock(tmp_path: Path) -> None:
-    org = tmp_path / "org"
-    shutil.copytree(SAMPLE, org, ignore=shutil.ignore_patterns("*.py", "__pycache__", "README.md"))
+def test_a_concurrent_check_waits_its_bounded_time_then_exits_2_naming_the_lock(org: Path) -> None:
     config = org / "auditor.toml"
+    text = config.read_text(encoding="utf-8")
     config.write_text(
-        config.read_text(encoding="utf-8") + '\n[store]\nurl = "sqlite:///history.db"\nlock_timeout = 1\n',
-        encoding="utf-8",
+        text.replace('url = "sqlite:///history.db"', 'url = "sqlite:///history.db"\nlock_timeout = 1')
     )
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, f"sqlite:///{org / 'history.db'}", "30"],

@@ -1,0 +1,46 @@
+"""Shared fixtures for the end-to-end CLI tests: the real console entry point, a writable sample."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+SAMPLE = Path(str(resources.files("auditor.sample")))
+
+RunAuditor = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def auditor() -> RunAuditor:
+    """Run `auditor ARGS...` in a subprocess, as cron would; returns the completed process."""
+
+    def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "auditor.cli", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "OTEL_TRACES_EXPORTER": "none", **(env or {})},
+        )
+
+    return run
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> Path:
+    """A writable copy of the sample organization whose config keeps its store inside the copy."""
+    target = tmp_path / "org"
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("*.py", "__pycache__", "README.md"))
+    config = target / "auditor.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + '\n[store]\nurl = "sqlite:///history.db"\n', encoding="utf-8"
+    )
+    return target

@@ -35,6 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 LAB_SCRIPTS = REPO / "deploy" / "lab"
 SAMBA = LAB_SCRIPTS / "samba.sh"
 LAB = REPO / ".lab"
+# Samba's LDAP ports are fixed machine-wide, so every checkout on this machine shares one lock.
+SAMBA_PORTS_LOCK = "/tmp/auditor-samba-ports.lock"
 PASSWORD = "Lab-Adm1n-Passw0rd"
 sys.path.insert(0, str(LAB_SCRIPTS))
 sys.path.insert(0, str(REPO))
@@ -117,7 +119,7 @@ def main() -> None:
     if os.geteuid() != 0:
         raise SystemExit("bench_ldap: needs root (Samba's AD DC)")
     LAB.mkdir(exist_ok=True)
-    with FileLock(str(LAB / "samba.lock"), timeout=1800):
+    with FileLock(SAMBA_PORTS_LOCK, timeout=1800):
         run("install")
         base = (
             LAB

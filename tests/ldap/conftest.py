@@ -37,6 +37,8 @@ REPO = Path(__file__).resolve().parents[2]
 LAB_SCRIPTS = REPO / "deploy" / "lab"
 SAMBA = LAB_SCRIPTS / "samba.sh"
 LAB = REPO / ".lab"
+# Samba's LDAP ports are fixed machine-wide, so every checkout on this machine shares one lock.
+SAMBA_PORTS_LOCK = "/tmp/auditor-samba-ports.lock"
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = sorted((REPO / "auditor" / "sample").glob("*.ldf"))
 GENERATED_RECIPIENTS = 300
@@ -152,7 +154,7 @@ def samba_lab() -> Iterator[SambaLab]:
             "the Samba AD DC lab needs root (set AUDITOR_SKIP_SAMBA=1 to skip explicitly)", pytrace=False
         )
     LAB.mkdir(exist_ok=True)
-    lock = FileLock(str(LAB / "samba.lock"))
+    lock = FileLock(SAMBA_PORTS_LOCK)
     try:
         lock.acquire(timeout=600)
     except Timeout:

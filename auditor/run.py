@@ -21,12 +21,14 @@ from opentelemetry import trace
 
 from auditor.collect import Source
 from auditor.config import AuditorConfig
+from auditor.diff import diff_snapshots
 from auditor.engine import Waiver, run_checks
 from auditor.errors import AuditorError, CollectorError
 from auditor.model import Snapshot
 from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 from auditor.registry import CheckSpec, Severity, discover_checks
 from auditor.results import RunResult, SnapshotInfo
+from auditor.store import HistoryStore
 
 __all__ = [
     "PassAbandoned",
@@ -128,9 +130,7 @@ def build_sources(config: AuditorConfig) -> list[Source]:
     return sources
 
 
-def open_store(config: AuditorConfig):  # type: ignore[no-untyped-def]
-    from auditor.store import HistoryStore
-
+def open_store(config: AuditorConfig) -> HistoryStore:
     return HistoryStore(config.store.url, scope=config.store.scope)
 
 
@@ -248,10 +248,10 @@ def run_pass(
         return result
 
 
-def _diff_against_previous(store, snapshot: SnapshotInfo):  # type: ignore[no-untyped-def]
+def _diff_against_previous(
+    store: HistoryStore, snapshot: SnapshotInfo
+) -> tuple[SnapshotInfo | None, dict[str, object] | None]:
     """The diff against the last complete snapshot before this one (None for the first pass)."""
-    from auditor.diff import diff_snapshots
-
     previous = next(
         (s for s in store.snapshots() if s.complete and s.id < snapshot.id),
         None,

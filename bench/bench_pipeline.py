@@ -35,7 +35,8 @@ import time
 import tracemalloc
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,7 @@ from auditor.collect.common import partition_of
 from auditor.collect.ldif import LdifSource
 from auditor.collect.ldif_export import ldif_lines
 from auditor.engine import run_checks
+from auditor.errors import AuditorError
 from auditor.model import Snapshot
 from auditor.records import BINARY_ATTRIBUTES, ObjectKind, ObjectRecord, SourceInfo
 from auditor.registry import Status, discover_checks
@@ -162,6 +164,49 @@ def drop_scope(url: str, scope: str) -> None:
         engine.dispose()
 
 
+@contextmanager
+def bench_store(postgres: str | None, folder: Path, label: str) -> Iterator[tuple[str, str]]:
+    """(store URL, scope) for one pass, and everything it wrote removed afterwards.
+
+    On PostgreSQL the pass gets a database of its own (CREATE DATABASE, dropped after): deleting
+    100,000s of rows from a shared database checks each foreign key by a scan and takes minutes.
+    Without the right to create databases it falls back to a scope of its own in the given one.
+    """
+    if not postgres:
+        yield f"sqlite:///{folder / (label + '.db')}", "default"
+        return
+    name = f"auditor_bench_{label}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(postgres, isolation_level="AUTOCOMMIT")
+    try:
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        except sa.exc.SQLAlchemyError as exc:
+            scope = f"bench-{label}-{uuid.uuid4().hex[:8]}"
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+            print(f"note: cannot create a database ({reason}); using scope {scope}", file=sys.stderr)
+            try:
+                yield postgres, scope
+            finally:
+                print(f"note: deleting scope {scope}'s rows (slow on PostgreSQL) ...", file=sys.stderr)
+                try:
+                    drop_scope(postgres, scope)
+                except sa.exc.SQLAlchemyError as exc:
+                    reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+                    print(f"note: scope {scope} left behind: {reason}", file=sys.stderr)
+            return
+        try:
+            yield (
+                sa.engine.make_url(postgres).set(database=name).render_as_string(hide_password=False),
+                "default",
+            )
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 @dataclass(slots=True)
 class Pass:
     """What one pass over the exports produced (kept for the consistency check and the report)."""
@@ -225,6 +270,13 @@ def ratio(numerator: float, denominator: float) -> str:
 
 
 def main() -> None:
+    try:
+        bench()
+    except AuditorError as exc:  # a store or input problem: one line, as the product reports it
+        raise SystemExit(f"bench_pipeline: {exc}") from None
+
+
+def bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument(
@@ -255,17 +307,8 @@ def main() -> None:
         size = sum(path.stat().st_size for path in exports)
         del generated
 
-        def store_url(label: str) -> tuple[str, str]:
-            if args.postgres:
-                return args.postgres, f"bench-{label}-{uuid.uuid4().hex[:12]}"
-            return f"sqlite:///{folder / (label + '.db')}", "default"
-
-        url, scope = store_url("timed")
-        try:
+        with bench_store(args.postgres, folder, "timed") as (url, scope):
             timed_pass = one_pass(exports, pop3, url, scope, timed_laps=True)
-        finally:
-            if args.postgres:
-                drop_scope(url, scope)
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
         if kinds(timed_pass.read_records) != kinds(directory):
@@ -285,15 +328,13 @@ def main() -> None:
         if not args.no_memory:
             timed_pass.read_records.clear()
             gc.collect()
-            url, scope = store_url("traced")
-            tracemalloc.start()
-            try:
-                _, traced_seconds = timed(lambda: one_pass(exports, pop3, url, scope, timed_laps=False))
-                _, peak_traced = tracemalloc.get_traced_memory()
-            finally:
-                tracemalloc.stop()
-                if args.postgres:
-                    drop_scope(url, scope)
+            with bench_store(args.postgres, folder, "traced") as (url, scope):
+                tracemalloc.start()
+                try:
+                    _, traced_seconds = timed(lambda: one_pass(exports, pop3, url, scope, timed_laps=False))
+                    _, peak_traced = tracemalloc.get_traced_memory()
+                finally:
+                    tracemalloc.stop()
 
     laps = {lap.label.split(" (")[0]: lap for lap in timed_pass.laps}
     read, checks = laps["LDIF read"], laps["run_checks"]

@@ -56,7 +56,12 @@ def test_committed_files_are_exactly_what_the_generator_writes() -> None:
 
 def test_every_sample_file_is_package_data() -> None:
     pyproject = tomllib.loads((REPOSITORY / "pyproject.toml").read_text("utf-8"))
-    globs = pyproject["tool"]["setuptools"]["package-data"]["auditor.sample"]
+    package_data = pyproject["tool"]["setuptools"]["package-data"]
+    globs = []
+    for package, patterns in package_data.items():
+        if package == "auditor.sample" or package.startswith("auditor.sample."):
+            folder = package.removeprefix("auditor.sample").lstrip(".").replace(".", "/")
+            globs += [f"{folder}/{pattern}" if folder else pattern for pattern in patterns]
     unshipped = {f for f in _data_files() if not any(fnmatch.fnmatch(f, g) for g in globs)}
     assert unshipped == set()
 

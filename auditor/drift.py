@@ -15,7 +15,8 @@ inside it), and `to`, the latest complete one. Between them:
   one that arrived (the gap the previous report could not tell anyone about).
 
 A finding counts as present in a snapshot when it was stored there, that is in any non-passing
-status (`fail`, `error` or `waived`); its `status` field says which.
+status (`fail`, `error` or `waived`); its `status` field says which. Findings waived at `to` are
+listed under `waived`, not as new, reopened or still failing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from auditor.diff import diff_objects, finding_json, snapshot_ref
+from auditor.registry import Status
 from auditor.results import FindingRecord, SnapshotInfo, isoformat
 from auditor.store import HistoryStore
 
@@ -51,7 +53,13 @@ def build_drift_report(
     period = store.all_snapshots(start, now)
     last = store.latest_complete_at_or_before(now)
     first = store.latest_complete_at_or_before(start) or next((s for s in period if s.complete), None)
-    findings: dict[str, list[dict[str, Any]]] = {"new": [], "resolved": [], "persisting": [], "reopened": []}
+    findings: dict[str, list[dict[str, Any]]] = {
+        "new": [],
+        "resolved": [],
+        "persisting": [],
+        "reopened": [],
+        "waived": [],
+    }
     objects: dict[str, list[dict[str, Any]]] = {"added": [], "removed": [], "changed": []}
     if last is not None and first is not None:
         findings = _findings(store, first, last, now)
@@ -70,6 +78,7 @@ def build_drift_report(
             "resolved": len(findings["resolved"]),
             "persisting": len(findings["persisting"]),
             "reopened": len(findings["reopened"]),
+            "waived": len(findings["waived"]),
             "object_changes": sum(len(entries) for entries in objects.values()),
             "snapshots": len(period),
             "incomplete_snapshots": sum(not s.complete for s in period),
@@ -113,11 +122,17 @@ def _findings(
         later = [i for i in order if i > max(presence[fp], default=first.id)]
         resolved_at = taken_at[later[0]] if later else last.taken_at
         resolved.append({**_entry(was, resolved_at), "resolved_at": isoformat(resolved_at)})
+    # Waived findings are accepted risk, not failures: they get a list of their own instead of
+    # swelling "new" or "still failing" (the history's `failing` count leaves them out too).
+    waived = {fp for fp, f in at_to.items() if f.status is Status.WAIVED}
     return {
-        "new": _sorted(_entry(at_to[fp], now) for fp in appeared if fp not in reopened),
+        "new": _sorted(_entry(at_to[fp], now) for fp in appeared if fp not in reopened and fp not in waived),
         "resolved": _sorted(resolved),
-        "persisting": _sorted(_entry(f, now) for fp, f in at_to.items() if fp in at_from),
-        "reopened": _sorted(_entry(at_to[fp], now) for fp in sorted(reopened)),
+        "persisting": _sorted(
+            _entry(f, now) for fp, f in at_to.items() if fp in at_from and fp not in waived
+        ),
+        "reopened": _sorted(_entry(at_to[fp], now) for fp in sorted(reopened) if fp not in waived),
+        "waived": _sorted(_entry(at_to[fp], now) for fp in sorted(waived)),
     }
 
 

@@ -723,6 +723,7 @@ FINDING_SECTIONS = (
     ("persisting", "Still failing"),
     ("reopened", "Failing again (reopened)"),
     ("resolved", "Resolved"),
+    ("waived", "Waived (accepted with a reason, until the waiver expires)"),
 )
 
 
@@ -820,9 +821,10 @@ def _period_days(since: object, until: object) -> int | None:
 def drift_view(report: Mapping[str, Any], catalog: Mapping[str, CheckInfo]) -> DriftView:
     what = "drift report"
     period = _require(report, "period", Mapping, what)
+    raw_findings = _require(report, "findings", Mapping, what)
     findings = _finding_sections(
-        _require(report, "findings", Mapping, what),
-        ("new", "persisting", "reopened", "resolved"),
+        raw_findings,
+        ("new", "persisting", "reopened", "resolved", *(("waived",) if raw_findings.get("waived") else ())),
         catalog,
         what,
     )

@@ -84,6 +84,7 @@ def test_drift_report_over_a_week(store: HistoryStore) -> None:
         "resolved": [entry(R, "2026-10-31T07:00:00Z", 5, resolved_at="2026-11-05T07:00:00Z")],
         "persisting": [entry(A, "2026-10-30T07:00:00Z", 9)],
         "reopened": [entry(X, "2026-11-05T07:00:00Z", 3)],
+        "waived": [],
     }
     assert report["objects"] == {
         "added": [{"kind": "user", "key": "guid-g", "dn": "CN=Gina,DC=contoso,DC=com"}],
@@ -102,6 +103,7 @@ def test_drift_report_over_a_week(store: HistoryStore) -> None:
         "resolved": 1,
         "persisting": 1,
         "reopened": 1,
+        "waived": 0,
         "object_changes": 3,
         "snapshots": 4,
         "incomplete_snapshots": 1,
@@ -161,6 +163,7 @@ def test_drift_report_of_a_new_store_has_no_ends(store: HistoryStore) -> None:
         "resolved": 0,
         "persisting": 0,
         "reopened": 0,
+        "waived": 0,
         "object_changes": 0,
         "snapshots": 1,
         "incomplete_snapshots": 1,
@@ -180,3 +183,20 @@ def test_first_complete_snapshot_inside_the_period_is_the_start(store: HistorySt
     assert [f["check"] for f in report["findings"]["new"]] == ["COEX-304"]
     assert [f["check"] for f in report["findings"]["resolved"]] == ["COEX-301"]
     assert [e["key"] for e in report["objects"]["changed"]] == ["guid-a"]
+
+
+def test_waived_findings_are_listed_apart_not_as_new_or_still_failing(store: HistoryStore) -> None:
+    from auditor.registry import Status
+
+    before = save(store, [ALICE], -24)
+    checked(store, before, [finding(*A), finding(*R)])
+    after = save(store, [ALICE], 24)
+    # A stays failing; R is now waived; N appears already waived.
+    checked(store, after, [finding(*A), finding(*R, status=Status.WAIVED), finding(*N, status=Status.WAIVED)])
+
+    report = build_drift_report(store, since=timedelta(days=7), now=at(48))
+
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    listed = {key: {(f["check"], f["subject"]) for f in value} for key, value in report["findings"].items()}
+    assert listed == {"new": set(), "resolved": set(), "persisting": {A}, "reopened": set(), "waived": {R, N}}
+    assert (report["summary"]["persisting"], report["summary"]["waived"]) == (1, 2)

@@ -197,10 +197,20 @@ def _check_once(
 def _render_pass(result: Any, fmt: str, output: Path | None) -> None:
     from auditor.reports.render import render_check_run
 
-    document = result.run.to_json()
-    if result.diff is not None and fmt == "text":
-        document = {**document, "changes": result.diff}
-    _emit(render_check_run(document, fmt, color=_color(output)), output)
+    text = render_check_run(result.run.to_json(), fmt, color=_color(output))
+    if fmt == "text" and result.diff is not None and result.previous is not None:
+        text = text.rstrip("\n") + "\n\n" + _changes_line(result.previous.id, result.diff) + "\n"
+    _emit(text, output)
+
+
+def _changes_line(previous_id: int, diff: dict[str, Any]) -> str:
+    """One line on what changed since the last complete snapshot; `auditor diff` has the detail."""
+    objects, findings = diff["objects"], diff["findings"]
+    return (
+        f"Since snapshot {previous_id}: {len(objects['added'])} objects added, {len(objects['removed'])} removed, "
+        f"{len(objects['changed'])} changed; {len(findings['new'])} new findings, "
+        f"{len(findings['resolved'])} resolved (details: auditor diff)"
+    )
 
 
 def _serve(config: AuditorConfig, *, telemetry: Any) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import sys
 import threading
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from auditor import __version__
-from auditor.config import AuditorConfig, StoreConfig, find_config, load_config
+from auditor.config import AuditorConfig, StoreConfig, find_config, load_config, parse_duration
 from auditor.errors import AuditorError, ConfigError, SnapshotError
 from auditor.registry import Severity, discover_checks
 
@@ -105,17 +104,6 @@ def _emit(text: str, output: Path | None) -> None:
 
 def _color(output: Path | None) -> bool:
     return output is None and sys.stdout.isatty()
-
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-
-
-def parse_duration(text: str) -> timedelta:
-    match = _DURATION.match(text)
-    if not match:
-        raise ConfigError(f"invalid duration {text!r}: use a number and a unit, e.g. 7d, 24h, 2w")
-    amount, unit = int(match.group(1)), match.group(2)
-    return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit])
 
 
 config_option = click.option(

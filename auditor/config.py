@@ -10,9 +10,10 @@ each has a `*_env` (environment variable) and a `*_file` (path) form, resolved o
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ __all__ = [
     "WaiverConfig",
     "find_config",
     "load_config",
+    "parse_duration",
     "resolve_secret",
 ]
 
@@ -165,6 +167,18 @@ class ScheduleConfig(_Strict):
         return value
 
 
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`7d`, `24h`, `2w`, `30m`, `90s` as a timedelta; a ConfigError line otherwise."""
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ConfigError(f"invalid duration {text!r}: use a positive number and a unit, e.g. 7d, 24h, 2w")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
 class ReportConfig(_Strict):
     email_to: list[str] = Field(default_factory=list)
     email_from: str | None = None
@@ -183,6 +197,15 @@ class ReportConfig(_Strict):
         if self.smtp_url and not self.smtp_url.lower().startswith(("smtp://", "smtps://")):
             raise ValueError(f"smtp_url must start with smtp:// or smtps://, not {self.smtp_url!r}")
         return self
+
+    @field_validator("since")
+    @classmethod
+    def _valid_period(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     def smtp_password(self) -> str | None:
         return resolve_secret(self.smtp_password_env, self.smtp_password_file, "report.smtp_password")

@@ -153,3 +153,13 @@ def test_schedule_is_validated_when_the_config_loads(tmp_path: Path) -> None:
     path = write(tmp_path, '[directory]\nldif = ["a.ldf"]\n[schedule]\ntz = "Mars/Olympus"\n')
     with pytest.raises(ConfigError, match=r"schedule\.tz: unknown time zone"):
         load_config(path)
+
+
+def test_report_period_is_validated_when_the_config_loads(tmp_path: Path) -> None:
+    path = write(tmp_path, '[directory]\nldif = ["a.ldf"]\n[report]\nsince = "a week"\n')
+    with pytest.raises(ConfigError, match=r"report\.since: invalid duration 'a week'"):
+        load_config(path)
+    assert (
+        load_config(write(tmp_path, '[directory]\nldif = ["a.ldf"]\n[report]\nsince = "2w"\n')).report.since
+        == "2w"
+    )

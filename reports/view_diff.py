@@ -1,0 +1,64 @@
+"""The view of a diff between two snapshots (auditor.diff/1): finding changes, then object changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .catalog import CheckInfo
+from .view_common import (
+    FindingSection,
+    SnapshotRef,
+    appendix,
+    finding_sections,
+    plural,
+    require,
+    snapshot_ref,
+)
+from .view_objects import ObjectChanges, object_changes
+
+__all__ = [
+    "DiffView",
+    "diff_view",
+]
+
+
+# -- the diff -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DiffView:
+    source: SnapshotRef
+    target: SnapshotRef
+    findings: tuple[FindingSection, ...]
+    objects: ObjectChanges
+    appendix: tuple[CheckInfo, ...]
+
+    def count(self, key: str) -> int:
+        return next((s.total for s in self.findings if s.key == key), 0)
+
+    @property
+    def headline(self) -> str:
+        parts = [plural(self.count("new"), "new failure"), f"{self.count('resolved'):,} resolved"]
+        if self.count("persisting"):
+            parts.append(f"{self.count('persisting'):,} still failing")
+        objects = self.objects
+        parts.append(
+            f"{plural(objects.total, 'object change')} ({objects.added:,} added, {objects.removed:,} removed, {objects.changed:,} changed)"
+        )
+        return ", ".join(parts)
+
+
+def diff_view(diff: Mapping[str, Any], catalog: Mapping[str, CheckInfo]) -> DiffView:
+    what = "diff"
+    require(diff, "objects", Mapping, what)
+    findings = finding_sections(diff.get("findings"), ("new", "persisting", "resolved"), catalog, what)
+    linked = {g.key for s in findings for g in s.groups}
+    return DiffView(
+        source=snapshot_ref(diff.get("from")),
+        target=snapshot_ref(diff.get("to")),
+        findings=findings,
+        objects=object_changes(diff.get("objects"), what),
+        appendix=appendix(linked, catalog),
+    )

@@ -1,0 +1,197 @@
+"""Check results and findings: saving them, their failing streaks, and reading them back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from auditor.registry import Severity, Status
+from auditor.results import CheckResult, FindingRecord, RunResult
+from auditor.store.engine import CHUNK, StoreBase
+from auditor.tables import CHECK_RESULT, FINDING, SNAPSHOT
+
+
+class FindingsMixin(StoreBase):
+    """Results and findings of checked snapshots, and each finding's history across them."""
+
+    def annotate_findings(self, run: RunResult) -> None:
+        """Set `first_seen` and `new` on the run's findings from the history before its snapshot.
+
+        A finding continues a streak when the previous complete, checked snapshot had the same
+        fingerprint (in any non-passing status); its `first_seen` is then that streak's start.
+        Otherwise it is new and its streak starts with this snapshot.
+        """
+        with self._guard("read the finding history"), self._engine.connect() as conn:
+            streaks = self._streaks(conn, run.snapshot.id)
+        for finding in run.findings:
+            first_seen = streaks.get(finding.fingerprint)
+            finding.new = first_seen is None
+            finding.first_seen = first_seen if first_seen is not None else run.snapshot.taken_at
+
+    def _streaks(self, conn: Connection, snapshot_id: int) -> dict[str, datetime]:
+        """fingerprint -> streak start, for findings of the last checked snapshot before `snapshot_id`."""
+        previous = conn.execute(
+            sa.select(SNAPSHOT.c.id, SNAPSHOT.c.taken_at)
+            .where(
+                SNAPSHOT.c.scope == self.scope,
+                SNAPSHOT.c.complete.is_(True),
+                SNAPSHOT.c.checked.is_(True),
+                SNAPSHOT.c.id < snapshot_id,
+            )
+            .order_by(SNAPSHOT.c.id.desc())
+            .limit(1)
+        ).first()
+        if previous is None:
+            return {}
+        rows = conn.execute(
+            sa.select(FINDING.c.fingerprint, FINDING.c.first_seen).where(FINDING.c.snapshot_id == previous.id)
+        )
+        return {row.fingerprint: row.first_seen or previous.taken_at for row in rows}
+
+    def save_results(self, snapshot_id: int, run: RunResult) -> None:
+        """Store each check's result and every non-passing finding; replaces earlier results."""
+        with self._guard("save the check results"), self._writing() as conn:
+            row = self._snapshot_row(conn, snapshot_id)
+            streaks: dict[str, datetime] | None = None
+            findings = []
+            for finding in run.findings:
+                if finding.status is Status.PASS:
+                    continue
+                first_seen = finding.first_seen
+                if first_seen is None:
+                    if streaks is None:
+                        streaks = self._streaks(conn, snapshot_id)
+                    first_seen = streaks.get(finding.fingerprint, row.taken_at)
+                findings.append(
+                    {
+                        "snapshot_id": snapshot_id,
+                        "check_id": finding.check,
+                        "subject": finding.subject,
+                        "fingerprint": finding.fingerprint,
+                        "status": finding.status.value,
+                        "severity": finding.severity.value,
+                        "message": finding.message,
+                        "first_seen": first_seen,
+                        "new": finding.new,
+                        "waiver_reason": finding.waiver_reason,
+                        "waiver_expires": finding.waiver_expires,
+                    }
+                )
+            conn.execute(sa.delete(FINDING).where(FINDING.c.snapshot_id == snapshot_id))
+            conn.execute(sa.delete(CHECK_RESULT).where(CHECK_RESULT.c.snapshot_id == snapshot_id))
+            if run.checks:
+                conn.execute(
+                    sa.insert(CHECK_RESULT),
+                    [
+                        {
+                            "snapshot_id": snapshot_id,
+                            "check_id": result.id,
+                            "title": result.title,
+                            "principles": list(result.principles),
+                            "status": result.status.value,
+                            "severity": result.severity.value,
+                            "failed": result.failed,
+                            "passed": result.passed,
+                            "waived": result.waived,
+                            "errors": result.errors,
+                            "message": result.message,
+                        }
+                        for result in run.checks
+                    ],
+                )
+            for start in range(0, len(findings), CHUNK):
+                conn.execute(sa.insert(FINDING), findings[start : start + CHUNK])
+            conn.execute(sa.update(SNAPSHOT).where(SNAPSHOT.c.id == snapshot_id).values(checked=True))
+
+    def load_findings(self, snapshot_id: int) -> list[FindingRecord]:
+        """The stored non-passing findings of a snapshot, ordered by check and subject."""
+        with self._guard("read the findings"), self._engine.connect() as conn:
+            self._snapshot_row(conn, snapshot_id)
+            rows = conn.execute(
+                sa.select(FINDING)
+                .where(FINDING.c.snapshot_id == snapshot_id)
+                .order_by(FINDING.c.check_id, FINDING.c.subject)
+            ).all()
+        return [
+            FindingRecord(
+                check=row.check_id,
+                status=Status(row.status),
+                severity=Severity(row.severity),
+                subject=row.subject,
+                message=row.message,
+                first_seen=row.first_seen,
+                new=row.new,
+                waiver_reason=row.waiver_reason,
+                waiver_expires=row.waiver_expires,
+            )
+            for row in rows
+        ]
+
+    def load_check_results(self, snapshot_id: int) -> list[CheckResult]:
+        with self._guard("read the check results"), self._engine.connect() as conn:
+            self._snapshot_row(conn, snapshot_id)
+            rows = conn.execute(
+                sa.select(CHECK_RESULT)
+                .where(CHECK_RESULT.c.snapshot_id == snapshot_id)
+                .order_by(CHECK_RESULT.c.id)
+            ).all()
+        return [
+            CheckResult(
+                id=row.check_id,
+                title=row.title,
+                severity=Severity(row.severity),
+                principles=tuple(row.principles),
+                status=Status(row.status),
+                failed=row.failed,
+                passed=row.passed,
+                waived=row.waived,
+                errors=row.errors,
+                message=row.message,
+            )
+            for row in rows
+        ]
+
+    def is_checked(self, snapshot_id: int) -> bool:
+        """Whether check results were saved for the snapshot (only then are its findings meaningful)."""
+        with self._guard("read the snapshot"), self._engine.connect() as conn:
+            return bool(self._snapshot_row(conn, snapshot_id).checked)
+
+    def finding_presence(self, fingerprints: Iterable[str], *, until_id: int) -> dict[str, list[int]]:
+        """fingerprint -> ids (ascending) of checked complete snapshots up to `until_id` that had it."""
+        wanted = sorted(set(fingerprints))
+        found: dict[str, list[int]] = {fp: [] for fp in wanted}
+        with self._guard("read the finding history"), self._engine.connect() as conn:
+            for start in range(0, len(wanted), CHUNK):
+                rows = conn.execute(
+                    sa.select(FINDING.c.fingerprint, FINDING.c.snapshot_id)
+                    .select_from(FINDING.join(SNAPSHOT, FINDING.c.snapshot_id == SNAPSHOT.c.id))
+                    .where(
+                        SNAPSHOT.c.scope == self.scope,
+                        SNAPSHOT.c.complete.is_(True),
+                        SNAPSHOT.c.checked.is_(True),
+                        SNAPSHOT.c.id <= until_id,
+                        FINDING.c.fingerprint.in_(wanted[start : start + CHUNK]),
+                    )
+                    .order_by(FINDING.c.snapshot_id)
+                )
+                for row in rows:
+                    found[row.fingerprint].append(row.snapshot_id)
+        return found
+
+    def checked_snapshot_ids(self, *, until_id: int) -> list[tuple[int, datetime]]:
+        """(id, taken_at) of every checked complete snapshot up to `until_id`, oldest first."""
+        with self._guard("read the history"), self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(SNAPSHOT.c.id, SNAPSHOT.c.taken_at)
+                .where(
+                    SNAPSHOT.c.scope == self.scope,
+                    SNAPSHOT.c.complete.is_(True),
+                    SNAPSHOT.c.checked.is_(True),
+                    SNAPSHOT.c.id <= until_id,
+                )
+                .order_by(SNAPSHOT.c.id)
+            )
+            return [(row.id, row.taken_at) for row in rows]

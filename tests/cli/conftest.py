@@ -1,37 +1,14 @@
-"""Shared fixtures for the end-to-end CLI tests: the real console entry point, a writable sample."""
+"""Shared fixtures for the end-to-end CLI tests: a writable copy of the sample organization."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
 SAMPLE = Path(str(resources.files("auditor.sample")))
-
-RunAuditor = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def auditor() -> RunAuditor:
-    """Run `auditor ARGS...` in a subprocess, as cron would; returns the completed process."""
-
-    def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "auditor.cli", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "OTEL_TRACES_EXPORTER": "none", **(env or {})},
-        )
-
-    return run
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -41,21 +39,7 @@ export = "pop02"
 """
 
 pytestmark = pytest.mark.samba
-
-
-def auditor(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditor.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={
-            **os.environ,
-            "AUDITOR_TEST_BIND_PASSWORD": LAB_PASSWORD,
-            "OTEL_TRACES_EXPORTER": "none",
-        },
-    )
+ENV = {"AUDITOR_TEST_BIND_PASSWORD": LAB_PASSWORD}
 
 
 def live_config(folder: Path, lab: Any, extra: str = "") -> Path:
@@ -91,11 +75,11 @@ def findings(stdout: str) -> set[tuple[str, str, str, str]]:
 
 
 def test_live_ldaps_check_gives_the_same_findings_as_the_ldif_export_of_the_same_server(
-    samba_lab: Any, workdir: Path
+    auditor: Any, samba_lab: Any, workdir: Path
 ) -> None:
     samba_lab.ensure_running()
     config = live_config(workdir, samba_lab)
-    live = auditor("check", "--once", "-c", str(config), "--format", "json", cwd=workdir)
+    live = auditor("check", "--once", "-c", str(config), "--format", "json", cwd=workdir, env=ENV)
     assert live.returncode == 1, live.stderr
     exported = auditor(
         "export-ldif",
@@ -114,7 +98,7 @@ def test_live_ldaps_check_gives_the_same_findings_as_the_ldif_export_of_the_same
         f'[directory]\nldif = ["domain.ldf", "config.ldf"]\n{POP3}',
         encoding="utf-8",
     )
-    offline = auditor("check", "--once", "-c", str(offline_config), "--format", "json", cwd=workdir)
+    offline = auditor("check", "--once", "-c", str(offline_config), "--format", "json", cwd=workdir, env=ENV)
     assert offline.returncode == 1, offline.stderr
     live_findings, offline_findings = findings(live.stdout), findings(offline.stdout)
     assert live_findings == offline_findings
@@ -123,14 +107,14 @@ def test_live_ldaps_check_gives_the_same_findings_as_the_ldif_export_of_the_same
 
 
 def test_a_directory_that_stops_answering_is_exit_2_and_no_complete_snapshot(
-    samba_lab: Any, workdir: Path
+    auditor: Any, samba_lab: Any, workdir: Path
 ) -> None:
     samba_lab.ensure_running()
     config = live_config(workdir, samba_lab, extra="timeout = 2\nretries = 0")
-    assert auditor("check", "--once", "-c", str(config), cwd=workdir).returncode == 1
+    assert auditor("check", "--once", "-c", str(config), cwd=workdir, env=ENV).returncode == 1
     os.killpg(samba_lab.pid, signal.SIGSTOP)
     try:
-        done = auditor("check", "--once", "-c", str(config), cwd=workdir)
+        done = auditor("check", "--once", "-c", str(config), cwd=workdir, env=ENV)
     finally:
         os.killpg(samba_lab.pid, signal.SIGCONT)
     assert done.returncode == 2
@@ -138,7 +122,7 @@ def test_a_directory_that_stops_answering_is_exit_2_and_no_complete_snapshot(
     assert len(lines) == 1, done.stderr
     assert "127.0.0.1:636" in lines[0]
     assert LAB_PASSWORD not in done.stderr
-    history = auditor("history", "-c", str(config), "--format", "json", cwd=workdir)
+    history = auditor("history", "-c", str(config), "--format", "json", cwd=workdir, env=ENV)
     snapshots = json.loads(history.stdout)["snapshots"]
     assert [s["complete"] for s in snapshots] == [False, True]
     assert snapshots[0]["objects"] == 0

@@ -90,6 +90,7 @@ def test_live_ldaps_check_gives_the_same_findings_as_the_ldif_export_of_the_same
         "--configuration-out",
         "config.ldf",
         cwd=workdir,
+        env=ENV,
     )
     assert exported.returncode == 0, exported.stderr
     offline_config = workdir / "offline.toml"

@@ -14,7 +14,6 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -67,7 +66,9 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def _sample_config_path() -> Path:
-    path = Path(str(resources.files("auditor.sample").joinpath("auditor.toml")))
+    from auditor.sample import sample_config_path
+
+    path = sample_config_path()
     if not path.is_file():
         raise ConfigError(f"{path}: the bundled sample organization is missing from this installation")
     return path
@@ -167,7 +168,6 @@ def _check_once(
     output: Path | None,
     threshold: Severity,
     telemetry: Any,
-    stop: threading.Event | None = None,
 ) -> int:
     from auditor.progress import progress_for
     from auditor.run import exit_code, run_pass
@@ -177,7 +177,7 @@ def _check_once(
     def render(result: Any) -> None:
         _render_pass(result, fmt, output)
 
-    result = run_pass(config, stop=stop, progress=reporter, on_result=render)
+    result = run_pass(config, progress=reporter, on_result=render)
     _record_metrics(telemetry, result)
     return exit_code(result.run, threshold)
 
@@ -426,19 +426,14 @@ def checks_command(fmt: str) -> None:
 @handle_errors
 def trace(address: str, config_path: Path | None, sample: bool, start: str) -> None:
     """The path a message to ADDRESS takes in the latest complete snapshot, hop by hop."""
-    from auditor.model import Snapshot
     from auditor.routing import systems
     from auditor.routing import trace as trace_route
-    from auditor.run import open_store
+    from auditor.run import build_snapshot, open_store
 
     config = _config(config_path, sample)
     store = open_store(config)
     snapshot = store.resolve("latest")
-    snap = Snapshot.from_records(store.load_records(snapshot.id), store.load_sources(snapshot.id))
-    snap.configured_exchange_hosts = {
-        s.name.lower(): frozenset([*s.addresses, *([s.fqdn] if s.fqdn else [])])
-        for s in config.exchange_server
-    }
+    snap = build_snapshot(config, store.load_records(snapshot.id), store.load_sources(snapshot.id))
     known = systems(snap)
     if start != "exchange" and start.lower() not in {name.lower() for name in known}:
         raise SnapshotError(f"unknown system {start!r}: use exchange or one of {', '.join(known)}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +34,7 @@ __all__ = [
     "PassAbandoned",
     "PassResult",
     "ProgressHook",
+    "build_snapshot",
     "build_sources",
     "exit_code",
     "open_store",
@@ -148,6 +149,18 @@ def organization_name(config: AuditorConfig, records: Sequence[ObjectRecord]) ->
     return ""
 
 
+def build_snapshot(
+    config: AuditorConfig, records: Iterable[ObjectRecord], sources: Sequence[SourceInfo]
+) -> Snapshot:
+    """The typed snapshot the checks read, with the config's extra names for Exchange servers."""
+    snap = Snapshot.from_records(records, sources)
+    snap.configured_exchange_hosts = {
+        server.name.lower(): frozenset([*server.addresses, *([server.fqdn] if server.fqdn else [])])
+        for server in config.exchange_server
+    }
+    return snap
+
+
 def exit_code(run: RunResult, fail_on: Severity) -> int:
     """0 clean, 1 un-waived failing findings at or above `fail_on` (errors count as failing)."""
     return 1 if run.failing_at_or_above(fail_on) else 0
@@ -218,11 +231,7 @@ def run_pass(
             span.set_attribute("auditor.snapshot.id", snapshot.id)
         root.set_attribute("auditor.snapshot.id", snapshot.id)
 
-        snap = Snapshot.from_records(records, [s.info for s in sources])
-        snap.configured_exchange_hosts = {
-            server.name.lower(): frozenset([*server.addresses, *([server.fqdn] if server.fqdn else [])])
-            for server in config.exchange_server
-        }
+        snap = build_snapshot(config, records, [s.info for s in sources])
         waivers = [Waiver(w.check, w.subject, w.reason, w.expires) for w in config.checks.waiver]
         outcome = run_checks(
             snap, specs, disabled=config.checks.disabled, waivers=waivers, today=taken_at.date()

@@ -17,7 +17,7 @@ from auditor.config import AuditorConfig, load_config
 from auditor.engine import Waiver, run_checks
 from auditor.model import Snapshot
 from auditor.registry import CheckSpec, Finding, Status, discover_checks
-from auditor.run import build_sources
+from auditor.run import build_snapshot, build_sources
 from auditor.sample import sample_config_path
 
 DOMAIN = "DC=contoso,DC=com"
@@ -113,12 +113,7 @@ def snap(config: AuditorConfig) -> Snapshot:
     sources = build_sources(config)
     records = [record for source in sources for record in source.collect()]
     assert all(source.info.complete for source in sources)
-    snapshot = Snapshot.from_records(records, [source.info for source in sources])
-    snapshot.configured_exchange_hosts = {
-        server.name.lower(): frozenset([*server.addresses, *([server.fqdn] if server.fqdn else [])])
-        for server in config.exchange_server
-    }
-    return snapshot
+    return build_snapshot(config, records, [source.info for source in sources])
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ __all__ = [
     "BINARY_ATTRIBUTES",
     "COLLECTED_ATTRIBUTES",
     "MULTI_VALUED_ATTRIBUTES",
+    "READ_ATTRIBUTES",
     "VOLATILE_ATTRIBUTES",
     "ObjectKind",
     "ObjectRecord",
@@ -183,6 +184,12 @@ VOLATILE_ATTRIBUTES = frozenset(
         "msDS-KeyVersionNumber",
     )
 )
+
+# Lower-case names of every attribute a directory collector reads (what LDIF parsing decodes; the
+# rest of a full export is syntax-checked and skipped).
+READ_ATTRIBUTES = frozenset(
+    name.lower() for names in COLLECTED_ATTRIBUTES.values() for name in (*names, "objectGUID")
+) | frozenset(name.lower() for name in BINARY_ATTRIBUTES)
 
 _CANONICAL = {name.lower(): name for names in COLLECTED_ATTRIBUTES.values() for name in names} | {
     name.lower(): name for name in BINARY_ATTRIBUTES

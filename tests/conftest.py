@@ -1,11 +1,13 @@
-"""Fixtures shared by every test folder: the real `auditor` console entry point."""
+"""Fixtures shared by every test folder: the real `auditor` console entry point, the sample copy."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,18 @@ def auditor() -> RunAuditor:
         )
 
     return run
+
+
+SAMPLE = Path(str(resources.files("auditor.sample")))
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> Path:
+    """A writable copy of the sample organization whose config keeps its store inside the copy."""
+    target = tmp_path / "org"
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("*.py", "__pycache__", "README.md"))
+    config = target / "auditor.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + '\n[store]\nurl = "sqlite:///history.db"\n', encoding="utf-8"
+    )
+    return target

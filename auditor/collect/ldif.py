@@ -17,13 +17,19 @@ import binascii
 import codecs
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.collect.common import RawValue, guid_from_value, partition_of, record_from_entry
 from auditor.errors import InputFormatError
-from auditor.records import BINARY_ATTRIBUTES, ObjectRecord, SourceInfo, canonical_attribute
+from auditor.records import (
+    BINARY_ATTRIBUTES,
+    READ_ATTRIBUTES,
+    ObjectRecord,
+    SourceInfo,
+    canonical_attribute,
+)
 from auditor.relaylist import RelayListDecodeError, RelayListTruncatedError, decode_relay_list
 
 __all__ = ["LdifEntry", "LdifSource", "decode_export_text", "parse_ldif"]
@@ -144,8 +150,14 @@ def _text_value(path: Path, number: int, name: str, value: RawValue) -> str:
         raise InputFormatError(f"{path}:{number}", f"{name}: base64 value is not UTF-8 text") from None
 
 
-def parse_ldif(path: Path, text: str) -> Iterator[LdifEntry]:
-    """Yield the content records of one export, strictly; see the module docstring for the grammar."""
+def parse_ldif(path: Path, text: str, *, wanted: Collection[str] | None = None) -> Iterator[LdifEntry]:
+    """Yield the content records of one export, strictly; see the module docstring for the grammar.
+
+    `wanted` (lower-case attribute names) keeps only the attributes a collector reads. Every line is
+    still checked as LDIF (name, base64), but a value of an attribute auditor does not read is
+    never decoded: a full `ldifde` export carries binary attributes (`logonHours`,
+    `thumbnailPhoto`, `userCertificate`, ...) that are not text, and they must not stop an audit.
+    """
     entry: LdifEntry | None = None
     in_record = False
     seen_record = False
@@ -184,6 +196,8 @@ def parse_ldif(path: Path, text: str) -> Iterator[LdifEntry]:
         if lower == "control":
             raise InputFormatError(f"{path}:{number}", "a control line: not an export")
         base_name = lower.split(";", 1)[0]
+        if wanted is not None and base_name not in wanted:
+            continue
         if isinstance(value, bytes) and base_name not in _BINARY_LOWER:
             value = _text_value(path, number, name, value)
         elif isinstance(value, str) and base_name in _BINARY_LOWER:
@@ -231,7 +245,7 @@ class LdifSource:
             raise InputFormatError(self.info.name, "no LDIF files given")
         for path in self.paths:
             entries = 0
-            for entry in parse_ldif(path, decode_export_text(path, _read(path))):
+            for entry in parse_ldif(path, decode_export_text(path, _read(path)), wanted=READ_ATTRIBUTES):
                 entries += 1
                 location = f"{path}:{entry.line}"
                 coverage.add(partition_of(entry.dn))

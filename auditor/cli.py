@@ -231,7 +231,7 @@ def _pass_for_service(config: AuditorConfig, *, telemetry: Any, stop: threading.
 def _record_metrics(telemetry: Any, result: Any) -> None:
     from collections import Counter
 
-    kinds = Counter(record.kind.value for record in result.records)
+    kinds = Counter(record.kind for record in result.records)
     for kind, count in kinds.items():
         telemetry.record_objects(kind, count, "all")
     counts = Counter((f.severity.value, f.status.value) for f in result.run.findings)
@@ -447,7 +447,7 @@ def trace(address: str, config_path: Path | None, sample: bool, start: str) -> N
 @handle_errors
 def export_ldif_command(config_path: Path | None, domain_out: Path, configuration_out: Path) -> None:
     """Write ldifde-style exports of what the live collector reads (for offline audits)."""
-    from auditor.collect.ldif_export import export_ldif
+    from auditor.families.exchange.ldif_export import export_ldif
     from auditor.run import build_sources
 
     config = load_config(find_config(config_path))

@@ -88,7 +88,7 @@ def attribute_changes(before: ObjectRecord, after: ObjectRecord) -> dict[str, di
     """Attribute name -> change, for what differs in ways that matter (empty: nothing does)."""
     changes: dict[str, dict[str, Any]] = {}
     if before.kind != after.kind:
-        changes["kind"] = {"before": before.kind.value, "after": after.kind.value}
+        changes["kind"] = {"before": before.kind, "after": after.kind}
     if before.dn != after.dn:
         changes["dn"] = {"before": before.dn, "after": after.dn}
     old, new = _by_name(before.attributes), _by_name(after.attributes)
@@ -137,7 +137,7 @@ def _sorted_findings(findings: Iterable[FindingRecord]) -> list[dict[str, Any]]:
 
 
 def _identity(record: ObjectRecord) -> dict[str, Any]:
-    return {"kind": record.kind.value, "key": record.key, "dn": record.dn}
+    return {"kind": record.kind, "key": record.key, "dn": record.dn}
 
 
 def _ordered(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -230,10 +230,11 @@ class ObjectRecord:
 
     `key` is the stable identity used by the store and the differ: the canonical lower-case
     `objectGUID` for directory objects, `dn:<lower-case DN>` for a source without GUIDs, and
-    `pop3:<server>/<what>` for POP3-side objects.
+    `pop3:<server>/<what>` for POP3-side objects. `kind` is an open name registered by a source
+    family (`ObjectKind` lists the built-in ones); JSON shows it as is.
     """
 
-    kind: ObjectKind
+    kind: str
     key: str
     dn: str
     attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -248,7 +249,7 @@ class ObjectRecord:
     def content_hash(self) -> str:
         """Identity of this version of the object: equal hashes mean nothing worth keeping changed."""
         payload = json.dumps(
-            [self.kind.value, self.key, self.dn, sorted((k, list(v)) for k, v in self.attributes.items())],
+            [self.kind, self.key, self.dn, sorted((k, list(v)) for k, v in self.attributes.items())],
             ensure_ascii=False,
             separators=(",", ":"),
         )
@@ -256,7 +257,7 @@ class ObjectRecord:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "kind": self.kind.value,
+            "kind": self.kind,
             "key": self.key,
             "dn": self.dn,
             "attributes": {k: list(v) for k, v in self.attributes.items()},
@@ -267,7 +268,7 @@ class ObjectRecord:
         attributes = data.get("attributes", {})
         assert isinstance(attributes, Mapping)
         return cls(
-            kind=ObjectKind(str(data["kind"])),
+            kind=str(data["kind"]),
             key=str(data["key"]),
             dn=str(data["dn"]),
             attributes={str(k): tuple(str(x) for x in v) for k, v in attributes.items()},

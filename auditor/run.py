@@ -94,11 +94,11 @@ def build_sources(config: AuditorConfig) -> list[Source]:
     directory = config.directory
     if directory is not None:
         if directory.ldif:
-            from auditor.collect.ldif import LdifSource
+            from auditor.families.exchange.ldif import LdifSource
 
             sources.append(LdifSource(directory.ldif))
         else:
-            from auditor.collect.ldap import LdapSettings, LdapSource
+            from auditor.families.exchange.ldap import LdapSettings, LdapSource
 
             assert directory.url is not None
             settings = LdapSettings(
@@ -117,7 +117,7 @@ def build_sources(config: AuditorConfig) -> list[Source]:
             sources.append(LdapSource(settings))
     for server in config.pop3_server:
         if server.export is not None:
-            from auditor.collect.pop3 import Pop3ExportSource
+            from auditor.families.windows_pop3.source import Pop3ExportSource
 
             sources.append(
                 Pop3ExportSource(

@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 import gen_org  # noqa: E402
 
-from auditor.collect.ldap import (  # noqa: E402
+from auditor.families.exchange.ldap import (  # noqa: E402
     RECIPIENT_FILTER,
     RECIPIENT_KINDS,
     LdapSettings,

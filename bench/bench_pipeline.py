@@ -7,7 +7,7 @@ them, so the question "where does a pass spend its time?" has numbers for an ans
 bench_checks.py's synthetic organization (imported, so both benches measure the same data), writes
 its directory objects as two `ldifde`-style exports (domain and Configuration partitions: CRLF,
 `changetype: add`, base64 `::` values for binary attributes and objectGUID, written with
-auditor.collect.ldif_export's own line writer), then times, in the order a pass runs them:
+auditor.families.exchange.ldif_export's own line writer), then times, in the order a pass runs them:
 
   read      LdifSource over both files (records/s)
   save 1    HistoryStore.save_snapshot into an empty store (SQLite in a temp dir, or --postgres)
@@ -48,11 +48,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_checks import POP_SERVERS, organization, recipients
 
-from auditor.collect.common import partition_of
-from auditor.collect.ldif import LdifSource
-from auditor.collect.ldif_export import ldif_lines
 from auditor.engine import run_checks
 from auditor.errors import AuditorError
+from auditor.families.exchange.entries import partition_of
+from auditor.families.exchange.ldif import LdifSource
+from auditor.families.exchange.ldif_export import ldif_lines
 from auditor.model import Snapshot
 from auditor.records import BINARY_ATTRIBUTES, ObjectKind, ObjectRecord, SourceInfo
 from auditor.registry import Status, discover_checks
@@ -262,7 +262,7 @@ def one_pass(
 
 
 def kinds(records: Iterable[ObjectRecord]) -> Counter[str]:
-    return Counter(record.kind.value for record in records)
+    return Counter(record.kind for record in records)
 
 
 def ratio(numerator: float, denominator: float) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from auditor.families.iis_relaylist import RelayList, RelayListDecodeError, RelayMode, decode_relay_list
 from auditor.model import Pop3Mailbox, Pop3Server, Recipient, SmtpVirtualServer, Snapshot
 from auditor.registry import SkipCheck
-from auditor.relaylist import RelayList, RelayListDecodeError, RelayMode, decode_relay_list
 
 WIDEST_RELAY_PREFIX = 16
 

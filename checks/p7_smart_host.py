@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.families.iis_relaylist import RelayMode
 from auditor.model import Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
-from auditor.relaylist import RelayMode
 
 from ._support import (
     exchange_relay,

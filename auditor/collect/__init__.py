@@ -5,10 +5,8 @@ A source that cannot read everything it was asked to read raises a `CollectorErr
 a short list): the pipeline then stores no complete snapshot, so a failed read can never look like
 "everything was deleted".
 
-    LdifSource      ldifde exports of the domain and Configuration partitions   (collect/ldif.py)
-    LdapSource      live Active Directory over ldap3                             (collect/ldap.py)
-    Pop3ExportSource  a POP3 server's export folder (MetaBase.xml, pop3.reg, winpop-*.txt)
-                                                                                 (collect/pop3.py)
+The sources themselves belong to their source family (`auditor/families/<family>/`); this package
+holds what every family shares: the `Source` protocol and the strict LDIF grammar (`ldif.py`).
 """
 
 from __future__ import annotations
@@ -18,7 +16,10 @@ from typing import Protocol, runtime_checkable
 
 from auditor.records import ObjectRecord, SourceInfo
 
-__all__ = ["Source"]
+__all__ = ["RawValue", "Source"]
+
+# A directory value as a source hands it over: bytes (binary, base64 in LDIF) or text.
+RawValue = bytes | str
 
 
 @runtime_checkable

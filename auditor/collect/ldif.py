@@ -16,25 +16,15 @@ import base64
 import binascii
 import codecs
 import re
-import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from auditor.collect.common import RawValue, guid_from_value, partition_of, record_from_entry
+from auditor.collect import RawValue
 from auditor.errors import InputFormatError
-from auditor.records import (
-    BINARY_ATTRIBUTES,
-    READ_ATTRIBUTES,
-    ObjectRecord,
-    SourceInfo,
-    canonical_attribute,
-)
-from auditor.relaylist import RelayListDecodeError, RelayListTruncatedError, decode_relay_list
 
-__all__ = ["LdifEntry", "LdifSource", "decode_export_text", "parse_ldif"]
+__all__ = ["LdifEntry", "decode_export_text", "parse_ldif"]
 
-_BINARY_LOWER = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
 # An attribute description: a name or OID, then options such as `;binary` or `;range=0-1499`.
 _ATTRIBUTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)(?:;[A-Za-z0-9=*-]+)*$")
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -150,9 +140,12 @@ def _text_value(path: Path, number: int, name: str, value: RawValue) -> str:
         raise InputFormatError(f"{path}:{number}", f"{name}: base64 value is not UTF-8 text") from None
 
 
-def parse_ldif(path: Path, text: str, *, wanted: Collection[str] | None = None) -> Iterator[LdifEntry]:
+def parse_ldif(
+    path: Path, text: str, *, binary: Collection[str] = frozenset(), wanted: Collection[str] | None = None
+) -> Iterator[LdifEntry]:
     """Yield the content records of one export, strictly; see the module docstring for the grammar.
 
+    `binary` (lower-case attribute names) stay bytes; every other value is UTF-8 text.
     `wanted` (lower-case attribute names) keeps only the attributes a collector reads. Every line is
     still checked as LDIF (name, base64), but a value of an attribute auditor does not read is
     never decoded: a full `ldifde` export carries binary attributes (`logonHours`,
@@ -198,9 +191,9 @@ def parse_ldif(path: Path, text: str, *, wanted: Collection[str] | None = None) 
         base_name = lower.split(";", 1)[0]
         if wanted is not None and base_name not in wanted:
             continue
-        if isinstance(value, bytes) and base_name not in _BINARY_LOWER:
+        if isinstance(value, bytes) and base_name not in binary:
             value = _text_value(path, number, name, value)
-        elif isinstance(value, str) and base_name in _BINARY_LOWER:
+        elif isinstance(value, str) and base_name in binary:
             try:
                 value = value.encode("latin-1")
             except UnicodeEncodeError:
@@ -214,92 +207,3 @@ def _finished(path: Path, entry: LdifEntry) -> LdifEntry:
     if not entry.attributes:
         raise InputFormatError(f"{path}:{entry.line}", f"record {entry.dn} has no attributes (cut off?)")
     return entry
-
-
-class LdifSource:
-    """`ldifde` exports of one forest's partitions as a `Source` (kind `ldif`).
-
-    Objects are yielded file by file as they are parsed; `info` is complete only once every file
-    was read to its end. The same `objectGUID` twice (say, the domain export given twice) is an
-    error, since the snapshot would otherwise silently keep one of two differing versions.
-    """
-
-    def __init__(self, paths: Sequence[Path], *, name: str = "directory") -> None:
-        self.paths = [Path(p) for p in paths]
-        self.info = SourceInfo(name=name, kind="ldif")
-
-    def collect(self) -> Iterator[ObjectRecord]:
-        self.info.complete, self.info.objects, self.info.error = False, 0, None
-        try:
-            yield from self._collect()
-        except InputFormatError as exc:
-            self.info.error = str(exc)
-            raise
-
-    def _collect(self) -> Iterator[ObjectRecord]:
-        started = time.monotonic()
-        coverage: set[str] = set()
-        seen: dict[str, str] = {}
-        objects = 0
-        if not self.paths:
-            raise InputFormatError(self.info.name, "no LDIF files given")
-        for path in self.paths:
-            entries = 0
-            for entry in parse_ldif(path, decode_export_text(path, _read(path)), wanted=READ_ATTRIBUTES):
-                entries += 1
-                location = f"{path}:{entry.line}"
-                coverage.add(partition_of(entry.dn))
-                if not any(key.lower() == "objectclass" for key in entry.attributes):
-                    raise InputFormatError(location, f"entry {entry.dn} has no objectClass")
-                _check_relay_list(location, entry)
-                _check_guid(location, entry, seen)
-                record = record_from_entry(entry.dn, entry.attributes)
-                if record is None:
-                    continue
-                if record.key.startswith("dn:"):
-                    if record.key in seen:
-                        raise InputFormatError(location, f"entry {entry.dn} also at {seen[record.key]}")
-                    seen[record.key] = location
-                objects += 1
-                yield record
-            if entries == 0:
-                raise InputFormatError(str(path), "contains no entries (empty or failed export)")
-        self.info.objects = objects
-        self.info.coverage = coverage
-        self.info.duration_seconds = time.monotonic() - started
-        self.info.complete = True
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputFormatError(str(path), f"cannot read the file ({exc.strerror or exc})") from None
-
-
-def _check_guid(location: str, entry: LdifEntry, seen: dict[str, str]) -> None:
-    for name, values in entry.attributes.items():
-        if canonical_attribute(name) == "objectGUID" and values:
-            guid = guid_from_value(values[0])
-            if guid is None:
-                raise InputFormatError(location, f"entry {entry.dn}: objectGUID is not a GUID")
-            if guid in seen:
-                raise InputFormatError(location, f"entry {entry.dn}: objectGUID {guid} also at {seen[guid]}")
-            seen[guid] = location
-
-
-def _check_relay_list(location: str, entry: LdifEntry) -> None:
-    """A relay list cut short is a damaged export; an unknown but complete layout is the checks' call."""
-    for name, values in entry.attributes.items():
-        if canonical_attribute(name.split(";", 1)[0]) != "msExchSmtpRelayIpList":
-            continue
-        for value in values:
-            blob = value if isinstance(value, bytes) else value.encode("latin-1", errors="replace")
-            try:
-                decode_relay_list(blob)
-            except RelayListTruncatedError as exc:
-                raise InputFormatError(
-                    location, f"entry {entry.dn}: msExchSmtpRelayIpList is cut short ({exc})"
-                ) from None
-            except RelayListDecodeError:
-                continue

@@ -84,7 +84,7 @@ def policy_included(policy_dn: str) -> str:
 def relay_blob(addresses: Sequence[str], *, grant: bool) -> bytes:
     """An IP security list with one /32 group: "only the list below" (grant) or "all except" (deny).
 
-    Built with the layout of auditor/relaylist.py (research notes §5.6): four self-relative list
+    Built with the layout of auditor/families/iis_relaylist.py (research notes §5.6): four self-relative list
     references, flags 1, header size 0x4C; the grant-only form is byte-identical to the public Salt
     sample and the deny-only form to the KISA "all except" sample.
     """

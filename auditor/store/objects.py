@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from auditor.errors import SnapshotError
-from auditor.records import ObjectKind, ObjectRecord
+from auditor.records import ObjectRecord
 from auditor.store.engine import CHUNK, StoreBase
 from auditor.tables import OBJECT_INTERVAL, OBJECT_VERSION
 
@@ -28,7 +28,7 @@ class ObjectChanges:
 
 def _record(row: Any) -> ObjectRecord:
     return ObjectRecord(
-        kind=ObjectKind(row.kind),
+        kind=row.kind,
         key=row.key,
         dn=row.dn,
         attributes={name: tuple(values) for name, values in row.attributes.items()},

@@ -143,7 +143,7 @@ class _ObjectWriter:
         rows = [
             {
                 "scope": self.scope,
-                "kind": record.kind.value,
+                "kind": record.kind,
                 "key": record.key,
                 "dn": record.dn,
                 "content_hash": content_hash,

@@ -28,6 +28,7 @@ _REPO = Path(__file__).resolve().parents[2]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 from auditor.collect.ldif import decode_export_text, parse_ldif  # noqa: E402
+from auditor.records import BINARY_ATTRIBUTES  # noqa: E402
 
 USER_PASSWORD = "Lab-User-Passw0rd!"
 SERVER_MAINTAINED = frozenset(
@@ -68,11 +69,12 @@ SERVER_MAINTAINED = frozenset(
 )
 
 Entry = tuple[str, dict[str, list[bytes | str]]]
+_BINARY = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
 
 
 def read_entries(paths: Iterable[Path]) -> Iterator[Entry]:
     for path in paths:
-        for entry in parse_ldif(path, decode_export_text(path, path.read_bytes())):
+        for entry in parse_ldif(path, decode_export_text(path, path.read_bytes()), binary=_BINARY):
             yield entry.dn, {name: list(values) for name, values in entry.attributes.items()}
 
 

@@ -263,7 +263,7 @@ def _list_section(networks: Iterable[ipaddress.IPv4Network], base: int, nobody: 
 
 
 def relay_blob(grants: Iterable[str] = (), denies: Iterable[str] = (), *, all_except: bool = False) -> bytes:
-    """An IIS IP security list (the layout auditor.relaylist decodes).
+    """An IIS IP security list (the layout auditor.families.iis_relaylist decodes).
 
     "Only the list below" (default) with no grants is IIS's "nobody" list; `all_except=True`
     writes no grant entry at all: everyone not denied may relay.

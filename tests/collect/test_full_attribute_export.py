@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from auditor.collect.ldif import LdifSource
 from auditor.errors import InputFormatError
+from auditor.families.exchange.ldif import LdifSource
 
 from .full_export import BINARY_USER_ATTRIBUTES, full_attribute_export
 

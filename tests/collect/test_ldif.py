@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.ldif import LdifSource
 from auditor.errors import InputFormatError
+from auditor.families.exchange.ldif import LdifSource
 from auditor.records import ObjectKind, ObjectRecord
 
 DATA = Path(__file__).parent / "data"

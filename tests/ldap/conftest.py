@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock, Timeout
 
-from auditor.collect.ldap import LdapSettings
+from auditor.families.exchange.ldap import LdapSettings
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_SCRIPTS = REPO / "deploy" / "lab"

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from auditor.collect.ldap import LdapSource, merge_ranges
-from auditor.collect.ldif import LdifSource
-from auditor.collect.ldif_export import export_ldif
 from auditor.errors import ConfigError, DirectoryError
+from auditor.families.exchange.ldap import LdapSource, merge_ranges
+from auditor.families.exchange.ldif import LdifSource
+from auditor.families.exchange.ldif_export import export_ldif
 from auditor.records import ObjectKind, ObjectRecord
 
 pytestmark = pytest.mark.samba

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.relaylist import RelayMode, decode_relay_list
+from auditor.families.iis_relaylist import RelayMode, decode_relay_list
 from auditor.sample import sample_config_path
 from auditor.sample.make_sample import relay_blob, sample_files
 

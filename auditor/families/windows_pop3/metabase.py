@@ -25,7 +25,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from auditor.errors import InputFormatError
-from auditor.relaylist import RelayListDecodeError, RelayListTruncatedError, decode_relay_list
+from auditor.families.iis_relaylist import RelayListDecodeError, RelayListTruncatedError, decode_relay_list
 
 __all__ = ["MetabaseDomain", "MetabaseSettings", "parse_metabase"]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.regfile import RegistryAuth, parse_pop3_reg, read_reg_file
 from auditor.errors import InputFormatError
+from auditor.families.windows_pop3.regfile import RegistryAuth, parse_pop3_reg, read_reg_file
 
 POP3_REG = Path(__file__).parent / "data" / "pop01" / "pop3.reg"
 HEADER = "Windows Registry Editor Version 5.00\r\n\r\n"

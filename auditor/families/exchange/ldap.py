@@ -38,8 +38,8 @@ import ldap3
 from ldap3.core import exceptions as ldap_exceptions
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from auditor.collect.common import record_from_entry
 from auditor.errors import ConfigError, DirectoryError
+from auditor.families.exchange.entries import record_from_entry
 from auditor.records import (
     COLLECTED_ATTRIBUTES,
     ObjectKind,

@@ -16,7 +16,7 @@ import binascii
 import gc
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -614,7 +614,7 @@ class Snapshot:
         snap = cls(sources=list(sources))
         for source in sources:
             snap.coverage |= source.coverage
-        builders = {
+        builders: dict[str, tuple[object, Callable[[ObjectRecord], object]]] = {
             ObjectKind.USER: (snap.recipients, Recipient.from_record),
             ObjectKind.CONTACT: (snap.recipients, Recipient.from_record),
             ObjectKind.RECIPIENT_POLICY: (snap.recipient_policies, RecipientPolicy.from_record),
@@ -631,7 +631,10 @@ class Snapshot:
         gc.disable()
         try:
             for record in records:
-                target, build = builders[record.kind]
+                found = builders.get(record.kind)
+                if found is None:
+                    continue
+                target, build = found
                 target.append(build(record))  # type: ignore[attr-defined]
         finally:
             if collecting:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.metabase import MetabaseDomain, parse_metabase
-from auditor.collect.winpop import read_windows_text
 from auditor.errors import InputFormatError
+from auditor.families.windows_pop3.metabase import MetabaseDomain, parse_metabase
+from auditor.families.windows_pop3.winpop import read_windows_text
 
 PREFIX = (
     "18000080200000803c00008044000080010000004c00000000000000000000000100000001000000020000000200000004"

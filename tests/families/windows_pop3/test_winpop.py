@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.winpop import (
+from auditor.errors import InputFormatError
+from auditor.families.windows_pop3.winpop import (
     WinpopAuth,
     parse_winpop_auth,
     parse_winpop_domains,
     parse_winpop_mailboxes,
     read_windows_text,
 )
-from auditor.errors import InputFormatError
 
 POP01 = Path(__file__).parent / "data" / "pop01"
 

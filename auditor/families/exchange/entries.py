@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 
+from auditor.collect import RawValue
 from auditor.records import (
     BINARY_ATTRIBUTES,
     COLLECTED_ATTRIBUTES,
@@ -22,7 +23,6 @@ from auditor.records import (
 
 __all__ = ["RawValue", "guid_from_value", "partition_of", "record_from_entry"]
 
-RawValue = bytes | str
 
 _BOOLEAN_ATTRIBUTES = frozenset(
     {"msExchHideFromAddressLists", "msExchSmtpRelayForAuth", "msExchPolicyEnabled"}

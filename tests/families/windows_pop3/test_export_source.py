@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.pop3 import Pop3ExportSource
 from auditor.errors import InputFormatError
+from auditor.families.iis_relaylist import RelayMode, decode_relay_list
+from auditor.families.windows_pop3.source import Pop3ExportSource
 from auditor.model import AD_INTEGRATED_AUTH_GUID, Snapshot
 from auditor.records import ObjectKind, ObjectRecord
-from auditor.relaylist import RelayMode, decode_relay_list
 
 POP01 = Path(__file__).parent / "data" / "pop01"
 SENTINEL_HEX = (

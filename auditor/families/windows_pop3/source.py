@@ -20,15 +20,15 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from auditor.collect.metabase import parse_metabase
-from auditor.collect.regfile import parse_pop3_reg, read_reg_file
-from auditor.collect.winpop import (
+from auditor.errors import InputFormatError
+from auditor.families.windows_pop3.metabase import parse_metabase
+from auditor.families.windows_pop3.regfile import parse_pop3_reg, read_reg_file
+from auditor.families.windows_pop3.winpop import (
     parse_winpop_auth,
     parse_winpop_domains,
     parse_winpop_mailboxes,
     read_windows_text,
 )
-from auditor.errors import InputFormatError
 from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 
 __all__ = ["EXPORT_FILES", "Pop3ExportSource"]

@@ -27,7 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from auditor.collect.ldap import (
+from auditor.errors import DirectoryError
+from auditor.families.exchange.ldap import (
     CONFIGURATION_FILTER,
     CONFIGURATION_KINDS,
     RECIPIENT_FILTER,
@@ -36,7 +37,6 @@ from auditor.collect.ldap import (
     LdapSource,
     attributes_for,
 )
-from auditor.errors import DirectoryError
 from auditor.records import BINARY_ATTRIBUTES
 
 __all__ = ["export_ldif", "ldif_lines", "ldifde_commands"]

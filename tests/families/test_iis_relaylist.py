@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.relaylist import (
+from auditor.families.iis_relaylist import (
     RelayList,
     RelayListDecodeError,
     RelayListTruncatedError,

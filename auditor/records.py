@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from auditor.attribution import Origin
+
 __all__ = [
     "BINARY_ATTRIBUTES",
     "COLLECTED_ATTRIBUTES",
@@ -232,12 +234,17 @@ class ObjectRecord:
     `objectGUID` for directory objects, `dn:<lower-case DN>` for a source without GUIDs, and
     `pop3:<server>/<what>` for POP3-side objects. `kind` is an open name registered by a source
     family (`ObjectKind` lists the built-in ones); JSON shows it as is.
+
+    `origins` is volatile attribution data (`auditor.attribution`): the last originating write of
+    each attribute where the source can tell (live LDAP), else None. It takes no part in equality
+    or the content hash, so it can never make an object look changed.
     """
 
     kind: str
     key: str
     dn: str
     attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    origins: Mapping[str, Origin] | None = field(default=None, compare=False, repr=False)
 
     def values(self, name: str) -> tuple[str, ...]:
         return self.attributes.get(name, ())

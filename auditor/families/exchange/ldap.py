@@ -19,11 +19,17 @@ Why it is shaped this way:
 - Values beyond AD's `MaxValRange` (1,500) come back as `name;range=0-1499`; the rest is fetched
   (`name;range=1500-*` ...) and merged before the record is built. Referrals are skipped, never
   chased: a referral points at another partition or forest that this source was not asked to read.
+- Attribution (`collect()` only, not the LDIF export): each entry's `replPropertyMetaData` is read
+  with it and becomes the record's volatile `origins`; tombstones of the kept classes give
+  `deletions` (objectGUID key -> origin). What that needs (prefix table, schema, DC names) is read
+  first by `ldap_attribution.py`. Attribution is an extra: when it cannot be read, one warning is
+  logged and the records carry no origins, never a failed or short collection.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import re
@@ -38,8 +44,16 @@ import ldap3
 from ldap3.core import exceptions as ldap_exceptions
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from auditor.attribution import Origin
 from auditor.errors import ConfigError, DirectoryError
 from auditor.families.exchange.entries import record_from_entry
+from auditor.families.exchange.ldap_attribution import (
+    METADATA_ATTRIBUTE,
+    read_attribution,
+    read_deletions,
+)
+from auditor.families.exchange.prefixmap import PrefixMapError
+from auditor.families.exchange.replication import Attribution
 from auditor.records import (
     COLLECTED_ATTRIBUTES,
     ObjectKind,
@@ -195,6 +209,8 @@ class LdapSource:
             raise ConfigError(f"{self.where}: anonymous bind refused (set bind_dn, or allow_insecure = true)")
         self._conn: ldap3.Connection | None = None
         self._retry_sleep: Callable[[float], None] = time.sleep
+        self.attribution: Attribution | None = None
+        self.deletions: dict[str, Origin] = {}
 
     # -- public -------------------------------------------------------------------------------
 
@@ -204,10 +220,15 @@ class LdapSource:
         self.info.complete, self.info.objects, self.info.error = False, 0, None
         self.info.coverage = set()
         try:
-            for _partition, dn, attributes in self.entries():
+            for _partition, dn, attributes in self.entries(metadata=True):
+                metadata = _pop_any_case(attributes, METADATA_ATTRIBUTE)
                 record = record_from_entry(dn, attributes)
                 if record is None:
                     continue
+                if metadata and self.attribution is not None:
+                    record = dataclasses.replace(
+                        record, origins=self.attribution.origins(record.kind, metadata[0])
+                    )
                 self.info.objects += 1
                 yield record
         except DirectoryError as exc:
@@ -217,22 +238,81 @@ class LdapSource:
             self.info.duration_seconds = time.monotonic() - started
         self.info.complete = True
 
-    def entries(self) -> Iterator[RawEntry]:
+    def entries(self, *, metadata: bool = False) -> Iterator[RawEntry]:
         """Raw entries of both partitions (ranges merged); `info.coverage` grows as each is finished.
 
         This is what `collect()` builds records from and what the LDIF export writes, so both see
-        exactly the same objects and values.
+        exactly the same objects and values. With `metadata`, each entry also carries its raw
+        `replPropertyMetaData`, and `attribution` / `deletions` are filled (see the module docstring).
         """
+        self.attribution, self.deletions = None, {}
         try:
             base_dn, configuration_dn = self._retrying(self._naming_contexts)
-            yield from self._partition("domain", base_dn, RECIPIENT_FILTER, attributes_for(RECIPIENT_KINDS))
+            extra: list[str] = []
+            if metadata:
+                self.attribution = self._read_attribution(configuration_dn)
+                extra = [METADATA_ATTRIBUTE] if self.attribution is not None else []
+            yield from self._partition(
+                "domain", base_dn, RECIPIENT_FILTER, attributes_for(RECIPIENT_KINDS) + extra
+            )
             self.info.coverage.add("domain")
             yield from self._partition(
-                "configuration", configuration_dn, CONFIGURATION_FILTER, attributes_for(CONFIGURATION_KINDS)
+                "configuration",
+                configuration_dn,
+                CONFIGURATION_FILTER,
+                attributes_for(CONFIGURATION_KINDS) + extra,
             )
             self.info.coverage.add("configuration")
+            if self.attribution is not None:
+                self.deletions = self._read_deletions(self.attribution, (base_dn, configuration_dn))
         finally:
             self._close()
+
+    # -- attribution ----------------------------------------------------------------------------
+
+    def _read_attribution(self, configuration_dn: str) -> Attribution | None:
+        def read() -> Attribution:
+            return read_attribution(self._search_base, self._search_all, configuration_dn, None)
+
+        try:
+            return self._retrying(read)
+        except (DirectoryError, PrefixMapError) as exc:
+            log.warning(
+                "%s: changes will carry no origin: cannot read the replication schema (%s)", self.where, exc
+            )
+            return None
+
+    def _read_deletions(self, attribution: Attribution, naming_contexts: Sequence[str]) -> dict[str, Origin]:
+        classes = ("user", "contact", *CONFIGURATION_CLASSES)
+        try:
+            found = self._retrying(
+                lambda: read_deletions(self._search_all, attribution, naming_contexts, classes)
+            )
+        except DirectoryError as exc:
+            log.warning(
+                "%s: removed objects will carry no origin: cannot read tombstones (%s)", self.where, exc
+            )
+            found = {}
+        if attribution.unreadable:
+            log.warning(
+                "%s: %d objects carried replication metadata auditor cannot read; their changes have no origin",
+                self.where,
+                attribution.unreadable,
+            )
+        return found
+
+    def _search_all(
+        self, base_dn: str, search_filter: str, attributes: list[str], controls: Sequence[str]
+    ) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
+        """Every entry of a paged subtree search, with critical controls (by OID) added."""
+        what = f"paged search of {base_dn} for {search_filter[:60]}"
+        cookie: bytes | None = None
+        while True:
+            entries, cookie = self._page(base_dn, search_filter, attributes, cookie, what, controls)
+            for item in entries:
+                yield item["dn"], {str(k): list(v) for k, v in item.get("raw_attributes", {}).items()}
+            if not cookie:
+                return
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -353,7 +433,13 @@ class LdapSource:
         return {}
 
     def _page(
-        self, base_dn: str, search_filter: str, attributes: list[str], cookie: bytes | None, what: str
+        self,
+        base_dn: str,
+        search_filter: str,
+        attributes: list[str],
+        cookie: bytes | None,
+        what: str,
+        controls: Sequence[str] = (),
     ) -> tuple[list[dict[str, Any]], bytes | None]:
         """One page of a paged subtree search: (entries, cookie of the next page or None)."""
         conn = self._session()
@@ -366,6 +452,7 @@ class LdapSource:
                 paged_size=self.settings.page_size,
                 paged_cookie=cookie,
                 time_limit=max(1, int(self.settings.timeout)),
+                controls=[(oid, True, None) for oid in controls] or None,
             )
         except ldap_exceptions.LDAPException as exc:
             raise self._communication_failure(exc, what) from None
@@ -413,7 +500,8 @@ class LdapSource:
             return attributes
         high = self.value_range - 1
         return [
-            name if name in ("objectClass", "objectGUID") else f"{name};range=0-{high}" for name in attributes
+            name if name in ("objectClass", "objectGUID", METADATA_ATTRIBUTE) else f"{name};range=0-{high}"
+            for name in attributes
         ]
 
     def _fetch_range(self, dn: str, description: str) -> dict[str, list[bytes]]:
@@ -522,6 +610,12 @@ def _first_text(attributes: Mapping[str, list[bytes]], name: str) -> str | None:
         if key.lower() == name.lower() and values:
             value = values[0]
             return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    return None
+
+
+def _pop_any_case(attributes: dict[str, list[bytes]], name: str) -> list[bytes] | None:
+    for key in [k for k in attributes if k.lower() == name.lower()]:
+        return attributes.pop(key)
     return None
 
 

@@ -13,6 +13,11 @@ compare exactly, as do single-valued attributes. Volatile attributes never show,
 whose only differences are ignored ones is not reported at all.
 
 Findings are matched by fingerprint (check id + subject): new, resolved and persisting.
+
+Attribution: where the store holds the origins of a change (live LDAP sources, `store.origins`),
+each changed attribute carries `"origin": {"time", "dc", "version"}` (the `dn` change: the last
+rename or move), an added object a top-level `origin` for its creation and a removed one for its
+deletion (from its tombstone). Without them nothing is added: an origin is never made up.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from auditor.attribution import ORIGIN_CREATED, ORIGIN_DN, Origin
 from auditor.records import (
     BINARY_ATTRIBUTES,
     MULTI_VALUED_ATTRIBUTES,
@@ -28,7 +34,7 @@ from auditor.records import (
     canonical_attribute,
 )
 from auditor.results import FindingRecord, SnapshotInfo, isoformat
-from auditor.store import HistoryStore
+from auditor.store import HistoryStore, ObjectOrigins
 
 __all__ = [
     "DIFF_SCHEMA",
@@ -61,7 +67,7 @@ def diff_snapshots(
         "schema": DIFF_SCHEMA,
         "from": snapshot_ref(before),
         "to": snapshot_ref(after),
-        "objects": diff_objects(changes.before, changes.after),
+        "objects": diff_objects(changes.before, changes.after, store.origins_between(before.id, after.id)),
         "findings": diff_findings(store.load_findings(before.id), store.load_findings(after.id)),
     }
 
@@ -71,17 +77,46 @@ def snapshot_ref(info: SnapshotInfo) -> dict[str, Any]:
 
 
 def diff_objects(
-    before: Mapping[str, ObjectRecord], after: Mapping[str, ObjectRecord]
+    before: Mapping[str, ObjectRecord],
+    after: Mapping[str, ObjectRecord],
+    origins: ObjectOrigins | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """added / removed / changed entries between two key -> record maps, in a stable order."""
-    added = [_identity(after[key]) for key in after.keys() - before.keys()]
-    removed = [_identity(before[key]) for key in before.keys() - after.keys()]
+    """added / removed / changed entries between two key -> record maps, in a stable order.
+
+    `origins` (the store's attribution of the period) adds `origin` where it is known.
+    """
+    known = origins or ObjectOrigins()
+    added = [
+        _with_origin(_identity(after[key]), known.changed.get(key, {}).get(ORIGIN_CREATED))
+        for key in after.keys() - before.keys()
+    ]
+    removed = [
+        _with_origin(_identity(before[key]), known.deleted.get(key)) for key in before.keys() - after.keys()
+    ]
     changed = []
     for key in before.keys() & after.keys():
         attributes = attribute_changes(before[key], after[key])
         if attributes:
+            _attribute_origins(attributes, known.changed.get(key, {}))
             changed.append({**_identity(after[key]), "attributes": attributes})
     return {"added": _ordered(added), "removed": _ordered(removed), "changed": _ordered(changed)}
+
+
+def _with_origin(entry: dict[str, Any], origin: Origin | None) -> dict[str, Any]:
+    if origin is not None:
+        entry["origin"] = origin.to_json()
+    return entry
+
+
+def _attribute_origins(attributes: dict[str, dict[str, Any]], origins: Mapping[str, Origin]) -> None:
+    """Put each changed attribute's origin beside its change (case-insensitive names)."""
+    if not origins:
+        return
+    by_lower = {name.lower(): origin for name, origin in origins.items()}
+    for name, change in attributes.items():
+        origin = by_lower.get(ORIGIN_DN if name == "dn" else name.lower())
+        if origin is not None and name != "kind":
+            change["origin"] = origin.to_json()
 
 
 def attribute_changes(before: ObjectRecord, after: ObjectRecord) -> dict[str, dict[str, Any]]:

@@ -64,7 +64,7 @@ def build_drift_report(
     if last is not None and first is not None:
         findings = _findings(store, first, last, now)
         changes = store.object_changes(first.id, last.id)
-        objects = diff_objects(changes.before, changes.after)
+        objects = diff_objects(changes.before, changes.after, store.origins_between(first.id, last.id))
     errors = {summary.id: summary.error for summary in store.snapshots()}
     return {
         "schema": REPORT_SCHEMA,

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from opentelemetry import trace
 
+from auditor.attribution import Origin
 from auditor.collect import Source
 from auditor.config import AuditorConfig
 from auditor.diff import diff_snapshots
@@ -226,7 +227,11 @@ def run_pass(
         organization = organization_name(config, records)
         with _tracer.start_as_current_span("store.save") as span:
             snapshot = store.save_snapshot(
-                records, [s.info for s in sources], taken_at, organization=organization
+                records,
+                [s.info for s in sources],
+                taken_at,
+                organization=organization,
+                deletions=_deletions(sources),
             )
             span.set_attribute("auditor.snapshot.id", snapshot.id)
         root.set_attribute("auditor.snapshot.id", snapshot.id)
@@ -245,6 +250,12 @@ def run_pass(
         )
         store.annotate_findings(run)
         store.save_results(snapshot.id, run)
+        # The chain's newest digest leaves the store with every pass, so a history cut short
+        # afterwards can be caught (`auditor verify --expect`).
+        head = store.chain_head()
+        if head is not None:
+            root.set_attribute("auditor.history.digest", head.digest)
+            root.set_attribute("auditor.history.digest_snapshot", head.snapshot_id)
 
         result = PassResult(run=run, snapshot=snapshot, records=records)
         if with_diff:
@@ -255,6 +266,14 @@ def run_pass(
                 on_result(result)
         root.set_attribute("auditor.findings.failing", sum(f.failing for f in run.findings))
         return result
+
+
+def _deletions(sources: Sequence[Source]) -> dict[str, Origin]:
+    """Origins of deletions the sources read (tombstones of a live directory), by object key."""
+    found: dict[str, Origin] = {}
+    for source in sources:
+        found.update(getattr(source, "deletions", None) or {})
+    return found
 
 
 def _diff_against_previous(

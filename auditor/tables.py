@@ -18,16 +18,20 @@ from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "CHAIN_LINK",
     "CHECK_RESULT",
     "FINDING",
     "OBJECT_INTERVAL",
+    "OBJECT_ORIGIN",
     "OBJECT_VERSION",
     "REPORT_DELIVERY",
     "SNAPSHOT",
     "SNAPSHOT_SOURCE",
+    "ChainLinkRow",
     "CheckResultRow",
     "FindingRow",
     "ObjectIntervalRow",
+    "ObjectOriginRow",
     "ObjectVersionRow",
     "ReportDeliveryRow",
     "SnapshotRow",
@@ -200,6 +204,59 @@ class ReportDeliveryRow(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
 
 
+class ObjectOriginRow(SQLModel, table=True):
+    """Attribution of one object's change in one complete snapshot (`auditor.store.origins`).
+
+    `event` `changed`: `origins` maps attribute names (and `dn`, `@created`) to the last originating
+    write as the source read it when the object took its new state; `deleted`: `origins` holds the
+    deletion under `@deleted`. Written only for objects that changed, and only by sources that can
+    tell (live LDAP).
+    """
+
+    __tablename__ = "object_origin"
+    __table_args__ = (sa.Index("ix_object_origin_scope_key", "scope", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    snapshot_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer(), sa.ForeignKey("snapshot.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    key: str = Field(sa_column=sa.Column(sa.String(500), nullable=False))
+    event: str = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    origins: dict[str, dict[str, object]] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False)
+    )
+
+
+class ChainLinkRow(SQLModel, table=True):
+    """One link of the tamper-evidence chain (`auditor.store.chain`): the digest that seals a
+    complete snapshot (and any unsealed complete snapshots just before it) onto the one before.
+
+    `previous_snapshot_id` deliberately has no foreign key: it must outlive a deleted snapshot so
+    that `auditor verify` can name what went missing. `parts` holds the digest of each part
+    (snapshots, objects, results, findings, origins) and `counts` their sizes, so a break can say
+    what differs.
+    """
+
+    __tablename__ = "chain_link"
+    __table_args__ = (sa.Index("ix_chain_link_scope_snapshot", "scope", "snapshot_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    snapshot_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer(), sa.ForeignKey("snapshot.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    previous_snapshot_id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer(), nullable=True))
+    digest: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    parts: dict[str, str] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False))
+    counts: dict[str, int] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False))
+    sealed_at: datetime = Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
+
+
 metadata: sa.MetaData = SQLModel.metadata
 
 SNAPSHOT: sa.Table = SnapshotRow.__table__  # type: ignore[attr-defined]
@@ -209,3 +266,5 @@ OBJECT_INTERVAL: sa.Table = ObjectIntervalRow.__table__  # type: ignore[attr-def
 CHECK_RESULT: sa.Table = CheckResultRow.__table__  # type: ignore[attr-defined]
 FINDING: sa.Table = FindingRow.__table__  # type: ignore[attr-defined]
 REPORT_DELIVERY: sa.Table = ReportDeliveryRow.__table__  # type: ignore[attr-defined]
+OBJECT_ORIGIN: sa.Table = ObjectOriginRow.__table__  # type: ignore[attr-defined]
+CHAIN_LINK: sa.Table = ChainLinkRow.__table__  # type: ignore[attr-defined]

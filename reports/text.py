@@ -86,9 +86,13 @@ def _objects(out: _Writer, objects: ObjectChanges) -> None:
         out.line(f"  {clean(kind.label)}")
         for group, mark in ((kind.added, "+"), (kind.removed, "-"), (kind.changed, "~")):
             colour = {"+": "32", "-": "31", "~": "33"}[mark]
+            verb = {"+": "created", "-": "deleted"}.get(mark, "")
             for o in group.items:
-                out.line(f"    {out.paint(mark, colour)} {clean(o.dn or o.key)}")
+                when = out.paint(f"  [{verb} {clean(o.origin)}]", "2") if o.origin and verb else ""
+                out.line(f"    {out.paint(mark, colour)} {clean(o.dn or o.key)}{when}")
                 for a in o.attributes:
+                    if a.origin:
+                        out.line(out.paint(f"        {clean(a.name)}: changed {clean(a.origin)}", "2"))
                     if a.multi:
                         for value in a.added:
                             out.line(f"        {clean(a.name)}: {out.paint('+ ' + clean(value), '32')}")

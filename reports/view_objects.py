@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from auditor.errors import ReportError
 
-from .view_common import CAP, Group, as_text, capped, list_at
+from .view_common import CAP, Group, as_text, capped, list_at, short_time
 
 __all__ = [
     "KIND_LABELS",
@@ -23,6 +23,7 @@ __all__ = [
     "ObjectRow",
     "kind_label",
     "object_changes",
+    "origin_label",
 ]
 
 
@@ -39,6 +40,7 @@ class AttributeChange:
     more_removed: int = 0
     before: str | None = None
     after: str | None = None
+    origin: str = ""  # "2026-12-05 14:03 UTC on DC2, version 7" where the source could tell
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,19 @@ class ObjectRow:
     key: str
     dn: str
     attributes: tuple[AttributeChange, ...] = ()
+    origin: str = ""  # an added object's creation, a removed one's deletion
+
+
+def origin_label(raw: object) -> str:
+    """`2026-12-05 14:03 UTC on DC2, version 7` for an `origin` object; "" when there is none."""
+    if not isinstance(raw, Mapping) or not raw.get("time"):
+        return ""
+    label = short_time(raw.get("time"))
+    if raw.get("dc"):
+        label += f" on {as_text(raw.get('dc'))}"
+    if isinstance(raw.get("version"), int):
+        label += f", version {raw['version']}"
+    return label
 
 
 def _values(raw: object) -> list[str]:
@@ -87,6 +102,7 @@ def _object(raw: object, what: str) -> ObjectRow:
                     removed=tuple(removed[:CAP]),
                     more_added=max(0, len(added) - CAP),
                     more_removed=max(0, len(removed) - CAP),
+                    origin=origin_label(change.get("origin")),
                 )
             )
         else:
@@ -96,6 +112,7 @@ def _object(raw: object, what: str) -> ObjectRow:
                     multi=False,
                     before=_scalar(change.get("before")),
                     after=_scalar(change.get("after")),
+                    origin=origin_label(change.get("origin")),
                 )
             )
     return ObjectRow(
@@ -103,6 +120,7 @@ def _object(raw: object, what: str) -> ObjectRow:
         key=as_text(raw.get("key")),
         dn=as_text(raw.get("dn")),
         attributes=tuple(changes),
+        origin=origin_label(raw.get("origin")),
     )
 
 

@@ -44,7 +44,9 @@ Where things live
 * `findings`: check results, findings, streaks and finding presence.
 * `queries`: `snapshots()`, `resolve()`, snapshot listings and sources.
 * `objects`: `load_records()` and `object_changes()`.
+* `origins`: attribution of object changes (`object_origin`), written with each snapshot.
 * `deliveries`: report delivery attempts.
+* `chain` / `tamper`: the tamper-evidence hash chain, sealed with each snapshot's results.
 """
 
 from __future__ import annotations
@@ -54,14 +56,23 @@ from auditor.store.engine import safe_url
 from auditor.store.findings import FindingsMixin
 from auditor.store.lock import PassLockMixin
 from auditor.store.objects import ObjectChanges, ObjectsMixin
+from auditor.store.origins import ObjectOrigins, OriginsMixin
 from auditor.store.queries import QueriesMixin, SnapshotSummary
 from auditor.store.snapshots import SnapshotWriterMixin
+from auditor.store.tamper import TamperEvidenceMixin
 
-__all__ = ["DeliveryRecord", "HistoryStore", "ObjectChanges", "SnapshotSummary", "safe_url"]
+__all__ = ["DeliveryRecord", "HistoryStore", "ObjectChanges", "ObjectOrigins", "SnapshotSummary", "safe_url"]
 
 
 class HistoryStore(
-    PassLockMixin, SnapshotWriterMixin, FindingsMixin, QueriesMixin, ObjectsMixin, DeliveriesMixin
+    PassLockMixin,
+    SnapshotWriterMixin,
+    FindingsMixin,
+    QueriesMixin,
+    ObjectsMixin,
+    OriginsMixin,
+    TamperEvidenceMixin,
+    DeliveriesMixin,
 ):
     """Snapshots, results and findings of past passes; see the package docstring for the design.
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from auditor.registry import Severity, Status
 from auditor.results import CheckResult, FindingRecord, RunResult
+from auditor.store.chain import seal
 from auditor.store.engine import CHUNK, StoreBase
 from auditor.tables import CHECK_RESULT, FINDING, SNAPSHOT
 
@@ -52,7 +53,10 @@ class FindingsMixin(StoreBase):
         return {row.fingerprint: row.first_seen or previous.taken_at for row in rows}
 
     def save_results(self, snapshot_id: int, run: RunResult) -> None:
-        """Store each check's result and every non-passing finding; replaces earlier results."""
+        """Store each check's result and every non-passing finding; replaces earlier results.
+
+        A complete snapshot is then sealed into the tamper-evidence chain (`store.chain`).
+        """
         with self._guard("save the check results"), self._writing() as conn:
             row = self._snapshot_row(conn, snapshot_id)
             streaks: dict[str, datetime] | None = None
@@ -105,6 +109,8 @@ class FindingsMixin(StoreBase):
             for start in range(0, len(findings), CHUNK):
                 conn.execute(sa.insert(FINDING), findings[start : start + CHUNK])
             conn.execute(sa.update(SNAPSHOT).where(SNAPSHOT.c.id == snapshot_id).values(checked=True))
+            # Sealing in the same transaction: results and their link are stored together or not at all.
+            seal(conn, self.scope, snapshot_id)
 
     def load_findings(self, snapshot_id: int) -> list[FindingRecord]:
         """The stored non-passing findings of a snapshot, ordered by check and subject."""

@@ -4,7 +4,7 @@ an incomplete one only records the gap and touches no interval.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,10 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from auditor.attribution import Origin
 from auditor.errors import StoreError
 from auditor.records import ObjectRecord, SourceInfo
 from auditor.results import SnapshotInfo
 from auditor.store.engine import CHUNK, StoreBase, utc
+from auditor.store.origins import write_origins
 from auditor.tables import OBJECT_INTERVAL, OBJECT_VERSION, SNAPSHOT, SNAPSHOT_SOURCE
 
 
@@ -29,16 +31,22 @@ class SnapshotWriterMixin(StoreBase):
         taken_at: datetime,
         *,
         organization: str = "",
+        deletions: Mapping[str, Origin] | None = None,
     ) -> SnapshotInfo:
         """Store a complete snapshot in one transaction, reading `records` once as a stream.
 
-        If reading `records` raises, nothing is stored and the error propagates unchanged.
+        If reading `records` raises, nothing is stored and the error propagates unchanged. The
+        origins of changed records, and `deletions` (object key -> origin of its removal, from
+        the source's tombstones) for the objects that vanished, are kept too (`store.origins`).
         """
         taken_at = utc(taken_at)
         with self._guard("save the snapshot"), self._writing() as conn:
             snapshot_id = self._insert_snapshot(conn, taken_at, True, None, organization)
             self._insert_sources(conn, snapshot_id, sources)
-            count = _ObjectWriter(conn, self.scope, snapshot_id).write(records)
+            writer = _ObjectWriter(conn, self.scope, snapshot_id)
+            count = writer.write(records)
+            removed = {key: deletions[key] for key in writer.removed if deletions and key in deletions}
+            write_origins(conn, self.scope, snapshot_id, writer.origins, removed)
             conn.execute(sa.update(SNAPSHOT).where(SNAPSHOT.c.id == snapshot_id).values(objects=count))
         return SnapshotInfo(snapshot_id, taken_at, True, tuple(sources), count)
 
@@ -101,9 +109,13 @@ class _ObjectWriter:
         self.snapshot_id = snapshot_id
         self.pending: list[tuple[ObjectRecord, str]] = []
         self.to_close: list[int] = []
+        self.origins: list[tuple[str, Mapping[str, Origin]]] = []  # of records that took a new state
+        self.removed: list[str] = []
 
     def write(self, records: Iterable[ObjectRecord]) -> int:
         current = self._open_intervals()
+        # The first snapshot's origins would never be read: no diff starts before it.
+        keep_origins = bool(current)
         seen: dict[str, str] = {}
         for record in records:
             earlier = seen.get(record.key)
@@ -120,10 +132,13 @@ class _ObjectWriter:
                     continue
                 self.to_close.append(held[1])
             self.pending.append((record, content_hash))
+            if keep_origins and record.origins:
+                self.origins.append((record.key, record.origins))
             if len(self.pending) >= CHUNK:
                 self._flush()
         self._flush()
-        self.to_close.extend(interval for key, (_, interval) in current.items() if key not in seen)
+        self.removed = [key for key in current if key not in seen]
+        self.to_close.extend(current[key][1] for key in self.removed)
         self._close_intervals()
         return len(seen)
 

@@ -60,6 +60,7 @@ class SambaLab:
     generated_recipients: int = GENERATED_RECIPIENTS
     many_proxies: int = MANY_PROXIES
     admin_password: str = ADMIN_PASSWORD
+    pristine: Path | None = None  # the cached loaded DC this one was copied from
 
     @property
     def pid(self) -> int:
@@ -80,6 +81,13 @@ class SambaLab:
             except ProcessLookupError:
                 return
             time.sleep(0.05)
+
+    def reset(self) -> None:
+        """Back to the loaded organization, for tests that write to the directory (~2 s)."""
+        assert self.pristine is not None
+        self.stop()
+        _copy(self.pristine, self.folder)
+        self.start()
 
     def ensure_running(self) -> None:
         try:
@@ -192,7 +200,7 @@ def samba_lab() -> Iterator[SambaLab]:
 
         _build(loaded, load)
         _copy(loaded, run_dir)
-        lab = SambaLab(folder=run_dir, settings=lab_settings(run_dir), inputs=inputs)
+        lab = SambaLab(folder=run_dir, settings=lab_settings(run_dir), inputs=inputs, pristine=loaded)
         lab.start()
         try:
             yield lab

@@ -1,0 +1,457 @@
+"""Tamper evidence: a hash chain over the complete snapshots of a scope (`auditor verify`).
+
+Each link seals one checked complete snapshot onto the link before it::
+
+    digest = sha256(previous digest || "auditor.chain/1" || the part digests of its segment)
+
+The first link is chained to `genesis(scope)`, a digest of the store's scope. A link's *segment* is
+its snapshot plus any complete snapshots since the previous link that were never checked (a pass
+that stopped after collecting): normally just the one snapshot. The canonical bytes of a segment
+are five parts, each a sha256 over canonical JSON lines (every line names its snapshot):
+
+* `snapshots`: each snapshot row (id, time, completeness, object count, organization, error) and
+  its sources;
+* `objects`: the object intervals that open or close at each snapshot, with the content hash of
+  the version they hold. A snapshot's objects are its predecessor's plus these changes, so by
+  induction the chain commits to every snapshot's complete object set while each link costs only
+  what changed (the first link commits to every object). `auditor verify` recomputes each
+  version's hash from its stored content, so an edited `object_version` row breaks the first link
+  whose segment uses it;
+* `results` and `findings`: every stored check result and finding of the segment;
+* `origins`: the attribution rows of the segment (who changed what is worth protecting too).
+
+Links are written by `seal()` in the same transaction as the snapshot's results. A chain cannot
+show that its newest links were cut off: the latest digest therefore also leaves the store (the
+weekly e-mail, a telemetry attribute of each pass), and `verify(expect=...)` checks that a digest
+seen earlier is still in the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from auditor.records import ObjectRecord
+from auditor.results import isoformat
+from auditor.tables import (
+    CHAIN_LINK,
+    CHECK_RESULT,
+    FINDING,
+    OBJECT_INTERVAL,
+    OBJECT_ORIGIN,
+    OBJECT_VERSION,
+    SNAPSHOT,
+    SNAPSHOT_SOURCE,
+)
+
+__all__ = [
+    "CHAIN_VERSION",
+    "PARTS",
+    "ChainBreak",
+    "ChainHead",
+    "Verification",
+    "genesis",
+    "link_digest",
+    "seal",
+    "seal_existing",
+    "verify_chain",
+]
+
+CHAIN_VERSION = "auditor.chain/1"
+PARTS = ("snapshots", "objects", "results", "findings", "origins")
+_PART_NOUNS = {
+    "snapshots": "the snapshot rows or their sources",
+    "objects": "the objects",
+    "results": "the check results",
+    "findings": "the findings",
+    "origins": "the change origins",
+}
+
+VersionHash = Callable[[int, str], str]
+"""(version id, stored content hash) -> the hash to chain: the stored one when sealing, a
+recomputed one when verifying."""
+
+
+def genesis(scope: str) -> str:
+    """The digest the first link of a scope is chained to."""
+    return hashlib.sha256(f"{CHAIN_VERSION}\x00scope\x00{scope}".encode()).hexdigest()
+
+
+def link_digest(previous: str, parts: Mapping[str, str]) -> str:
+    digest = hashlib.sha256(bytes.fromhex(previous))
+    digest.update(CHAIN_VERSION.encode())
+    for name in PARTS:
+        digest.update(bytes.fromhex(parts[name]))
+    return digest.hexdigest()
+
+
+class _Part:
+    """An incremental sha256 over canonical JSON lines, with a line count."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.count = 0
+
+    def add(self, *values: Any) -> None:
+        line = json.dumps(values, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=_plain)
+        self.digest.update(line.encode("utf-8") + b"\n")
+        self.count += 1
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        return isoformat(value.astimezone(UTC))
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot put {type(value).__name__} in the chain")
+
+
+def _segment(
+    conn: Connection, snapshot_ids: Sequence[int], version_hash: VersionHash
+) -> tuple[dict[str, str], dict[str, int]]:
+    """(part -> digest, part -> line count) of these snapshots, in id order."""
+    parts = {name: _Part() for name in PARTS}
+    for snapshot_id in snapshot_ids:
+        row = conn.execute(sa.select(SNAPSHOT).where(SNAPSHOT.c.id == snapshot_id)).one()
+        parts["snapshots"].add(
+            "snapshot",
+            row.id,
+            row.scope,
+            row.taken_at,
+            row.complete,
+            row.objects,
+            row.organization,
+            row.error,
+        )
+        for source in conn.execute(
+            sa.select(SNAPSHOT_SOURCE)
+            .where(SNAPSHOT_SOURCE.c.snapshot_id == snapshot_id)
+            .order_by(SNAPSHOT_SOURCE.c.position, SNAPSHOT_SOURCE.c.id)
+        ):
+            parts["snapshots"].add(
+                "source",
+                snapshot_id,
+                source.position,
+                source.name,
+                source.kind,
+                source.complete,
+                source.objects,
+                source.duration_seconds,
+                source.error,
+                sorted(source.coverage),
+            )
+        _objects(conn, parts["objects"], snapshot_id, version_hash)
+        for result in conn.execute(
+            sa.select(CHECK_RESULT)
+            .where(CHECK_RESULT.c.snapshot_id == snapshot_id)
+            .order_by(CHECK_RESULT.c.check_id, CHECK_RESULT.c.id)
+        ):
+            parts["results"].add(
+                snapshot_id,
+                result.check_id,
+                result.title,
+                list(result.principles),
+                result.status,
+                result.severity,
+                result.failed,
+                result.passed,
+                result.waived,
+                result.errors,
+                result.message,
+            )
+        for finding in conn.execute(
+            sa.select(FINDING)
+            .where(FINDING.c.snapshot_id == snapshot_id)
+            .order_by(FINDING.c.check_id, FINDING.c.subject, FINDING.c.fingerprint, FINDING.c.id)
+        ):
+            parts["findings"].add(
+                snapshot_id,
+                finding.check_id,
+                finding.subject,
+                finding.fingerprint,
+                finding.status,
+                finding.severity,
+                finding.message,
+                finding.first_seen,
+                finding.new,
+                finding.waiver_reason,
+                finding.waiver_expires,
+            )
+        for origin in conn.execute(
+            sa.select(OBJECT_ORIGIN)
+            .where(OBJECT_ORIGIN.c.snapshot_id == snapshot_id)
+            .order_by(OBJECT_ORIGIN.c.key, OBJECT_ORIGIN.c.event, OBJECT_ORIGIN.c.id)
+        ):
+            parts["origins"].add(snapshot_id, origin.scope, origin.key, origin.event, origin.origins)
+    return (
+        {name: part.digest.hexdigest() for name, part in parts.items()},
+        {name: part.count for name, part in parts.items()},
+    )
+
+
+def _objects(conn: Connection, part: _Part, snapshot_id: int, version_hash: VersionHash) -> None:
+    columns = (
+        OBJECT_INTERVAL.c.scope,
+        OBJECT_INTERVAL.c.key,
+        OBJECT_INTERVAL.c.version_id,
+        OBJECT_VERSION.c.content_hash,
+    )
+    joined = OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
+    for event, column in (
+        ("open", OBJECT_INTERVAL.c.valid_from_snapshot),
+        ("close", OBJECT_INTERVAL.c.valid_to_snapshot),
+    ):
+        rows = conn.execute(
+            sa.select(*columns)
+            .select_from(joined)
+            .where(column == snapshot_id)
+            .order_by(OBJECT_INTERVAL.c.key, OBJECT_INTERVAL.c.id)
+        )
+        for row in rows:
+            part.add(event, snapshot_id, row.scope, row.key, version_hash(row.version_id, row.content_hash))
+
+
+def _stored_hash(_version_id: int, content_hash: str) -> str:
+    return content_hash
+
+
+def _complete_ids(conn: Connection, scope: str) -> list[int]:
+    return list(
+        conn.execute(
+            sa.select(SNAPSHOT.c.id)
+            .where(SNAPSHOT.c.scope == scope, SNAPSHOT.c.complete.is_(True))
+            .order_by(SNAPSHOT.c.id)
+        ).scalars()
+    )
+
+
+def seal(conn: Connection, scope: str, snapshot_id: int) -> str | None:
+    """Write (or rewrite) the link of a complete snapshot; returns its digest (None if incomplete).
+
+    Rewriting a link that later links build on breaks those later links: results are meant to be
+    saved once, at the end of the pass that collected the snapshot.
+    """
+    row = conn.execute(
+        sa.select(SNAPSHOT.c.complete).where(SNAPSHOT.c.id == snapshot_id, SNAPSHOT.c.scope == scope)
+    ).first()
+    if row is None or not row.complete:
+        return None
+    previous = conn.execute(
+        sa.select(CHAIN_LINK.c.snapshot_id, CHAIN_LINK.c.digest)
+        .where(CHAIN_LINK.c.scope == scope, CHAIN_LINK.c.snapshot_id < snapshot_id)
+        .order_by(CHAIN_LINK.c.snapshot_id.desc())
+        .limit(1)
+    ).first()
+    after = previous.snapshot_id if previous else -1
+    segment = [i for i in _complete_ids(conn, scope) if after < i <= snapshot_id]
+    parts, counts = _segment(conn, segment, _stored_hash)
+    digest = link_digest(previous.digest if previous else genesis(scope), parts)
+    conn.execute(sa.delete(CHAIN_LINK).where(CHAIN_LINK.c.snapshot_id == snapshot_id))
+    conn.execute(
+        sa.insert(CHAIN_LINK).values(
+            scope=scope,
+            snapshot_id=snapshot_id,
+            previous_snapshot_id=previous.snapshot_id if previous else None,
+            digest=digest,
+            parts=parts,
+            counts={**counts, "segment": len(segment)},
+            sealed_at=datetime.now(UTC),
+        )
+    )
+    return digest
+
+
+def seal_existing(conn: Connection) -> dict[str, int]:
+    """Seal every checked complete snapshot not yet in a chain (the upgrade of an older store).
+
+    Returns scope -> number of links written.
+    """
+    written: dict[str, int] = {}
+    scopes = conn.execute(sa.select(SNAPSHOT.c.scope).distinct().order_by(SNAPSHOT.c.scope)).scalars()
+    for scope in list(scopes):
+        sealed = set(
+            conn.execute(sa.select(CHAIN_LINK.c.snapshot_id).where(CHAIN_LINK.c.scope == scope)).scalars()
+        )
+        checked = conn.execute(
+            sa.select(SNAPSHOT.c.id)
+            .where(SNAPSHOT.c.scope == scope, SNAPSHOT.c.complete.is_(True), SNAPSHOT.c.checked.is_(True))
+            .order_by(SNAPSHOT.c.id)
+        ).scalars()
+        for snapshot_id in list(checked):
+            if snapshot_id not in sealed:
+                seal(conn, scope, snapshot_id)
+                written[scope] = written.get(scope, 0) + 1
+    return written
+
+
+# -- verification -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The newest link: what leaves the store so that a cut-off chain can be noticed."""
+
+    snapshot_id: int
+    taken_at: datetime
+    digest: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"snapshot": self.snapshot_id, "taken_at": isoformat(self.taken_at), "digest": self.digest}
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    """The first snapshot whose stored digest does not match the history, and why."""
+
+    snapshot_id: int
+    reason: str
+    differs: tuple[dict[str, object], ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {"snapshot": self.snapshot_id, "reason": self.reason, "differs": list(self.differs)}
+
+
+@dataclass(slots=True)
+class Verification:
+    scope: str
+    links: int = 0
+    snapshots: int = 0
+    head: ChainHead | None = None
+    broken: ChainBreak | None = None
+    unsealed: list[int] = field(default_factory=list)
+    verified_digests: dict[str, int] = field(default_factory=dict)  # digest -> snapshot id
+    modified_versions: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+def _true_hashes(conn: Connection, scope: str) -> tuple[dict[int, str], dict[int, dict[str, object]]]:
+    """version id -> hash recomputed from its stored content; and the rows whose column disagrees."""
+    hashes: dict[int, str] = {}
+    modified: dict[int, dict[str, object]] = {}
+    query = sa.select(OBJECT_VERSION).where(OBJECT_VERSION.c.scope == scope).order_by(OBJECT_VERSION.c.id)
+    for row in conn.execution_options(yield_per=2000).execute(query):
+        record = ObjectRecord(
+            kind=row.kind,
+            key=row.key,
+            dn=row.dn,
+            attributes={str(name): tuple(values) for name, values in (row.attributes or {}).items()},
+        )
+        hashes[row.id] = record.content_hash()
+        if hashes[row.id] != row.content_hash:
+            modified[row.id] = {"version": row.id, "kind": row.kind, "key": row.key, "dn": row.dn}
+    return hashes, modified
+
+
+def verify_chain(conn: Connection, scope: str) -> Verification:
+    """Recompute the chain of a scope from what is stored; stops at the first break."""
+    result = Verification(scope=scope)
+    hashes, modified = _true_hashes(conn, scope)
+    snapshots = {
+        row.id: row
+        for row in conn.execute(
+            sa.select(SNAPSHOT.c.id, SNAPSHOT.c.taken_at, SNAPSHOT.c.complete).where(
+                SNAPSHOT.c.scope == scope
+            )
+        )
+    }
+    complete = sorted(i for i, row in snapshots.items() if row.complete)
+    links = [
+        link
+        for link in conn.execute(
+            sa.select(CHAIN_LINK).where(CHAIN_LINK.c.scope == scope).order_by(CHAIN_LINK.c.snapshot_id)
+        )
+        if link.snapshot_id in snapshots  # a link whose snapshot row is gone: judged by its successor
+    ]
+    used: set[int] = set()
+
+    def recomputed(version_id: int, stored: str) -> str:
+        used.add(version_id)
+        return hashes.get(version_id, stored)
+
+    previous_digest, previous_id = genesis(scope), None
+    for link in links:
+        if link.snapshot_id not in complete:
+            result.broken = ChainBreak(
+                link.snapshot_id,
+                f"snapshot {link.snapshot_id} is sealed as complete but is stored as incomplete",
+            )
+            break
+        if link.previous_snapshot_id != previous_id:
+            result.broken = _out_of_order(link, previous_id, snapshots)
+            break
+        segment = [i for i in complete if (previous_id is None or previous_id < i) and i <= link.snapshot_id]
+        used.clear()
+        parts, counts = _segment(conn, segment, recomputed)
+        digest = link_digest(previous_digest, parts)
+        if digest != link.digest:
+            touched = [modified[v] for v in sorted(used) if v in modified]
+            result.broken = _mismatch(link, parts, counts, touched)
+            result.modified_versions = touched
+            break
+        result.links += 1
+        result.snapshots += len(segment)
+        result.verified_digests[link.digest] = link.snapshot_id
+        result.head = ChainHead(link.snapshot_id, snapshots[link.snapshot_id].taken_at, link.digest)
+        previous_digest, previous_id = link.digest, link.snapshot_id
+    if result.broken is None:
+        result.unsealed = [i for i in complete if previous_id is None or i > previous_id]
+    return result
+
+
+def _out_of_order(link: Any, previous_id: int | None, snapshots: Mapping[int, Any]) -> ChainBreak:
+    sealed_after = link.previous_snapshot_id
+    if sealed_after is not None and sealed_after not in snapshots:
+        reason = (
+            f"snapshot {link.snapshot_id} was sealed after snapshot {sealed_after}, "
+            f"which is missing from the history (deleted?)"
+        )
+    elif sealed_after is not None and not snapshots[sealed_after].complete:
+        reason = (
+            f"snapshot {link.snapshot_id} was sealed after snapshot {sealed_after}, "
+            "which is now stored as incomplete"
+        )
+    else:
+        before = "the start of the history" if previous_id is None else f"snapshot {previous_id}"
+        after = "the start of the history" if sealed_after is None else f"snapshot {sealed_after}"
+        reason = (
+            f"snapshot {link.snapshot_id} was sealed after {after}, but the chain before it ends at {before}"
+        )
+    return ChainBreak(
+        link.snapshot_id, reason, ({"part": "chain", "sealed_after": sealed_after, "now_after": previous_id},)
+    )
+
+
+def _mismatch(
+    link: Any, parts: Mapping[str, str], counts: Mapping[str, int], touched: Iterable[dict[str, object]]
+) -> ChainBreak:
+    stored_parts: Mapping[str, str] = link.parts or {}
+    stored_counts: Mapping[str, int] = link.counts or {}
+    differs: list[dict[str, object]] = []
+    for name in PARTS:
+        if stored_parts.get(name) != parts[name]:
+            differs.append({"part": name, "sealed": stored_counts.get(name), "now": counts[name]})
+    if not differs:
+        reason = f"snapshot {link.snapshot_id}: its stored digest does not match (the link itself was edited)"
+    else:
+        described = []
+        for entry in differs:
+            noun = _PART_NOUNS[str(entry["part"])]
+            sealed, now = entry["sealed"], entry["now"]
+            described.append(f"{noun} ({sealed} rows when sealed, {now} now)" if sealed != now else f"{noun}")
+        reason = f"snapshot {link.snapshot_id}: {', '.join(described)} differ from what was sealed"
+    edited = [f"object_version row {v['version']} ({v['kind']} {v['dn']})" for v in touched]
+    if edited:
+        reason += "; content no longer matches its hash: " + ", ".join(edited[:5])
+        if len(edited) > 5:
+            reason += f" and {len(edited) - 5} more"
+    return ChainBreak(link.snapshot_id, reason, tuple(differs))

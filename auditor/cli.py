@@ -1,4 +1,4 @@
-"""Command line (contract.md): check, diff, report, history, checks, trace, export-ldif.
+"""Command line (contract.md): check, diff, report, history, checks, trace, recheck, verify, export-ldif.
 
 Exit codes: 0 success (and, for `check`, nothing failing at or above `--fail-on`); 1 `check`
 found such findings; 2 the command could not do its job. Exit 2 always comes with exactly one line
@@ -363,6 +363,7 @@ def history(config_path: Path | None, sample: bool, fmt: str) -> None:
 
     store = open_store(_config(config_path, sample))
     rows = store.snapshots()
+    digests = store.digests()
     if fmt == "json":
         document = {
             "schema": "auditor.history/1",
@@ -373,6 +374,7 @@ def history(config_path: Path | None, sample: bool, fmt: str) -> None:
                     "complete": row.complete,
                     "objects": row.objects,
                     "failing": row.failing,
+                    "digest": digests.get(row.id),
                 }
                 for row in rows
             ],
@@ -382,11 +384,13 @@ def history(config_path: Path | None, sample: bool, fmt: str) -> None:
     if not rows:
         click.echo("no snapshots stored yet")
         return
-    click.echo(f"{'id':>6}  {'taken at (UTC)':<20}  {'complete':<8}  {'objects':>8}  {'failing':>7}")
+    click.echo(
+        f"{'id':>6}  {'taken at (UTC)':<20}  {'complete':<8}  {'objects':>8}  {'failing':>7}  digest (auditor verify)"
+    )
     for row in rows:
         click.echo(
             f"{row.id:>6}  {row.taken_at.strftime('%Y-%m-%d %H:%M:%S'):<20}  {'yes' if row.complete else 'NO':<8}  "
-            f"{row.objects:>8}  {row.failing:>7}"
+            f"{row.objects:>8}  {row.failing:>7}  {digests.get(row.id, '-')}"
         )
 
 
@@ -438,6 +442,29 @@ def trace(address: str, config_path: Path | None, sample: bool, start: str) -> N
     if start != "exchange" and start.lower() not in {name.lower() for name in known}:
         raise SnapshotError(f"unknown system {start!r}: use exchange or one of {', '.join(known)}")
     click.echo(trace_route(snap, address, start).render())
+
+
+@main.command()
+@config_option
+@sample_option
+@click.option(
+    "--expect",
+    default=None,
+    metavar="DIGEST",
+    help="a digest published earlier (weekly e-mail, telemetry): the chain must still contain it",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@handle_errors
+def verify(config_path: Path | None, sample: bool, expect: str | None, fmt: str) -> None:
+    """Recompute the history's hash chain: exit 0 intact, 1 a break (or --expect not found), 2 cannot run."""
+    from auditor.run import open_store
+    from auditor.verify import parse_digest, verify_document, verify_exit_code, verify_text
+
+    wanted = parse_digest(expect) if expect is not None else None
+    store = open_store(_config(config_path, sample))
+    document = verify_document(store, store.verify_chain(), wanted)
+    click.echo(json.dumps(document, indent=2) if fmt == "json" else verify_text(document), nl=fmt == "json")
+    sys.exit(verify_exit_code(document))
 
 
 @main.command(name="export-ldif")

@@ -12,7 +12,10 @@ inside it), and `to`, the latest complete one. Between them:
 * collection health lists every pass of the period, complete or not, with its sources, so a
   reader sees a week in which the directory was unreachable;
 * waivers that expired or expire within 14 days, and report deliveries that failed since the last
-  one that arrived (the gap the previous report could not tell anyone about).
+  one that arrived (the gap the previous report could not tell anyone about);
+* the trend: failing findings by severity for every checked complete snapshot of the last 12
+  weeks (the chart of the HTML report and the e-mail), and the hash chain's newest digest, so the
+  weekly e-mail carries it out of the store.
 
 A finding counts as present in a snapshot when it was stored there, that is in any non-passing
 status (`fail`, `error` or `waived`); its `status` field says which. Findings waived at `to` are
@@ -30,10 +33,11 @@ from auditor.registry import Status
 from auditor.results import FindingRecord, SnapshotInfo, isoformat
 from auditor.store import HistoryStore
 
-__all__ = ["EXPIRING_WITHIN", "REPORT_SCHEMA", "Waiver", "build_drift_report"]
+__all__ = ["EXPIRING_WITHIN", "REPORT_SCHEMA", "TREND_WINDOW", "Waiver", "build_drift_report"]
 
 REPORT_SCHEMA = "auditor.report/1"
 EXPIRING_WITHIN = timedelta(days=14)
+TREND_WINDOW = timedelta(weeks=12)
 
 Waiver = tuple[str, str, str, date]
 """(check, subject, reason, expires) as configured in `[[checks.waiver]]`."""
@@ -99,8 +103,29 @@ def build_drift_report(
             ]
         },
         "waivers": _waivers(waivers, now.date()),
+        "trend": _trend(store, now),
+        "chain": _chain(store),
         "delivery": _delivery(store),
     }
+
+
+def _trend(store: HistoryStore, now: datetime) -> dict[str, Any]:
+    """Failing findings by severity for every checked complete snapshot of the last 12 weeks."""
+    start = now - TREND_WINDOW
+    return {
+        "since": isoformat(start),
+        "until": isoformat(now),
+        "snapshots": [
+            {"id": point.snapshot_id, "taken_at": isoformat(point.taken_at), "failing": point.failing}
+            for point in store.failing_trend(start, now)
+        ],
+    }
+
+
+def _chain(store: HistoryStore) -> dict[str, Any] | None:
+    """The history's newest digest: the report carries it out of the store (`auditor verify --expect`)."""
+    head = store.chain_head()
+    return head.to_json() if head is not None else None
 
 
 def _findings(

@@ -19,6 +19,7 @@ from .view import (
     WaiverRow,
     plural,
 )
+from .view_trend import TrendView
 
 __all__ = ["render_text"]
 
@@ -193,6 +194,8 @@ def _drift(view: DriftView, out: _Writer) -> None:
                 "33",
             )
         )
+    if view.trend is not None:
+        _trend(out, view.trend)
     for section in view.findings:
         _finding_section(out, section, since=section.key in ("persisting", "reopened"))
     _objects(out, view.objects)
@@ -219,6 +222,30 @@ def _drift(view: DriftView, out: _Writer) -> None:
         _waivers(out, view.waivers)
     out.heading("Delivery")
     out.line(f"  last report sent {view.last_sent}" if view.last_sent else "  no report sent before")
+    if view.chain is not None:
+        out.line(f"  history digest after snapshot {clean(view.chain.snapshot)} ({view.chain.taken_at}):")
+        out.line(f"    {clean(view.chain.digest)}")
+        out.line(
+            "    keep it: `auditor verify --expect DIGEST` shows later whether the history was cut short"
+        )
+
+
+def _trend(out: _Writer, trend: TrendView) -> None:
+    """The chart's numbers as a table: failing findings at the end of each of the last 12 weeks."""
+    out.heading("Trend: failing findings at the end of each week (last 12 weeks)")
+    out.line(f"  {trend.description}")
+    header = (
+        f"  {'week to':<10}  {'snaps':>5}"
+        + "".join(f"  {s:>8}" for s in trend.severities)
+        + f"  {'total':>6}"
+    )
+    out.line(header)
+    for week in trend.weeks:
+        if week.counts is None:
+            out.line(f"  {week.until:<10}  {week.snapshots:>5}  no checked snapshot")
+            continue
+        counts = "".join(f"  {n:>8,}" for n in week.counts)
+        out.line(f"  {week.until:<10}  {week.snapshots:>5}{counts}  {week.total or 0:>6,}")
 
 
 def render_text(view: CheckRunView | DiffView | DriftView, *, color: bool = False) -> str:

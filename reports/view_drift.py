@@ -35,6 +35,7 @@ from .view_common import (
     waiver_row,
 )
 from .view_objects import ObjectChanges, object_changes
+from .view_trend import ChainRef, TrendView, chain_ref, trend_view
 
 __all__ = [
     "CollectionHealth",
@@ -158,6 +159,8 @@ class DriftView:
     last_sent: str
     missed: tuple[MissedDelivery, ...]
     appendix: tuple[CheckInfo, ...] = field(default=())
+    trend: TrendView | None = None
+    chain: ChainRef | None = None
 
     def count(self, key: str) -> int:
         return self.counts.get(key, 0)
@@ -243,4 +246,6 @@ def drift_view(report: Mapping[str, Any], catalog: Mapping[str, CheckInfo]) -> D
         last_sent=short_time(delivery.get("last_sent")),
         missed=missed,
         appendix=appendix(linked, catalog),
+        trend=trend_view(report.get("trend")),
+        chain=chain_ref(report.get("chain")),
     )

@@ -47,6 +47,7 @@ Where things live
 * `origins`: attribution of object changes (`object_origin`), written with each snapshot.
 * `deliveries`: report delivery attempts.
 * `chain` / `tamper`: the tamper-evidence hash chain, sealed with each snapshot's results.
+* `trend`: failing findings by severity per snapshot (the drift report's chart).
 """
 
 from __future__ import annotations
@@ -60,8 +61,17 @@ from auditor.store.origins import ObjectOrigins, OriginsMixin
 from auditor.store.queries import QueriesMixin, SnapshotSummary
 from auditor.store.snapshots import SnapshotWriterMixin
 from auditor.store.tamper import TamperEvidenceMixin
+from auditor.store.trend import TrendMixin, TrendPoint
 
-__all__ = ["DeliveryRecord", "HistoryStore", "ObjectChanges", "ObjectOrigins", "SnapshotSummary", "safe_url"]
+__all__ = [
+    "DeliveryRecord",
+    "HistoryStore",
+    "ObjectChanges",
+    "ObjectOrigins",
+    "SnapshotSummary",
+    "TrendPoint",
+    "safe_url",
+]
 
 
 class HistoryStore(
@@ -72,6 +82,7 @@ class HistoryStore(
     ObjectsMixin,
     OriginsMixin,
     TamperEvidenceMixin,
+    TrendMixin,
     DeliveriesMixin,
 ):
     """Snapshots, results and findings of past passes; see the package docstring for the design.

@@ -7,7 +7,7 @@ our own, so golden files do not change when the built-in checks' docs do.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -203,6 +203,44 @@ def finding(
     }
 
 
+ORIGIN_EDIT = {"time": "2026-11-26T14:44:09Z", "dc": "DC2", "version": 7}
+ORIGIN_NEW = {"time": "2026-11-27T06:58:00Z", "dc": f"DC1{SCRIPT}", "version": 1}
+ORIGIN_GONE = {"time": "2026-11-26T14:44:10Z", "dc": "5e2f1a44-52c3-4d33-9a8e-6c1d0b4e7a21", "version": 1}
+
+
+def with_origins(diff: dict[str, Any]) -> dict[str, Any]:
+    """The same diff as a live source would attribute it: origins on changes, creations, deletions."""
+    objects = diff["objects"]
+    objects["added"][0]["origin"] = ORIGIN_NEW
+    objects["removed"][0]["origin"] = ORIGIN_GONE
+    alice = objects["changed"][0]["attributes"]
+    alice["targetAddress"]["origin"] = ORIGIN_EDIT
+    alice["dn"]["origin"] = {**ORIGIN_EDIT, "version": 2}
+    alice["proxyAddresses"]["origin"] = ORIGIN_EDIT
+    return diff
+
+
+def make_trend() -> dict[str, Any]:
+    """12 weeks of daily passes to 2026-11-30: a slow climb, a bad week, a fix, and a quiet gap."""
+    until = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    snapshots = []
+    for day_number in range(84):
+        if 40 <= day_number < 44:  # four days without a checked pass
+            continue
+        moment = until - timedelta(days=83 - day_number, hours=0, minutes=1)
+        failing = {
+            "critical": 1 if 55 <= day_number < 70 else 0,
+            "high": 2 + day_number // 30,
+            "medium": 3 + (day_number % 7 == 0) + (6 if 60 <= day_number < 66 else 0),
+            "low": 1,
+            "info": 0,
+        }
+        snapshots.append(
+            {"id": 100 + day_number, "taken_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "failing": failing}
+        )
+    return {"since": "2026-09-07T07:00:00Z", "until": "2026-11-30T07:00:00Z", "snapshots": snapshots}
+
+
 def make_diff() -> dict[str, Any]:
     return {
         "schema": "auditor.diff/1",
@@ -251,8 +289,21 @@ def make_diff() -> dict[str, Any]:
     }
 
 
-def make_report(*, many: int = 0) -> dict[str, Any]:
-    """An `auditor.report/1` week with every section populated; `many` extra new COEX-403 failures."""
+def make_report(*, many: int = 0, history: bool = False) -> dict[str, Any]:
+    """An `auditor.report/1` week with every section populated; `many` extra new COEX-403 failures.
+
+    `history` adds what a store with a chain and a live source gives: origins, the 12-week trend
+    and the chain's digest.
+    """
+    report = _report(many)
+    if history:
+        report["objects"] = with_origins(make_diff())["objects"]
+        report["trend"] = make_trend()
+        report["chain"] = {"snapshot": 9, "taken_at": "2026-11-30T07:00:02Z", "digest": "3f" * 32}
+    return report
+
+
+def _report(many: int) -> dict[str, Any]:
     new = [
         finding(
             "COEX-301",

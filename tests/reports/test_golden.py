@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from auditor.reports.render import render_check_run, render_diff, render_drift_report
-from report_inputs import CATALOG, make_diff, make_report, make_run
+from report_inputs import CATALOG, make_diff, make_report, make_run, with_origins
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -26,6 +26,14 @@ CASES: dict[str, Callable[[], str]] = {
     "drift_report.html": lambda: render_drift_report(make_report(), "html", catalog=CATALOG, attachment=True),
     "drift_report.json": lambda: render_drift_report(make_report(), "json", catalog=CATALOG),
     "drift_report.txt": lambda: render_drift_report(make_report(), "text", catalog=CATALOG),
+    "diff_origins.html": lambda: render_diff(with_origins(make_diff()), "html", catalog=CATALOG),
+    "diff_origins.txt": lambda: render_diff(with_origins(make_diff()), "text", catalog=CATALOG),
+    "drift_report_history.html": lambda: render_drift_report(
+        make_report(history=True), "html", catalog=CATALOG, attachment=True
+    ),
+    "drift_report_history.txt": lambda: render_drift_report(
+        make_report(history=True), "text", catalog=CATALOG
+    ),
 }
 
 

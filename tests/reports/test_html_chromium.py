@@ -104,7 +104,9 @@ def load(html_file: Path, tmp: Path, *, screenshot: bool) -> Load:
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("html")
     pages = {
-        "drift": render_drift_report(make_report(many=60), "html", catalog=CATALOG, attachment=True),
+        "drift": render_drift_report(
+            make_report(many=60, history=True), "html", catalog=CATALOG, attachment=True
+        ),
         "run": render_check_run(make_run(many=60).to_json(), "html", catalog=CATALOG),
     }
     files = {}
@@ -135,6 +137,70 @@ def test_parsed_dom_has_no_script_and_keeps_hostile_text(rendered: dict[str, Pat
     for hostile in HOSTILE:
         escaped = hostile.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         assert escaped in dom
+    # The trend chart is parsed as SVG (not as text) with its four severity bands.
+    chart = dom[dom.index("<svg") : dom.index("</svg>")]
+    assert chart.count("<polygon") == 4
+    assert 'role="img"' in chart
+
+
+def test_trend_chart_is_drawn_in_its_severity_colours(rendered: dict[str, Path], tmp_path: Path) -> None:
+    """The screenshot's pixels hold each band's colour (Chromium really drew the SVG)."""
+    result = load(rendered["drift"], tmp_path, screenshot=True)
+    assert result.screenshot is not None
+    colours = png_colours(result.screenshot.read_bytes(), rows=1000)  # the chart sits near the top
+    for colour in ("#8b0000", "#cf222e", "#f0883e", "#d4a72c"):  # fill-opacity 0.85 over white
+        red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        blended = tuple(round(c * 0.85 + 255 * 0.15) for c in (red, green, blue))
+        assert any(all(abs(a - b) <= 3 for a, b in zip(pixel, blended, strict=True)) for pixel in colours), (
+            colour
+        )
+
+
+def png_colours(data: bytes, rows: int) -> set[tuple[int, int, int]]:
+    """The distinct RGB colours of the first `rows` rows of an 8-bit RGB(A) PNG (standard library)."""
+    import struct
+    import zlib
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    offset, chunks, header = 8, [], b""
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        body = data[offset + 8 : offset + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            chunks.append(body)
+        offset += 12 + length
+    width, height, depth, colour_type = struct.unpack(">IIBB", header[:10])
+    assert depth == 8 and colour_type in (2, 6), (depth, colour_type)
+    channels = 3 if colour_type == 2 else 4
+    raw = zlib.decompress(b"".join(chunks))
+    stride = width * channels
+    previous = bytearray(stride)
+    found: set[tuple[int, int, int]] = set()
+    position = 0
+    for _ in range(min(rows, height)):
+        kind, line = raw[position], bytearray(raw[position + 1 : position + 1 + stride])
+        position += 1 + stride
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up = previous[i]
+            corner = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                estimate = left + up - corner
+                pa, pb, pc = abs(estimate - left), abs(estimate - up), abs(estimate - corner)
+                predictor = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+                line[i] = (line[i] + predictor) & 0xFF
+        for i in range(0, stride, channels):
+            found.add((line[i], line[i + 1], line[i + 2]))
+        previous = line
+    return found
 
 
 def _page(tmp_path: Path, body: str, head: str = "") -> Path:

@@ -1,0 +1,181 @@
+"""The tamper-evidence chain: sealed with every checked snapshot, recomputed by verify, broken by
+an edited object version, a deleted finding or a deleted snapshot, and built for older stores on
+upgrade."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from auditor_store_testing import checked, finding, save, user
+
+from auditor.records import ObjectRecord
+from auditor.results import SnapshotInfo
+from auditor.store import HistoryStore
+from auditor.store.chain import genesis, link_digest
+
+ALICE = user("guid-a", "CN=Alice,DC=contoso,DC=com", mail="alice@contoso.com")
+BOB = user("guid-b", "CN=Bob,DC=contoso,DC=com", targetAddress="SMTP:bob@pop.contoso.com")
+BOB_2 = user("guid-b", "CN=Bob,DC=contoso,DC=com", targetAddress="SMTP:bob@contoso.com")
+CAROL = user("guid-c", "CN=Carol,DC=contoso,DC=com", mail="carol@contoso.com")
+
+
+def history(store: HistoryStore) -> list[SnapshotInfo]:
+    """Five checked passes: Bob changes at 2, nothing at 3, Carol arrives at 4, Alice leaves at 5."""
+    states: list[list[ObjectRecord]] = [
+        [ALICE, BOB],
+        [ALICE, BOB_2],
+        [ALICE, BOB_2],
+        [ALICE, BOB_2, CAROL],
+        [BOB_2, CAROL],
+    ]
+    snapshots = []
+    for hours, records in enumerate(states):
+        snapshot = save(store, records, 4 * hours)
+        checked(
+            store,
+            snapshot,
+            [finding("COEX-301", "pop.contoso.com")] + ([finding("COEX-302", "CN=Bob")] if hours % 2 else []),
+        )
+        snapshots.append(snapshot)
+    return snapshots
+
+
+def execute(store: HistoryStore, statement: str, **params: object) -> None:
+    with store._engine.begin() as conn:
+        conn.execute(sa.text(statement), params)
+
+
+def test_an_untouched_history_verifies_and_publishes_its_head(store: HistoryStore) -> None:
+    snapshots = history(store)
+    store.save_incomplete([], snapshots[-1].taken_at, "directory: unreachable")  # not in the chain
+    result = store.verify_chain()
+    assert result.intact and result.broken is None
+    assert (result.links, result.snapshots, result.unsealed) == (5, 5, [])
+    head = store.chain_head()
+    assert head is not None and result.head == head and head.snapshot_id == snapshots[-1].id
+    digests = store.digests()
+    assert sorted(digests) == [s.id for s in snapshots]
+    assert result.verified_digests == {digest: snapshot_id for snapshot_id, digest in digests.items()}
+    assert len(set(digests.values())) == 5
+
+
+def test_the_first_link_is_chained_to_the_scope(store_url: str) -> None:
+    with HistoryStore(store_url, scope="forest-a") as a, HistoryStore(store_url, scope="forest-b") as b:
+        for store in (a, b):
+            checked(store, save(store, [ALICE], 0), [])
+        head_a, head_b = a.chain_head(), b.chain_head()
+        assert head_a is not None and head_b is not None
+        assert head_a.digest != head_b.digest  # same content, different scope
+        assert a.verify_chain().intact and b.verify_chain().intact
+    assert genesis("forest-a") != genesis("forest-b")
+
+
+def test_a_pass_that_stopped_before_its_checks_is_sealed_with_the_next_one(store: HistoryStore) -> None:
+    first = save(store, [ALICE], 0)
+    checked(store, first, [])
+    unchecked = save(store, [ALICE, BOB], 4)
+    assert store.verify_chain().unsealed == [unchecked.id]
+    last = save(store, [ALICE, BOB_2], 8)
+    checked(store, last, [])
+    result = store.verify_chain()
+    assert result.intact and (result.links, result.snapshots, result.unsealed) == (2, 3, [])
+    assert unchecked.id not in store.digests()
+
+
+def test_a_hand_edited_object_version_breaks_the_first_snapshot_holding_it(store: HistoryStore) -> None:
+    snapshots = history(store)
+    execute(
+        store,
+        "UPDATE object_version SET attributes = :value WHERE key = 'guid-b' AND CAST(attributes AS TEXT) LIKE '%bob@contoso.com%'",
+        value='{"targetAddress": ["SMTP:bob@evil.example"]}',
+    )
+    result = store.verify_chain()
+    assert not result.intact and result.broken is not None
+    assert result.broken.snapshot_id == snapshots[1].id  # where BOB_2 first appeared
+    assert "object_version row" in result.broken.reason and "CN=Bob" in result.broken.reason
+    assert [d["part"] for d in result.broken.differs] == ["objects"]
+    assert result.head is not None and result.head.snapshot_id == snapshots[0].id
+
+
+def test_a_deleted_finding_breaks_its_snapshot(store: HistoryStore) -> None:
+    snapshots = history(store)
+    execute(
+        store,
+        "DELETE FROM finding WHERE snapshot_id = :id AND check_id = 'COEX-302'",
+        id=snapshots[3].id,
+    )
+    result = store.verify_chain()
+    assert result.broken is not None and result.broken.snapshot_id == snapshots[3].id
+    assert result.broken.differs == ({"part": "findings", "sealed": 2, "now": 1},)
+    assert "the findings (2 rows when sealed, 1 now)" in result.broken.reason
+
+
+def test_a_deleted_middle_snapshot_breaks_the_next_one_and_is_named(store: HistoryStore) -> None:
+    snapshots = history(store)
+    execute(store, "DELETE FROM snapshot WHERE id = :id", id=snapshots[2].id)  # nothing changed in it
+    result = store.verify_chain()
+    assert result.broken is not None and result.broken.snapshot_id == snapshots[3].id
+    assert f"sealed after snapshot {snapshots[2].id}, which is missing" in result.broken.reason
+
+
+def test_a_history_cut_short_still_verifies_but_no_longer_holds_the_published_digest(
+    store: HistoryStore,
+) -> None:
+    snapshots = history(store)
+    published = store.chain_head()
+    assert published is not None
+    execute(store, "DELETE FROM object_interval WHERE valid_from_snapshot = :id", id=snapshots[-1].id)
+    execute(
+        store,
+        "UPDATE object_interval SET valid_to_snapshot = NULL WHERE valid_to_snapshot = :id",
+        id=snapshots[-1].id,
+    )
+    execute(store, "DELETE FROM snapshot WHERE id = :id", id=snapshots[-1].id)
+    result = store.verify_chain()
+    assert result.intact  # a chain alone cannot see its end cut off ...
+    assert published.digest not in result.verified_digests  # ... the digest that left the store can
+
+
+def test_an_edited_link_is_caught(store: HistoryStore) -> None:
+    snapshots = history(store)
+    digests = store.digests()
+    execute(
+        store, "UPDATE chain_link SET digest = :d WHERE snapshot_id = :id", d="0" * 64, id=snapshots[1].id
+    )
+    result = store.verify_chain()
+    assert result.broken is not None and result.broken.snapshot_id == snapshots[1].id
+    assert "the link itself was edited" in result.broken.reason
+    assert (
+        link_digest(
+            genesis(store.scope),
+            {p: "00" * 32 for p in ("snapshots", "objects", "results", "findings", "origins")},
+        )
+        != digests[snapshots[0].id]
+    )
+
+
+def test_upgrading_an_older_store_computes_the_same_chain_and_says_so(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with HistoryStore(store_url) as store:
+        history(store)
+        sealed = store.digests()
+    engine = sa.create_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", "auditor:migrations")
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")  # the store as auditor left it before this change
+    engine.dispose()
+    with caplog.at_level(logging.WARNING, logger="auditor.store"), HistoryStore(store_url) as upgraded:
+        assert upgraded.digests() == sealed
+        assert upgraded.verify_chain().intact
+    lines = [r.getMessage() for r in caplog.records if r.name == "auditor.store"]
+    assert lines == [
+        "history store: sealed 5 existing snapshots into the tamper-evidence chain (scope 'default'); "
+        "`auditor verify` checks it from now on"
+    ]

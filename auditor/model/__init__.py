@@ -201,7 +201,7 @@ class Recipient:
         proxies = tuple(ProxyAddress.parse(v) for v in attributes.get("proxyAddresses", ()))
         return cls(
             record=record,
-            is_contact=record.kind is ObjectKind.CONTACT,
+            is_contact=record.kind == ObjectKind.CONTACT,
             dn=record.dn,
             key=record.key,
             name=record.first("cn") or record.dn.split(",", 1)[0].partition("=")[2],

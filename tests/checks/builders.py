@@ -214,7 +214,7 @@ def snapshot(
     if configuration:
         covered.add("configuration")
     for record in records:
-        if record.kind is ObjectKind.POP3_SERVER:
+        if record.kind == ObjectKind.POP3_SERVER:
             name = record.first("name") or record.dn
             covered.add(f"pop3:{name}")
             covered |= {f"pop3:{name}:{f}" for f in record.values("exportFiles")}

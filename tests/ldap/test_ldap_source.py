@@ -80,7 +80,7 @@ def test_values_are_read_as_loaded(collected: dict[str, ObjectRecord]) -> None:
 
 def test_relay_list_comes_back_as_the_exact_bytes(samba_lab: Any, collected: dict[str, ObjectRecord]) -> None:
     record = next(r for r in collected.values() if r.dn == LAB_VS)
-    assert record.kind is ObjectKind.SMTP_VIRTUAL_SERVER
+    assert record.kind == ObjectKind.SMTP_VIRTUAL_SERVER
     assert base64.b64decode(record.attributes["msExchSmtpRelayIpList"][0]) == LAB_RELAY_LIST
     raw = {dn: attrs for _, dn, attrs in LdapSource(samba_lab.settings).entries() if dn == LAB_VS}
     assert raw[LAB_VS]["msExchSmtpRelayIpList"] == [LAB_RELAY_LIST]

@@ -76,7 +76,7 @@ def test_server_record_holds_resolved_metabase_registry_and_winpop_values() -> N
 
 def test_domains_from_winpop_and_metabase_are_separate_records() -> None:
     _, records = collect(POP01)
-    domains = {r.key: (r.dn, dict(r.attributes)) for r in records if r.kind is ObjectKind.POP3_DOMAIN}
+    domains = {r.key: (r.dn, dict(r.attributes)) for r in records if r.kind == ObjectKind.POP3_DOMAIN}
 
     def attrs(domain: str, source: str, route: str | None = None) -> dict[str, tuple[str, ...]]:
         found: dict[str, tuple[str, ...]] = {"server": ("POP01",), "domain": (domain,), "source": (source,)}
@@ -102,7 +102,7 @@ def test_domains_from_winpop_and_metabase_are_separate_records() -> None:
 
 def test_mailboxes_come_from_each_domain_list_file() -> None:
     _, records = collect(POP01)
-    mailboxes = {r.key: (r.dn, dict(r.attributes)) for r in records if r.kind is ObjectKind.POP3_MAILBOX}
+    mailboxes = {r.key: (r.dn, dict(r.attributes)) for r in records if r.kind == ObjectKind.POP3_MAILBOX}
     assert mailboxes == {
         "pop3:pop01/bob@pop.contoso.com": (
             "POP01/bob@pop.contoso.com",

@@ -447,6 +447,43 @@ def trace(address: str, config_path: Path | None, sample: bool, start: str) -> N
 @main.command()
 @config_option
 @sample_option
+@click.option("--since", default=None, help="period, e.g. 90d (default 30d)")
+@click.option("--from", "from_ref", default=None, help="first snapshot: id, latest, previous, or ISO date")
+@click.option("--check", "check_ids", multiple=True, metavar="ID", help="only this check (repeatable)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@output_option
+@handle_errors
+def recheck(
+    config_path: Path | None,
+    sample: bool,
+    since: str | None,
+    from_ref: str | None,
+    check_ids: tuple[str, ...],
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Today's checks over the stored history (read-only): since when each failure has been failing."""
+    from auditor.recheck import recheck as recheck_history
+    from auditor.recheck import recheck_text
+    from auditor.run import open_store
+
+    if since is not None and from_ref is not None:
+        raise ConfigError("give --since or --from, not both")
+    config = _config(config_path, sample)
+    document = recheck_history(
+        open_store(config),
+        config,
+        now=datetime.now(UTC),
+        since=parse_duration(since) if since is not None else None,
+        from_ref=from_ref,
+        check_ids=check_ids,
+    )
+    _emit(json.dumps(document, indent=2) + "\n" if fmt == "json" else recheck_text(document), output)
+
+
+@main.command()
+@config_option
+@sample_option
 @click.option(
     "--expect",
     default=None,

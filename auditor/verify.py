@@ -60,6 +60,12 @@ def verify_exit_code(document: dict[str, Any]) -> int:
     return 0 if document["intact"] and (expect is None or expect["found"]) else 1
 
 
+def _when(value: object) -> str:
+    """`2026-12-06 04:43:42 UTC` for an ISO time (to the second: the text is for people)."""
+    text = str(value or "")
+    return text[:19].replace("T", " ") + " UTC" if len(text) >= 19 else text
+
+
 def verify_text(document: dict[str, Any]) -> str:
     lines = []
     scope = document["scope"]
@@ -69,7 +75,7 @@ def verify_text(document: dict[str, Any]) -> str:
         if head:
             lines.append(
                 f"  {document['links']} links over {document['snapshots']} complete snapshots; "
-                f"newest: snapshot {head['snapshot']} ({head['taken_at']})"
+                f"newest: snapshot {head['snapshot']} ({_when(head['taken_at'])})"
             )
             lines.append(f"  digest {head['digest']}")
         else:

@@ -153,8 +153,8 @@ def main() -> None:
                 page_size=args.page_size,
             )
             attributes = attributes_for(RECIPIENT_KINDS)
-            raw_rates, source_rates = [], []
-            raw_count = source_count = 0
+            raw_rates, source_rates, plain_rates = [], [], []
+            raw_count = source_count = plain_count = 0
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
                 raw_count = raw_paged_read(settings, attributes)
@@ -162,6 +162,9 @@ def main() -> None:
                 t0 = time.perf_counter()
                 source_count = sum(1 for _ in LdapSource(settings).collect())
                 source_rates.append(source_count / (time.perf_counter() - t0))
+                t0 = time.perf_counter()
+                plain_count = sum(1 for _ in LdapSource(settings, attribution=False).collect())
+                plain_rates.append(plain_count / (time.perf_counter() - t0))
             tracemalloc.start()
             source = LdapSource(settings)
             for _ in source.collect():
@@ -177,7 +180,12 @@ def main() -> None:
     print(f"load/cache       {load_seconds:.1f} s")
     print(f"raw ldap3        {raw_count} objects, best {raw_best:,.0f} objects/s  ({args.repeat} runs)")
     print(f"LdapSource       {source_count} objects, best {source_best:,.0f} objects/s  ({args.repeat} runs)")
+    plain_best = max(plain_rates)
+    print(
+        f"  no attribution {plain_count} objects, best {plain_best:,.0f} objects/s  (no replPropertyMetaData, tombstones)"
+    )
     print(f"ratio            LdapSource / raw = {source_best / raw_best:.2f}")
+    print(f"attribution cost LdapSource with / without = {plain_best / source_best:.2f} x the time")
     print(f"peak memory      LdapSource {peak / 2**20:.1f} MiB (tracemalloc)")
     print(f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
 

@@ -33,7 +33,7 @@ SEVERITY_COLOURS = {
     "info": "#54aeff",
 }
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 24, 30, 28  # plot margins: axis labels left and below, legend above
+LEFT, RIGHT, TOP, BOTTOM = 44, 36, 30, 28  # plot margins: axis labels left and below, legend above
 WEEKS = 12
 
 
@@ -75,6 +75,7 @@ class TrendView:
     y_ticks: tuple[Tick, ...]
     x_ticks: tuple[Tick, ...]
     legend: tuple[tuple[float, str, str], ...]  # x, colour, label
+    latest: Tick | None  # the newest total, written at the right end (the newest step may be a sliver)
     weeks: tuple[TrendWeek, ...]
     snapshots: int
     description: str
@@ -163,6 +164,7 @@ def trend_view(raw: object) -> TrendView | None:
         y_ticks=y_ticks,
         x_ticks=x_ticks,
         legend=legend,
+        latest=Tick(y_of(sum(points[-1][1])), f"{sum(points[-1][1]):,}") if points else None,
         weeks=weeks,
         snapshots=len(points),
         description=_describe(points, start, end),

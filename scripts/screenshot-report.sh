@@ -4,8 +4,10 @@
 #
 #   scripts/screenshot-report.sh [OUTPUT.png]
 #
-# Runs two passes over a scratch copy of the sample (the second after a few edits), renders
-# `auditor report --format html`, and screenshots it at 1200x2000 with networking off.
+# Builds twelve weeks of history over a scratch copy of the sample (weekly passes through the
+# pipeline, dated in the past, so the report's 12-week trend has something to show), then runs two
+# passes with the CLI (the second after a few edits), renders `auditor report --format html`, and
+# screenshots it at 1200x2000 with networking off.
 set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +47,28 @@ run() {
     fi
 }
 
+# Twelve earlier weeks: Dave's targetAddress was right until six weeks ago, then broke (the
+# sample as shipped), so the trend shows a regression. Passes go through the pipeline itself
+# (auditor.run.run_pass), dated in the past; the CLI has no way to date a pass and should not.
+"$python" - "$work/org" <<'PY'
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from auditor.config import load_config
+from auditor.run import run_pass
+
+org = Path(sys.argv[1])
+domain = org / "contoso-domain.ldf"
+shipped = domain.read_bytes()
+fixed = shipped.replace(b"targetAddress: SMTP:dave@contoso.com", b"targetAddress: SMTP:dave@pop.contoso.com")
+assert fixed != shipped
+now = datetime.now(UTC)
+for weeks_ago in range(12, 0, -1):
+    domain.write_bytes(fixed if weeks_ago > 6 else shipped)
+    run_pass(load_config(org / "auditor.toml"), now=now - timedelta(weeks=weeks_ago, hours=1), with_diff=False)
+domain.write_bytes(shipped)
+PY
 run check --once -c "$work/org/auditor.toml" --format json --output "$work/week1.json"
 "$python" - "$work/org" <<'PY'
 import sys

@@ -192,11 +192,17 @@ class LdapSource:
 
     `value_range` asks for multi-valued attributes in ranges of that many values, as AD itself
     does past 1,500 values; only useful to exercise range retrieval against a server that does not
-    range on its own (Samba).
+    range on its own (Samba). `attribution=False` reads no replication metadata and no tombstones
+    (records then carry no origins; the benchmark measures what attribution costs with it).
     """
 
     def __init__(
-        self, settings: LdapSettings, *, name: str = "directory", value_range: int | None = None
+        self,
+        settings: LdapSettings,
+        *,
+        name: str = "directory",
+        value_range: int | None = None,
+        attribution: bool = True,
     ) -> None:
         self.settings = settings
         self.info = SourceInfo(name=name, kind="ldap")
@@ -209,6 +215,7 @@ class LdapSource:
             raise ConfigError(f"{self.where}: anonymous bind refused (set bind_dn, or allow_insecure = true)")
         self._conn: ldap3.Connection | None = None
         self._retry_sleep: Callable[[float], None] = time.sleep
+        self.attribution_wanted = attribution
         self.attribution: Attribution | None = None
         self.deletions: dict[str, Origin] = {}
 
@@ -220,7 +227,7 @@ class LdapSource:
         self.info.complete, self.info.objects, self.info.error = False, 0, None
         self.info.coverage = set()
         try:
-            for _partition, dn, attributes in self.entries(metadata=True):
+            for _partition, dn, attributes in self.entries(metadata=self.attribution_wanted):
                 metadata = _pop_any_case(attributes, METADATA_ATTRIBUTE)
                 record = record_from_entry(dn, attributes)
                 if record is None:

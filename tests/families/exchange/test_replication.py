@@ -113,6 +113,8 @@ def test_a_deletion_is_the_tombstones_isdeleted_write() -> None:
 def test_unreadable_metadata_gives_no_origins_and_is_counted() -> None:
     attribution = Attribution(TABLE, SCHEMA, {})
     assert attribution.origins(ObjectKind.USER, b"junk") is None
+    far = blob([(ATTIDS["cn"], 1, 2**64 - 1, DC1), (ATTIDS["proxyAddresses"], 1, 5, DC1)])
+    assert set(attribution.origins(ObjectKind.USER, far) or {}) == {"proxyAddresses"}  # no year past 9999
     assert attribution.deletion(b"junk") is None
     assert attribution.unreadable == 2
 

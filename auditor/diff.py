@@ -20,13 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from auditor.records import (
-    BINARY_ATTRIBUTES,
-    MULTI_VALUED_ATTRIBUTES,
-    VOLATILE_ATTRIBUTES,
-    ObjectRecord,
-    canonical_attribute,
-)
+from auditor.families import attribute_traits
+from auditor.records import VOLATILE_ATTRIBUTES, ObjectRecord
 from auditor.results import FindingRecord, SnapshotInfo, isoformat
 from auditor.store import HistoryStore
 
@@ -42,8 +37,6 @@ __all__ = [
 
 DIFF_SCHEMA = "auditor.diff/1"
 
-_MULTI = frozenset(name.lower() for name in MULTI_VALUED_ATTRIBUTES)
-_BINARY = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
 _PROXY = "proxyaddresses"
 
 
@@ -87,16 +80,17 @@ def diff_objects(
 def attribute_changes(before: ObjectRecord, after: ObjectRecord) -> dict[str, dict[str, Any]]:
     """Attribute name -> change, for what differs in ways that matter (empty: nothing does)."""
     changes: dict[str, dict[str, Any]] = {}
+    traits = attribute_traits()
     if before.kind != after.kind:
         changes["kind"] = {"before": before.kind, "after": after.kind}
     if before.dn != after.dn:
         changes["dn"] = {"before": before.dn, "after": after.dn}
     old, new = _by_name(before.attributes), _by_name(after.attributes)
     for lowered in sorted(old.keys() | new.keys()):
-        name = canonical_attribute((new.get(lowered) or old[lowered])[0])
+        name = (new.get(lowered) or old[lowered])[0]
         old_values = old[lowered][1] if lowered in old else ()
         new_values = new[lowered][1] if lowered in new else ()
-        if lowered in _MULTI or len(old_values) > 1 or len(new_values) > 1:
+        if lowered in traits.multi_valued or len(old_values) > 1 or len(new_values) > 1:
             change = _set_change(lowered, old_values, new_values)
             if change:
                 changes[name] = change
@@ -154,7 +148,7 @@ def _by_name(attributes: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, tu
 
 
 def _comparable(attribute: str, value: str) -> str:
-    if attribute in _BINARY:
+    if attribute in attribute_traits().binary:
         return value
     if attribute == _PROXY:
         prefix, colon, address = value.partition(":")

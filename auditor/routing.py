@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from auditor.errors import AuditorError
-from auditor.model import Recipient, SmtpConnector, Snapshot, normalize_domain
+from auditor.model import HostDecision, Pop3Host, Recipient, SmtpConnector, Snapshot, normalize_domain
 
 __all__ = [
     "EXCHANGE",
@@ -221,7 +221,7 @@ class Router:
         self, recipient: Recipient, address: str, seen: set[str]
     ) -> tuple[str, str | None, str | None]:
         """(rule, outcome when stopped, targetAddress to follow)."""
-        kind = "contact" if recipient.is_contact else "user"
+        kind = recipient.kind_label
         if recipient.key in seen:
             rule = (
                 f"{address} resolves back to {kind} {recipient.dn}, already redirected: "
@@ -230,6 +230,14 @@ class Router:
             return rule, LOOP, None
         if recipient.is_mailbox_enabled:
             return f"{address} is a proxy address of mailbox user {recipient.dn}: delivered", DELIVERED, None
+        if recipient.is_group:
+            return (
+                f"{address} is a proxy address of {kind} {recipient.dn}: delivered by expansion",
+                DELIVERED,
+                None,
+            )
+        if recipient.is_public_folder:
+            return f"{address} is a proxy address of public folder {recipient.dn}: delivered", DELIVERED, None
         target = recipient.target_address
         if target is None or not target.is_smtp or "@" not in target.address:
             shown = str(target) if target else "none"
@@ -256,32 +264,39 @@ class Router:
         return f"{via} forwards to smart host {host} = {system}", system, None
 
     def _pop3(self, name: str, address: str) -> tuple[Hop, str | None, str | None]:
+        """One POP3 host's decision (its family's own rules when it has them), as a hop."""
+        host = self.snap.pop3_server(name)
+        if host is not None and host.routing is not None:
+            decision = host.routing.decide(host, address)
+        else:
+            decision = self._local_then_smart_host(name, host, address)
+        current = decision.address or address
+        if decision.outcome is not None:
+            next_system = OUTSIDE if decision.outcome == LEFT else None
+            return Hop(name, current, decision.rule), next_system, decision.outcome
+        assert decision.next_host is not None
+        system = self.system_for_host(decision.next_host)
+        if system is None:
+            rule = decision.unknown_rule or f"{decision.rule}; {decision.next_host} is no known system"
+            return Hop(name, current, rule), OUTSIDE, LEFT
+        return Hop(name, current, f"{decision.rule} = {system}"), system, None
+
+    def _local_then_smart_host(self, name: str, host: Pop3Host | None, address: str) -> HostDecision:
+        """The default host rules: a local domain delivers (or bounces); anything else goes to the
+        smart host of the host's outgoing SMTP service, or to DNS without one."""
         local, domain = _split(address)
-        server = self.snap.pop3_server(name)
         if domain in self.snap.pop3_domains_of(name):
             if address.lower() in self.snap.pop3_mailbox_addresses.get(name.lower(), frozenset()):
-                return (
-                    Hop(name, address, f"{domain} is a POP3 domain here and {local} a mailbox: delivered"),
-                    None,
-                    DELIVERED,
+                return HostDecision(
+                    f"{domain} is a POP3 domain here and {local} a mailbox: delivered", DELIVERED
                 )
-            rule = f"{domain} is a POP3 domain here but {local} is no mailbox: NDR"
-            return Hop(name, address, rule), None, NDR
-        smart_host = server.smart_host if server else None
+            return HostDecision(f"{domain} is a POP3 domain here but {local} is no mailbox: NDR", NDR)
+        outbound = host.outbound if host is not None else None
+        smart_host = outbound.smart_host.value if outbound is not None else None
         if not smart_host:
-            return (
-                Hop(name, address, f"{domain} is not local and no smart host is set: sent out by DNS"),
-                OUTSIDE,
-                LEFT,
-            )
-        system = self.system_for_host(smart_host)
-        if system is None:
-            rule = f"{domain} is not local; smart host {smart_host} is no known system"
-            return Hop(name, address, rule), OUTSIDE, LEFT
-        return (
-            Hop(name, address, f"{domain} is not local: forwarded to smart host {smart_host} = {system}"),
-            system,
-            None,
+            return HostDecision(f"{domain} is not local and no smart host is set: sent out by DNS", LEFT)
+        return HostDecision(
+            f"{domain} is not local: forwarded to smart host {smart_host}", next_host=smart_host
         )
 
     # -- the whole path -------------------------------------------------------------------------

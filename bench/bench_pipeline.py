@@ -50,11 +50,12 @@ from bench_checks import POP_SERVERS, organization, recipients
 
 from auditor.engine import run_checks
 from auditor.errors import AuditorError
+from auditor.families.exchange.attributes import BINARY_ATTRIBUTES
 from auditor.families.exchange.entries import partition_of
 from auditor.families.exchange.ldif import LdifSource
 from auditor.families.exchange.ldif_export import ldif_lines
 from auditor.model import Snapshot
-from auditor.records import BINARY_ATTRIBUTES, ObjectKind, ObjectRecord, SourceInfo
+from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 from auditor.registry import Status, discover_checks
 from auditor.store import HistoryStore
 from auditor.tables import OBJECT_INTERVAL, OBJECT_VERSION, SNAPSHOT

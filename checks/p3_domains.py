@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Snapshot
+from auditor.model import Capability, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
 from auditor.routing import LOOP, Router, Trace
 
@@ -13,7 +13,7 @@ from ._support import mail_enabled_user_for, require_configuration
 
 def _pop3_domains(snap: Snapshot) -> dict[str, tuple[str, ...]]:
     if not snap.pop3_servers_by_domain:
-        raise SkipCheck("no POP3 domain known: no winpop-list.txt nor MetaBase.xml POP3 domain in any export")
+        raise SkipCheck("no POP3 domain known: no POP3 server export holds domains it hosts")
     return snap.pop3_servers_by_domain
 
 
@@ -127,7 +127,7 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
     really hands their mail to their POP3 mailbox."""
     require_configuration(snap)
     router = Router(snap)
-    entries = ["exchange"] + [s.name for s in snap.pop3_servers if snap.has_pop3_file(s.name, "MetaBase.xml")]
+    entries = ["exchange"] + [host.name for host in snap.hosts_with(Capability.SMTP_SETTINGS)]
     domains = set(snap.exchange_domains) | set(snap.all_pop3_domains)
     for connector in snap.smtp_connectors:
         domains |= {s.pattern for s in connector.address_spaces if s.is_smtp}

@@ -26,7 +26,7 @@ def pop3_mailboxes_are_mail_enabled(snap: Snapshot) -> Iterator[Finding]:
     targetAddress is the POP3 mailbox, Exchange bounces mail for the POP3 user at the shared domain
     and colleagues cannot find them in the Global Address List (P4)."""
     if not snap.pop3_mailboxes:
-        raise SkipCheck("no POP3 mailbox list (winpop-list-DOMAIN.txt) in any POP3 export")
+        raise SkipCheck("no POP3 server export holds its mailbox list")
     require_domain(snap)
     for mailbox in snap.pop3_mailboxes:
         user, problems = mail_enabled_user_for(snap, mailbox)
@@ -45,7 +45,7 @@ def _pop3_users(snap: Snapshot) -> list[Recipient]:
     """Mail-enabled users whose targetAddress lies in a POP3 domain (the POP3 users Exchange knows)."""
     pop3_domains = snap.all_pop3_domains
     if not pop3_domains:
-        raise SkipCheck("no POP3 domain known: no winpop-list.txt nor MetaBase.xml POP3 domain in any export")
+        raise SkipCheck("no POP3 domain known: no POP3 server export holds domains it hosts")
     require_domain(snap)
     users = [
         r

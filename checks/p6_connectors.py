@@ -29,7 +29,7 @@ def connector_routes_pop3_domain(snap: Snapshot) -> Iterator[Finding]:
     require_configuration(snap)
     by_domain = snap.pop3_servers_by_domain
     if not by_domain:
-        raise SkipCheck("no POP3 domain known: no winpop-list.txt nor MetaBase.xml POP3 domain in any export")
+        raise SkipCheck("no POP3 domain known: no POP3 server export holds domains it hosts")
     for domain, servers in sorted(by_domain.items()):
         choice = choose_connector(snap, domain)
         if choice is None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Snapshot
+from auditor.model import Capability, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
 
-from ._support import exchange_relay, pop3_relay
+from ._support import relay_verdict
 
 
 @check(
@@ -24,34 +24,21 @@ from ._support import exchange_relay, pop3_relay
 def no_open_relay(snap: Snapshot) -> Iterator[Finding]:
     """An open relay lets anyone on the Internet send spam through the organization: its servers
     end up on block lists and legitimate mail from Exchange and POP3 users alike is refused."""
-    examined = 0
-    if snap.has_configuration:
-        for vs in snap.smtp_virtual_servers:
-            examined += 1
-            verdict = exchange_relay(vs)
-            if verdict.undecodable:
-                yield Finding.error(vs.dn, str(verdict.problem))
-            elif verdict.open_reason:
-                yield Finding.failed(vs.dn, f"open relay: {verdict.open_reason}")
-            else:
-                assert verdict.decoded is not None
-                yield Finding.passed(vs.dn, verdict.decoded.describe())
-    for server in snap.pop3_servers:
-        if not snap.has_pop3_file(server.name, "MetaBase.xml"):
-            continue
-        examined += 1
-        verdict = pop3_relay(server)
-        if verdict.undecodable:
-            yield Finding.error(server.name, str(verdict.problem))
-        elif verdict.open_reason:
-            yield Finding.failed(server.name, f"open relay: {verdict.open_reason}")
-        else:
-            assert verdict.decoded is not None
-            yield Finding.passed(server.name, verdict.decoded.describe())
-    if not examined:
+    services = list(snap.exchange_smtp_services) if snap.has_configuration else []
+    for host in snap.hosts_with(Capability.SMTP_SETTINGS):
+        services += host.smtp_services
+    if not services:
         raise SkipCheck(
-            "no SMTP virtual server to examine: no Configuration partition and no POP3 MetaBase.xml"
+            "no SMTP service to examine: no Configuration partition and no POP3 server's SMTP settings"
         )
+    for service in services:
+        verdict = relay_verdict(service)
+        if verdict.policy is None:
+            yield Finding.error(service.subject, str(verdict.problem))
+        elif verdict.open_reason:
+            yield Finding.failed(service.subject, f"open relay: {verdict.open_reason}")
+        else:
+            yield Finding.passed(service.subject, verdict.policy.description)
 
 
 @check(

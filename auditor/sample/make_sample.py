@@ -52,6 +52,7 @@ GONE_STORE = f"CN=Mailbox Store (EX00),CN=First Storage Group,CN=InformationStor
 MTA = f"CN=Microsoft MTA,{EX01}"
 VS1 = f"CN=1,CN=SMTP,CN=Protocols,{EX01}"
 VS2 = f"CN=2,CN=SMTP,CN=Protocols,{EX01}"
+VS3 = f"CN=3,CN=SMTP,CN=Protocols,{EX01}"
 LEGACY_AG = "/o=Contoso/ou=First Administrative Group"
 EX01_LEGACY_DN = f"{LEGACY_AG}/cn=Configuration/cn=Servers/cn=EX01"
 EX00_LEGACY_DN = f"{LEGACY_AG}/cn=Configuration/cn=Servers/cn=EX00"
@@ -652,7 +653,7 @@ def domain_entries() -> list[Entry]:
             targetAddress="SMTP:kim.akers@contoso.com",
         ),
     ]
-    # A mail-enabled distribution group (groups are not recipients the checks read).
+    # A mail-enabled distribution group (a recipient like any other: it holds an SMTP address).
     entries.append(
         make(
             f"CN=All Staff,CN=Users,{DOMAIN}",
@@ -669,7 +670,97 @@ def domain_entries() -> list[Entry]:
             ],
         )
     )
+    # Every kind of mail-enabled object is a recipient (COEX-902, COEX-903, routing): a distribution
+    # group whose old address a user still carries (COEX-902), a security group left with two
+    # primary addresses (COEX-903), a query-based distribution group and a mail-enabled public folder.
+    entries += [
+        mailbox_user(
+            "Nina Patel",
+            "Nina",
+            "Patel",
+            "npatel",
+            "nina.patel",
+            proxyAddresses=[
+                "SMTP:nina.patel@contoso.com",
+                "smtp:sales@contoso.com",
+                f"X400:{_x400('Nina', 'Patel')}",
+            ],
+        ),
+        mail_group(
+            "Sales Team",
+            "SalesTeam",
+            "2",
+            ["SMTP:sales.team@contoso.com", "smtp:sales@contoso.com"],
+            members=[f"CN=Sven Berg,OU=POP3,{DOMAIN}", f"CN=Maria Rossi,OU=POP3,{DOMAIN}"],
+        ),
+        mail_group(
+            "IT Support",
+            "ITSupport",
+            "-2147483646",
+            ["SMTP:it.support@contoso.com", "SMTP:helpdesk.team@contoso.com"],
+            members=[f"CN=Andrew Cole,OU=Staff,{DOMAIN}"],
+        ),
+        make(
+            f"CN=Everyone in Sales,CN=Users,{DOMAIN}",
+            ("top", "msExchDynamicDistributionList"),
+            "ms-Exch-Dynamic-Distribution-List",
+            [
+                ("displayName", "Everyone in Sales"),
+                ("mail", "everyone.sales@contoso.com"),
+                ("mailNickname", "EveryoneSales"),
+                ("proxyAddresses", "SMTP:everyone.sales@contoso.com"),
+                ("legacyExchangeDN", f"{LEGACY_AG}/cn=Recipients/cn=EveryoneSales"),
+                ("msExchDynamicDLFilter", "(&(objectCategory=person)(objectClass=user)(department=Sales))"),
+                ("msExchDynamicDLBaseDN", DOMAIN),
+                ("showInAddressBook", [GAL]),
+            ],
+        ),
+        # A security group without mail: no address, so not a recipient (and not collected).
+        make(
+            f"CN=Domain Helpers,CN=Users,{DOMAIN}",
+            ("top", "group"),
+            "Group",
+            [("groupType", "-2147483646"), ("sAMAccountName", "Domain Helpers")],
+        ),
+        container(f"CN=Microsoft Exchange System Objects,{DOMAIN}"),
+        make(
+            f"CN=Support Inbox,CN=Microsoft Exchange System Objects,{DOMAIN}",
+            ("top", "publicFolder"),
+            "Public-Folder",
+            [
+                ("displayName", "Support Inbox"),
+                ("mail", "support.inbox@contoso.com"),
+                ("mailNickname", "SupportInbox"),
+                ("proxyAddresses", ["SMTP:support.inbox@contoso.com", f"X400:{_x400('Support', 'Inbox')}"]),
+                ("legacyExchangeDN", f"{LEGACY_AG}/cn=Recipients/cn=SupportInbox"),
+                ("showInAddressBook", [GAL]),
+            ],
+        ),
+    ]
     return entries
+
+
+def mail_group(
+    cn: str, alias: str, group_type: str, proxies: Sequence[str], *, members: Sequence[str]
+) -> Entry:
+    """A mail-enabled group (`groupType` 2: global distribution; -2147483646: global security)."""
+    primary = next(p.partition(":")[2] for p in proxies if p.startswith("SMTP:"))
+    return make(
+        f"CN={cn},CN=Users,{DOMAIN}",
+        ("top", "group"),
+        "Group",
+        [
+            ("groupType", group_type),
+            ("sAMAccountName", cn),
+            ("displayName", cn),
+            ("mail", primary),
+            ("mailNickname", alias),
+            ("proxyAddresses", list(proxies)),
+            ("legacyExchangeDN", f"{LEGACY_AG}/cn=Recipients/cn={alias}"),
+            ("member", list(members)),
+            ("showInAddressBook", [GAL]),
+        ],
+    )
 
 
 # -- the Configuration partition ---------------------------------------------------------------
@@ -919,6 +1010,22 @@ def configuration_entries() -> list[Entry]:
                 ("msExchSmtpRelayForAuth", "FALSE"),
                 ("msExchSmtpRelayIpList", relay_blob(["10.0.0.99"], grant=False)),
                 ("msExchSmtpFullyQualifiedDomainName", "relay.contoso.com"),
+                ("msExchSmtpSmartHostType", "0"),
+                ("msExchServerAutoStart", "TRUE"),
+            ],
+        ),
+        # COEX-901 (error) and COEX-702 (error): a relay list damaged in the directory, cut short
+        # after its first address. It cannot be judged: a finding for manual review, not a failed run.
+        virtual_server(
+            VS3,
+            [
+                ("adminDisplayName", "Partner relay"),
+                ("msExchServerBindings", "10.0.0.12:25:"),
+                ("msExchAuthenticationFlags", "7"),
+                ("msExchAccessSSLFlags", "0"),
+                ("msExchSmtpRelayForAuth", "TRUE"),
+                ("msExchSmtpRelayIpList", relay_blob(["10.0.1.20", "10.0.1.21"], grant=True)[:-4]),
+                ("msExchSmtpFullyQualifiedDomainName", "partners.contoso.com"),
                 ("msExchSmtpSmartHostType", "0"),
                 ("msExchServerAutoStart", "TRUE"),
             ],

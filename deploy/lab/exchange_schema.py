@@ -81,6 +81,9 @@ ATTRIBUTES: tuple[tuple[str, str, bool], ...] = (
     ("msExchSmtpMaxMessageSize", INTEGER, True),
     # servers
     ("msExchCurrentServerRoles", INTEGER, True),
+    # query-based distribution groups
+    ("msExchDynamicDLFilter", STRING, True),
+    ("msExchDynamicDLBaseDN", DN, True),
 )
 _EXCHANGE_ATTRIBUTES = tuple(name for name, _, _ in ATTRIBUTES)
 _RECIPIENT_ATTRIBUTES = _EXCHANGE_ATTRIBUTES[:14]
@@ -129,7 +132,11 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("msExchAcceptedDomain", "top"),
     ("mTA", "top"),
     ("addressBookContainer", "top"),
+    # Recipients that are neither users nor contacts: they carry mailRecipient like groups do.
+    ("publicFolder", "top"),
+    ("msExchDynamicDistributionList", "top"),
 )
+RECIPIENT_CLASSES = ("publicFolder", "msExchDynamicDistributionList")
 
 BASE_CLASSES_ANYWHERE = ("addressBookContainer", "mTA", "container", "server", "msExchConfigurationContainer")
 
@@ -191,6 +198,9 @@ def extend(conn: ldap3.Connection, schema_dn: str) -> tuple[int, int]:
             "rDNAttID": "cn",
             "mayContain": list(_CONFIG_MAY_CONTAIN),
         }
+        if name in RECIPIENT_CLASSES:
+            values["auxiliaryClass"] = ["mailRecipient"]
+            values["mayContain"] = [*_CONFIG_MAY_CONTAIN, "mail"]
         _check(conn, conn.add(f"CN={name},{schema_dn}", attributes=values), f"add class {name}")
         added_classes += 1
     _update_now(conn)

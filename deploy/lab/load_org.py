@@ -28,7 +28,7 @@ _REPO = Path(__file__).resolve().parents[2]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 from auditor.collect.ldif import decode_export_text, parse_ldif  # noqa: E402
-from auditor.records import BINARY_ATTRIBUTES  # noqa: E402
+from auditor.families.exchange.attributes import BINARY_ATTRIBUTES  # noqa: E402
 
 USER_PASSWORD = "Lab-User-Passw0rd!"
 SERVER_MAINTAINED = frozenset(

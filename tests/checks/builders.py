@@ -18,7 +18,8 @@ import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from auditor.model import EAP_POLICY_GUID, MAILBOX_MANAGER_POLICY_GUID, Snapshot
+from auditor.families.exchange.adapter import EAP_POLICY_GUID, MAILBOX_MANAGER_POLICY_GUID
+from auditor.model import Snapshot
 from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 from auditor.registry import CheckSpec, Finding, Status
 
@@ -86,6 +87,26 @@ def user(
     }
     attrs.update(extra)
     kind = ObjectKind.CONTACT if contact else ObjectKind.USER
+    return _record(kind, dn_of(cn), attrs)
+
+
+def recipient(kind: ObjectKind, cn: str, *proxies: str, **extra: Iterable[str] | str | None) -> ObjectRecord:
+    """A mail-enabled group, query-based group or public folder (`kind`) with these proxy addresses."""
+    primary = next((p.partition(":")[2] for p in proxies if p.startswith("SMTP:")), None)
+    classes = {
+        ObjectKind.GROUP: ("top", "group"),
+        ObjectKind.DYNAMIC_GROUP: ("top", "msExchDynamicDistributionList"),
+        ObjectKind.PUBLIC_FOLDER: ("top", "publicFolder"),
+    }[kind]
+    attrs: dict[str, Iterable[str] | str | None] = {
+        "objectClass": classes,
+        "cn": cn,
+        "mailNickname": cn.replace(" ", ""),
+        "mail": primary,
+        "proxyAddresses": proxies or None,
+        "sAMAccountName": cn if kind == ObjectKind.GROUP else None,
+        **extra,
+    }
     return _record(kind, dn_of(cn), attrs)
 
 

@@ -39,14 +39,13 @@ from ldap3.core import exceptions as ldap_exceptions
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from auditor.errors import ConfigError, DirectoryError
-from auditor.families.exchange.entries import record_from_entry
-from auditor.records import (
+from auditor.families.exchange.attributes import (
     COLLECTED_ATTRIBUTES,
-    ObjectKind,
-    ObjectRecord,
-    SourceInfo,
+    RECIPIENT_KINDS,
     kind_for_object_classes,
 )
+from auditor.families.exchange.entries import record_from_entry
+from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 
 __all__ = [
     "CONFIGURATION_CLASSES",
@@ -64,7 +63,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-RECIPIENT_FILTER = "(|(&(objectCategory=person)(objectClass=user))(objectClass=contact))"
+# Users (inetOrgPerson included) and contacts, whatever their mail state (COEX-202 needs the accounts
+# of POP3 users who are not mail-enabled); groups only when mail-enabled; query-based distribution
+# groups and mail-enabled public folders (under Microsoft Exchange System Objects).
+RECIPIENT_FILTER = (
+    "(|(&(objectCategory=person)(objectClass=user))(objectClass=contact)"
+    "(&(objectClass=group)(|(mailNickname=*)(proxyAddresses=*)(mail=*)))"
+    "(objectClass=msExchDynamicDistributionList)(objectClass=publicFolder))"
+)
 # Most derived Exchange classes of the kinds kept from the Configuration partition.
 CONFIGURATION_CLASSES = (
     "msExchRecipientPolicy",
@@ -75,7 +81,6 @@ CONFIGURATION_CLASSES = (
     "msExchPrivateMDB",
 )
 CONFIGURATION_FILTER = "(|" + "".join(f"(objectClass={name})" for name in CONFIGURATION_CLASSES) + ")"
-RECIPIENT_KINDS = (ObjectKind.USER, ObjectKind.CONTACT)
 CONFIGURATION_KINDS: tuple[ObjectKind, ...] = tuple(
     kind for kind in (kind_for_object_classes([name]) for name in CONFIGURATION_CLASSES) if kind is not None
 )

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from auditor.collect.ldif import LdifEntry, decode_export_text, parse_ldif
 from auditor.errors import InputFormatError
+from auditor.families.exchange.attributes import BINARY_ATTRIBUTES, READ_ATTRIBUTES, canonical_attribute
 from auditor.families.exchange.entries import guid_from_value, partition_of, record_from_entry
-from auditor.families.iis_relaylist import RelayListDecodeError, RelayListTruncatedError, decode_relay_list
-from auditor.records import BINARY_ATTRIBUTES, READ_ATTRIBUTES, ObjectRecord, SourceInfo, canonical_attribute
+from auditor.records import ObjectRecord, SourceInfo
 
 __all__ = ["LdifSource"]
 
@@ -56,7 +56,6 @@ class LdifSource:
                 coverage.add(partition_of(entry.dn))
                 if not any(key.lower() == "objectclass" for key in entry.attributes):
                     raise InputFormatError(location, f"entry {entry.dn} has no objectClass")
-                _check_relay_list(location, entry)
                 _check_guid(location, entry, seen)
                 record = record_from_entry(entry.dn, entry.attributes)
                 if record is None:
@@ -91,20 +90,3 @@ def _check_guid(location: str, entry: LdifEntry, seen: dict[str, str]) -> None:
             if guid in seen:
                 raise InputFormatError(location, f"entry {entry.dn}: objectGUID {guid} also at {seen[guid]}")
             seen[guid] = location
-
-
-def _check_relay_list(location: str, entry: LdifEntry) -> None:
-    """A relay list cut short is a damaged export; an unknown but complete layout is the checks' call."""
-    for name, values in entry.attributes.items():
-        if canonical_attribute(name.split(";", 1)[0]) != "msExchSmtpRelayIpList":
-            continue
-        for value in values:
-            blob = value if isinstance(value, bytes) else value.encode("latin-1", errors="replace")
-            try:
-                decode_relay_list(blob)
-            except RelayListTruncatedError as exc:
-                raise InputFormatError(
-                    location, f"entry {entry.dn}: msExchSmtpRelayIpList is cut short ({exc})"
-                ) from None
-            except RelayListDecodeError:
-                continue

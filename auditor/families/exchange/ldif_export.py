@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from auditor.errors import DirectoryError
+from auditor.families.exchange.attributes import BINARY_ATTRIBUTES
 from auditor.families.exchange.ldap import (
     CONFIGURATION_FILTER,
     CONFIGURATION_KINDS,
@@ -37,7 +38,6 @@ from auditor.families.exchange.ldap import (
     LdapSource,
     attributes_for,
 )
-from auditor.records import BINARY_ATTRIBUTES
 
 __all__ = ["export_ldif", "ldif_lines", "ldifde_commands"]
 

@@ -27,7 +27,7 @@ from importlib import metadata, resources
 from types import ModuleType
 
 from auditor.errors import AuditorError
-from auditor.model import Snapshot
+from auditor.model import ObjectRef, Snapshot
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -96,29 +96,38 @@ class Finding:
     """The outcome of a check for one subject.
 
     `subject` is the stable key (DN, lower-case domain, address, POP3 server name); the identity of
-    a finding is check ID + subject, never the message.
+    a finding is check ID + subject, never the message. `evidence` names the stored objects the
+    verdict depends on (passing verdicts too: the drift report recomputes an earlier verdict to find
+    which change broke it).
     """
 
     subject: str
     status: Status
     message: str
+    evidence: tuple[ObjectRef, ...] = ()
 
     @classmethod
-    def of(cls, *, passed: bool, subject: str, message: str) -> Finding:
-        return cls(subject=subject, status=Status.PASS if passed else Status.FAIL, message=message)
+    def of(cls, *, passed: bool, subject: str, message: str, evidence: Iterable[ObjectRef] = ()) -> Finding:
+        status = Status.PASS if passed else Status.FAIL
+        return cls(subject=subject, status=status, message=message, evidence=_unique(evidence))
 
     @classmethod
-    def passed(cls, subject: str, message: str = "") -> Finding:
-        return cls(subject=subject, status=Status.PASS, message=message)
+    def passed(cls, subject: str, message: str = "", evidence: Iterable[ObjectRef] = ()) -> Finding:
+        return cls(subject=subject, status=Status.PASS, message=message, evidence=_unique(evidence))
 
     @classmethod
-    def failed(cls, subject: str, message: str) -> Finding:
-        return cls(subject=subject, status=Status.FAIL, message=message)
+    def failed(cls, subject: str, message: str, evidence: Iterable[ObjectRef] = ()) -> Finding:
+        return cls(subject=subject, status=Status.FAIL, message=message, evidence=_unique(evidence))
 
     @classmethod
-    def error(cls, subject: str, message: str) -> Finding:
+    def error(cls, subject: str, message: str, evidence: Iterable[ObjectRef] = ()) -> Finding:
         """Input that cannot be decoded: a human must review it; never a pass."""
-        return cls(subject=subject, status=Status.ERROR, message=message)
+        return cls(subject=subject, status=Status.ERROR, message=message, evidence=_unique(evidence))
+
+
+def _unique(evidence: Iterable[ObjectRef]) -> tuple[ObjectRef, ...]:
+    """Evidence in first-seen order, each object once."""
+    return tuple(dict.fromkeys(evidence))
 
 
 CheckFunction = Callable[[Snapshot], Iterable[Finding]]

@@ -81,6 +81,20 @@ def mail_enabled_user_problem(recipient: Recipient, address: str) -> str | None:
     return None
 
 
+def pop3_user_candidates(snap: Snapshot, mailbox: Mailbox) -> list[Recipient]:
+    """Every AD object that could be a POP3 mailbox's user: by targetAddress, sAMAccountName, UPN."""
+    address = mailbox.address
+    found = {
+        r.key: r
+        for r in (
+            *snap.recipients_by_target_address.get(address, ()),
+            *snap.users_by_sam_account_name.get(mailbox.local.lower(), ()),
+            *snap.recipients_by_upn.get(address, ()),
+        )
+    }
+    return sorted(found.values(), key=lambda r: r.dn.lower())
+
+
 def mail_enabled_user_for(snap: Snapshot, mailbox: Mailbox) -> tuple[Recipient | None, list[str]]:
     """The mail-enabled AD user of a POP3 mailbox (COEX-401's rule), and why each candidate is not."""
     address = mailbox.address

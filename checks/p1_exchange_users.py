@@ -27,8 +27,14 @@ def mailbox_users_are_complete(snap: Snapshot) -> Iterator[Finding]:
     if not users:
         raise SkipCheck("no mailbox-enabled user in the snapshot")
     config = snap.has_configuration
+    stores = {normalize_dn(store.dn): store.ref for store in snap.mailbox_stores}
     for user in users:
         problems: list[str] = []
+        evidence = [user.ref]
+        if user.home_mdb and normalize_dn(user.home_mdb) in stores:
+            evidence.append(stores[normalize_dn(user.home_mdb)])
+        if user.primary_smtp:
+            evidence += snap.domain_refs(user.primary_smtp.rpartition("@")[2])
         if not user.home_mdb:
             problems.append(f"no homeMDB (only msExchHomeServerName {user.home_server_name})")
         elif config and normalize_dn(user.home_mdb) not in snap.mailbox_store_dns:
@@ -43,9 +49,11 @@ def mailbox_users_are_complete(snap: Snapshot) -> Iterator[Finding]:
                 f"primary SMTP address {primary} is not in a domain Exchange is authoritative for"
             )
         if problems:
-            yield Finding.failed(user.dn, "; ".join(problems))
+            yield Finding.failed(user.dn, "; ".join(problems), evidence)
         else:
             unchecked = (
                 "" if config else " (Configuration partition not collected: store and domain not verified)"
             )
-            yield Finding.passed(user.dn, f"mailbox on {user.home_mdb}, primary {primary}{unchecked}")
+            yield Finding.passed(
+                user.dn, f"mailbox on {user.home_mdb}, primary {primary}{unchecked}", evidence
+            )

@@ -29,17 +29,20 @@ def pop3_uses_ad_authentication(snap: Snapshot) -> Iterator[Finding]:
         service = host.mailbox_service
         if service is None or not service.backends:
             yield Finding.error(
-                host.name, "the authentication settings were read but name no method; review by hand"
+                host.name,
+                "the authentication settings were read but name no method; review by hand",
+                [host.ref],
             )
             continue
+        evidence = (host.ref,)
         said = "; ".join(b.statement for b in service.backends)
         verdicts = {b.ad_backed for b in service.backends}
         if False in verdicts:
-            yield Finding.failed(host.name, f"not {service.ad_method_name}: {said}")
+            yield Finding.failed(host.name, f"not {service.ad_method_name}: {said}", evidence)
         elif None in verdicts:
-            yield Finding.error(host.name, said)
+            yield Finding.error(host.name, said, evidence)
         else:
-            yield Finding.passed(host.name, said)
+            yield Finding.passed(host.name, said, evidence)
 
 
 @check(
@@ -67,10 +70,11 @@ def pop3_mailboxes_have_ad_users(snap: Snapshot) -> Iterator[Finding]:
             *snap.recipients_by_upn.get(address, ()),
             *snap.recipients_by_target_address.get(address, ()),
         )
+        evidence = [ref for ref in (mailbox.ref,) if ref] + [r.ref for r in found]
         enabled = [r for r in found if r.is_user and not r.disabled]
         if enabled:
             owner = min(enabled, key=lambda r: r.dn) if len(enabled) > 1 else enabled[0]
-            yield Finding.passed(address, f"owned by enabled user {owner.dn}")
+            yield Finding.passed(address, f"owned by enabled user {owner.dn}", evidence)
             continue
         candidates = {r.key: r for r in found}
         if not candidates:
@@ -78,6 +82,7 @@ def pop3_mailboxes_have_ad_users(snap: Snapshot) -> Iterator[Finding]:
                 address,
                 f"no AD user has sAMAccountName {mailbox.local}, userPrincipalName {address} "
                 f"or targetAddress SMTP:{address}",
+                evidence,
             )
             continue
         reasons = []
@@ -86,4 +91,4 @@ def pop3_mailboxes_have_ad_users(snap: Snapshot) -> Iterator[Finding]:
                 reasons.append(f"{r.dn} is a {r.kind_label} (cannot authenticate)")
             else:
                 reasons.append(f"{r.dn} is disabled (userAccountControl {r.user_account_control})")
-        yield Finding.failed(address, "no enabled user: " + "; ".join(reasons))
+        yield Finding.failed(address, "no enabled user: " + "; ".join(reasons), evidence)

@@ -38,11 +38,15 @@ def pop3_domain_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     domains is broken at its root."""
     require_configuration(snap)
     for domain, servers in sorted(_pop3_domains(snap).items()):
+        evidence = [*snap.pop3_domain_refs(domain), *snap.domain_refs(domain)]
         if snap.is_authoritative(domain):
             sources = ", ".join(snap.authoritative_sources(domain)) or "Exchange"
-            yield Finding.failed(domain, f"{_hosted_by(servers)}, but authoritative in Exchange: {sources}")
+            message = f"{_hosted_by(servers)}, but authoritative in Exchange: {sources}"
+            yield Finding.failed(domain, message, evidence)
         else:
-            yield Finding.passed(domain, f"{_hosted_by(servers)}; Exchange is not authoritative for it")
+            yield Finding.passed(
+                domain, f"{_hosted_by(servers)}; Exchange is not authoritative for it", evidence
+            )
 
 
 @check(
@@ -61,11 +65,14 @@ def pop3_domain_not_in_exchange(snap: Snapshot) -> Iterator[Finding]:
     one change and unknown recipients loop between the two systems."""
     require_configuration(snap)
     for domain, servers in sorted(_pop3_domains(snap).items()):
+        evidence = [*snap.pop3_domain_refs(domain), *snap.domain_refs(domain)]
         if snap.is_exchange_domain(domain):
             kind = "authoritatively" if snap.is_authoritative(domain) else "non-authoritatively"
-            yield Finding.failed(domain, f"{_hosted_by(servers)} and also an Exchange domain ({kind})")
+            yield Finding.failed(
+                domain, f"{_hosted_by(servers)} and also an Exchange domain ({kind})", evidence
+            )
         else:
-            yield Finding.passed(domain, f"{_hosted_by(servers)}; not an Exchange domain")
+            yield Finding.passed(domain, f"{_hosted_by(servers)}; not an Exchange domain", evidence)
 
 
 @check(
@@ -88,13 +95,14 @@ def domain_authority_consistent(snap: Snapshot) -> Iterator[Finding]:
         raise SkipCheck("no SMTP domain in any recipient policy or accepted domain")
     for domain, named in sorted(sources.items()):
         kinds = {authoritative for _, authoritative in named}
+        evidence = snap.domain_refs(domain)
         if len(kinds) > 1:
             yes = ", ".join(n for n, a in named if a)
             no = ", ".join(n for n, a in named if not a)
-            yield Finding.failed(domain, f"authoritative in {yes} but non-authoritative in {no}")
+            yield Finding.failed(domain, f"authoritative in {yes} but non-authoritative in {no}", evidence)
         else:
             state = "authoritative" if kinds == {True} else "non-authoritative"
-            yield Finding.passed(domain, f"{state} in every place that lists it ({len(named)})")
+            yield Finding.passed(domain, f"{state} in every place that lists it ({len(named)})", evidence)
 
 
 def _unknown_local_part(snap: Snapshot, domain: str) -> str:
@@ -140,13 +148,14 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
         address = _unknown_local_part(snap, domain)
         traces = [router.trace(address, start) for start in entries]
         loops = [t for t in traces if t.outcome == LOOP]
+        evidence = [ref for found in traces for ref in found.evidence]
         if loops:
             yield Finding.failed(
-                domain, f"mail to unknown {address} loops " + "; ".join(map(_describe, loops))
+                domain, f"mail to unknown {address} loops " + "; ".join(map(_describe, loops)), evidence
             )
         else:
             yield Finding.passed(
-                domain, f"mail to unknown {address} terminates " + "; ".join(map(_describe, traces))
+                domain, f"mail to unknown {address} terminates " + "; ".join(map(_describe, traces)), evidence
             )
     for mailbox in snap.pop3_mailboxes:
         user, _ = mail_enabled_user_for(snap, mailbox)
@@ -154,7 +163,11 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
             continue
         primary = user.primary_smtp
         if primary is None:
-            yield Finding.failed(mailbox.address, f"{user.dn} has no primary SMTP address to send to")
+            yield Finding.failed(
+                mailbox.address,
+                f"{user.dn} has no primary SMTP address to send to",
+                [user.ref, *([mailbox.ref] if mailbox.ref else [])],
+            )
             continue
         found = router.trace(primary, "exchange")
         final = found.final
@@ -164,9 +177,12 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
             and final.address.lower() == mailbox.address
         )
         message = f"mail to {primary} (user {user.dn}) {_describe(found)}"
+        evidence = [user.ref, *found.evidence, *([mailbox.ref] if mailbox.ref else [])]
         if reached:
-            yield Finding.passed(mailbox.address, message)
+            yield Finding.passed(mailbox.address, message, evidence)
         else:
             yield Finding.failed(
-                mailbox.address, f"{message}; expected delivery to {mailbox.server} {mailbox.address}"
+                mailbox.address,
+                f"{message}; expected delivery to {mailbox.server} {mailbox.address}",
+                evidence,
             )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from auditor.model import Recipient, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
 
-from ._support import mail_enabled_user_for, require_configuration, require_domain
+from ._support import mail_enabled_user_for, pop3_user_candidates, require_configuration, require_domain
 
 
 @check(
@@ -30,14 +30,19 @@ def pop3_mailboxes_are_mail_enabled(snap: Snapshot) -> Iterator[Finding]:
     require_domain(snap)
     for mailbox in snap.pop3_mailboxes:
         user, problems = mail_enabled_user_for(snap, mailbox)
+        evidence = [
+            *([mailbox.ref] if mailbox.ref else []),
+            *(r.ref for r in pop3_user_candidates(snap, mailbox)),
+        ]
         if user is not None:
-            yield Finding.passed(mailbox.address, f"mail-enabled user {user.dn}")
+            yield Finding.passed(mailbox.address, f"mail-enabled user {user.dn}", evidence)
         elif problems:
-            yield Finding.failed(mailbox.address, "no mail-enabled user: " + "; ".join(problems))
+            yield Finding.failed(mailbox.address, "no mail-enabled user: " + "; ".join(problems), evidence)
         else:
             yield Finding.failed(
                 mailbox.address,
                 f"no AD object has targetAddress SMTP:{mailbox.address} (nor sAMAccountName {mailbox.mailbox})",
+                evidence,
             )
 
 
@@ -78,17 +83,22 @@ def pop3_users_reply_address_accepted(snap: Snapshot) -> Iterator[Finding]:
     for user in _pop3_users(snap):
         primary = user.primary_smtp
         if primary is None:
-            yield Finding.failed(user.dn, "no primary SMTP address (no SMTP: entry in proxyAddresses)")
+            yield Finding.failed(
+                user.dn, "no primary SMTP address (no SMTP: entry in proxyAddresses)", [user.ref]
+            )
             continue
         domain = primary.rpartition("@")[2].lower()
+        evidence = [user.ref, *snap.domain_refs(domain), *snap.pop3_domain_refs(domain)]
         if snap.is_authoritative(domain):
-            yield Finding.passed(user.dn, f"primary {primary} is in Exchange's authoritative domain {domain}")
+            message = f"primary {primary} is in Exchange's authoritative domain {domain}"
+            yield Finding.passed(user.dn, message, evidence)
         elif domain in snap.all_pop3_domains:
-            yield Finding.passed(user.dn, f"primary {primary} is in POP3 domain {domain}")
+            yield Finding.passed(user.dn, f"primary {primary} is in POP3 domain {domain}", evidence)
         else:
             yield Finding.failed(
                 user.dn,
                 f"primary {primary} is neither in a domain Exchange is authoritative for nor in a POP3 domain",
+                evidence,
             )
 
 
@@ -116,10 +126,12 @@ def pop3_users_in_gal(snap: Snapshot) -> Iterator[Finding]:
         if check_abook and not user.show_in_address_book:
             problems.append("no showInAddressBook (the Recipient Update Service never stamped it)")
         if problems:
-            yield Finding.failed(user.dn, "not in the Global Address List: " + "; ".join(problems))
+            yield Finding.failed(
+                user.dn, "not in the Global Address List: " + "; ".join(problems), [user.ref]
+            )
         else:
             note = "" if check_abook else " (showInAddressBook not collected)"
-            yield Finding.passed(user.dn, f"visible in the address lists{note}")
+            yield Finding.passed(user.dn, f"visible in the address lists{note}", [user.ref])
 
 
 @check(
@@ -144,12 +156,14 @@ def target_address_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     for recipient in objects:
         target = recipient.target_address
         assert target is not None
+        evidence = [recipient.ref, *snap.domain_refs(target.domain)]
         if not snap.is_authoritative(target.domain):
             yield Finding.passed(
-                recipient.dn, f"targetAddress {target} is outside Exchange's authoritative domains"
+                recipient.dn, f"targetAddress {target} is outside Exchange's authoritative domains", evidence
             )
             continue
         owners = snap.recipients_by_proxy_address.get(target.lower, [])
+        evidence += [owner.ref for owner in owners]
         if any(o.key == recipient.key for o in owners):
             effect = "it resolves back to this same object: categorizer loop, NDR 5.4.6"
         elif owners:
@@ -157,5 +171,7 @@ def target_address_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
         else:
             effect = "no recipient has that address: NDR"
         yield Finding.failed(
-            recipient.dn, f"targetAddress {target} is in {target.domain}, authoritative in Exchange; {effect}"
+            recipient.dn,
+            f"targetAddress {target} is in {target.domain}, authoritative in Exchange; {effect}",
+            evidence,
         )

@@ -33,14 +33,16 @@ def exchange_vs_allows_authenticated_relay(snap: Snapshot) -> Iterator[Finding]:
         auth, relay = service.client_auth, service.relay_for_authenticated
         if auth.is_unreadable or relay.is_unreadable:
             yield Finding.error(
-                service.subject, f"cannot read {auth.source} {auth.raw!r} / {relay.source} {relay.raw!r}"
+                service.subject,
+                f"cannot read {auth.source} {auth.raw!r} / {relay.source} {relay.raw!r}",
+                [service.ref],
             )
             continue
         problems = [field.note for field in (auth, relay) if field.value is not True]
         if problems:
-            yield Finding.failed(service.subject, "; ".join(problems))
+            yield Finding.failed(service.subject, "; ".join(problems), [service.ref])
         else:
-            yield Finding.passed(service.subject, f"{auth.note}, {relay.note}")
+            yield Finding.passed(service.subject, f"{auth.note}, {relay.note}", [service.ref])
 
 
 @check(
@@ -73,9 +75,10 @@ def _auth_problems(service: SmtpService) -> list[str]:
 
 def _judge_host(host: Pop3Host) -> Finding:
     services = host.smtp_services
+    evidence = [host.ref, *(s.ref for s in services)]
     if not services:
         return Finding.error(
-            host.name, "its SMTP settings were read but describe no SMTP service; review by hand"
+            host.name, "its SMTP settings were read but describe no SMTP service; review by hand", evidence
         )
     verdicts = [(service, relay_verdict(service)) for service in services]
     single = len(services) == 1
@@ -97,11 +100,11 @@ def _judge_host(host: Pop3Host) -> Finding:
             )
     undecodable = [str(v.problem) for _, v in verdicts if v.undecodable]
     if problems:
-        return Finding.failed(host.name, "; ".join(problems + undecodable))
+        return Finding.failed(host.name, "; ".join(problems + undecodable), evidence)
     if undecodable:
-        return Finding.error(host.name, "; ".join(undecodable))
+        return Finding.error(host.name, "; ".join(undecodable), evidence)
     described = "; ".join(
         f"{s.client_auth.note}, {s.relay_for_authenticated.note}, {v.policy.description if v.policy else ''}"
         for s, v in verdicts
     )
-    return Finding.passed(host.name, described)
+    return Finding.passed(host.name, described, evidence)

@@ -32,10 +32,12 @@ def connector_routes_pop3_domain(snap: Snapshot) -> Iterator[Finding]:
         raise SkipCheck("no POP3 domain known: no POP3 server export holds domains it hosts")
     for domain, servers in sorted(by_domain.items()):
         choice = choose_connector(snap, domain)
+        hosting = snap.pop3_domain_refs(domain)
         if choice is None:
-            yield Finding.failed(domain, f"no SMTP connector's address space matches {domain}")
+            yield Finding.failed(domain, f"no SMTP connector's address space matches {domain}", hosting)
             continue
         connector, pattern, cost = choice
+        evidence = [*hosting, connector.ref]
         via = f"connector {connector.name!r} (address space {pattern}, cost {cost})"
         problems = []
         if pattern == "*":
@@ -54,6 +56,6 @@ def connector_routes_pop3_domain(snap: Snapshot) -> Iterator[Finding]:
                 f"{via} has source bridgeheads that are no SMTP virtual server: {'; '.join(dangling)}"
             )
         if problems:
-            yield Finding.failed(domain, "; ".join(problems))
+            yield Finding.failed(domain, "; ".join(problems), evidence)
         else:
-            yield Finding.passed(domain, f"{via} forwards to {', '.join(connector.smart_hosts)}")
+            yield Finding.passed(domain, f"{via} forwards to {', '.join(connector.smart_hosts)}", evidence)

@@ -31,11 +31,14 @@ def pop3_smart_host_is_exchange(snap: Snapshot) -> Iterator[Finding]:
     for host in hosts_with(snap, Capability.SMTP_SETTINGS):
         service = host.outbound
         if service is None:
-            yield Finding.error(host.name, "its SMTP settings name no outgoing SMTP service; review by hand")
+            yield Finding.error(
+                host.name, "its SMTP settings name no outgoing SMTP service; review by hand", [host.ref]
+            )
             continue
         problems = []
         smart_host, always = service.smart_host, service.smart_host_always
         exchange = snap.exchange_server_for_host(smart_host.value) if smart_host.value else None
+        evidence = [host.ref, service.ref, *([exchange.ref] if exchange else [])]
         if not smart_host.value:
             problems.append(smart_host.note or f"{smart_host.source} is not set")
         elif exchange is None:
@@ -43,12 +46,13 @@ def pop3_smart_host_is_exchange(snap: Snapshot) -> Iterator[Finding]:
         if always.value is not True:
             problems.append(always.note)
         if problems:
-            yield Finding.failed(host.name, "; ".join(problems))
+            yield Finding.failed(host.name, "; ".join(problems), evidence)
         else:
             assert exchange is not None
             yield Finding.passed(
                 host.name,
                 f"{smart_host.source} {smart_host.value} = Exchange server {exchange.name}, {always.note}",
+                evidence,
             )
 
 
@@ -72,9 +76,12 @@ def pop3_server_may_relay_on_exchange(snap: Snapshot) -> Iterator[Finding]:
         raise SkipCheck("no Exchange SMTP virtual server in the Configuration partition")
     undecodable = [s.subject for s in services if s.relay.is_unreadable]
     for server in snap.pop3_servers:
+        evidence = [server.ref, *(s.ref for s in services)]
         if not server.addresses:
             yield Finding.error(
-                server.name, "no IP address configured for this POP3 server: cannot verify its relay grant"
+                server.name,
+                "no IP address configured for this POP3 server: cannot verify its relay grant",
+                evidence,
             )
             continue
         missing: list[str] = []
@@ -91,13 +98,16 @@ def pop3_server_may_relay_on_exchange(snap: Snapshot) -> Iterator[Finding]:
                 f"{address} (by {', '.join(sorted(set(by)))})" if by else address
             )
         if not missing:
-            yield Finding.passed(server.name, "relay granted: " + ", ".join(granted))
+            yield Finding.passed(server.name, "relay granted: " + ", ".join(granted), evidence)
         elif undecodable:
             yield Finding.error(
                 server.name,
                 f"{', '.join(missing)} not granted by any decodable relay list; review by hand: {'; '.join(undecodable)}",
+                evidence,
             )
         else:
             yield Finding.failed(
-                server.name, f"{', '.join(missing)} not granted relay on any Exchange SMTP virtual server"
+                server.name,
+                f"{', '.join(missing)} not granted relay on any Exchange SMTP virtual server",
+                evidence,
             )

@@ -34,11 +34,11 @@ def no_open_relay(snap: Snapshot) -> Iterator[Finding]:
     for service in services:
         verdict = relay_verdict(service)
         if verdict.policy is None:
-            yield Finding.error(service.subject, str(verdict.problem))
+            yield Finding.error(service.subject, str(verdict.problem), [service.ref])
         elif verdict.open_reason:
-            yield Finding.failed(service.subject, f"open relay: {verdict.open_reason}")
+            yield Finding.failed(service.subject, f"open relay: {verdict.open_reason}", [service.ref])
         else:
-            yield Finding.passed(service.subject, verdict.policy.description)
+            yield Finding.passed(service.subject, verdict.policy.description, [service.ref])
 
 
 @check(
@@ -61,10 +61,12 @@ def smtp_addresses_unique(snap: Snapshot) -> Iterator[Finding]:
     for address, owners in sorted(index.items()):
         if len(owners) > 1:
             yield Finding.failed(
-                address, f"claimed by {len(owners)} objects: " + "; ".join(o.dn for o in owners)
+                address,
+                f"claimed by {len(owners)} objects: " + "; ".join(o.dn for o in owners),
+                [o.ref for o in owners],
             )
         else:
-            yield Finding.passed(address, f"belongs to {owners[0].dn}")
+            yield Finding.passed(address, f"belongs to {owners[0].dn}", [owners[0].ref])
 
 
 @check(
@@ -88,11 +90,15 @@ def one_primary_smtp(snap: Snapshot) -> Iterator[Finding]:
         if len(primaries) != 1:
             shown = ", ".join(primaries) if primaries else "none"
             yield Finding.failed(
-                recipient.dn, f"{len(primaries)} primary SMTP: addresses ({shown}), expected exactly one"
+                recipient.dn,
+                f"{len(primaries)} primary SMTP: addresses ({shown}), expected exactly one",
+                [recipient.ref],
             )
         elif recipient.mail and recipient.mail.lower() != primaries[0].lower():
             yield Finding.failed(
-                recipient.dn, f"mail {recipient.mail} differs from primary SMTP:{primaries[0]}"
+                recipient.dn,
+                f"mail {recipient.mail} differs from primary SMTP:{primaries[0]}",
+                [recipient.ref],
             )
         else:
-            yield Finding.passed(recipient.dn, f"primary SMTP:{primaries[0]}")
+            yield Finding.passed(recipient.dn, f"primary SMTP:{primaries[0]}", [recipient.ref])

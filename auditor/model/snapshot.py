@@ -23,6 +23,7 @@ from auditor.model.directory import (
     AcceptedDomain,
     ExchangeServer,
     MailboxStore,
+    ObjectRef,
     Recipient,
     RecipientPolicy,
     SmtpConnector,
@@ -170,6 +171,38 @@ class Snapshot:
                 index[accepted.domain].append((f"accepted domain {accepted.dn}", accepted.authoritative))
         return dict(index)
 
+    @cached_property
+    def _domain_refs(self) -> dict[str, list[ObjectRef]]:
+        index: dict[str, list[ObjectRef]] = defaultdict(list)
+        for policy in self.recipient_policies:
+            if policy.is_mailbox_manager_policy:
+                continue
+            for domain, _ in policy.smtp_domains():
+                index[domain].append(policy.ref)
+        for accepted in self.accepted_domains:
+            if accepted.domain:
+                index[accepted.domain].append(accepted.ref)
+        return dict(index)
+
+    def domain_refs(self, domain: str) -> list[ObjectRef]:
+        """The policies and accepted domains that name `domain` (a `*.parent` one included): the
+        objects a verdict about the domain's standing in Exchange depends on."""
+        domain = normalize_domain(domain)
+        found = list(self._domain_refs.get(domain, ()))
+        for pattern, refs in self._domain_refs.items():
+            if pattern.startswith("*.") and domain.endswith(pattern[1:]):
+                found += refs
+        return found
+
+    def pop3_domain_refs(self, domain: str) -> list[ObjectRef]:
+        """The POP3 hosts that host `domain` and the records saying so."""
+        domain = normalize_domain(domain)
+        refs = [
+            entry.ref for entry in self.pop3_domains if entry.hosted and entry.domain == domain and entry.ref
+        ]
+        hosts = {name.lower() for name in self.pop3_servers_by_domain.get(domain, ())}
+        return [host.ref for host in self.pop3_servers if host.name.lower() in hosts] + [r for r in refs if r]
+
     def authoritative_sources(self, domain: str) -> list[str]:
         """What makes `domain` authoritative (for messages): policy names, accepted domains."""
         domain = normalize_domain(domain)
@@ -283,6 +316,18 @@ class Snapshot:
         for mailbox in self.pop3_mailboxes:
             index[mailbox.system.lower()].add(mailbox.address)
         return {server: frozenset(addresses) for server, addresses in index.items()}
+
+    @cached_property
+    def pop3_refs(self) -> dict[tuple[str, str], ObjectRef]:
+        """(host name lower case, lower-case address or domain) -> the record of that mailbox or domain."""
+        index: dict[tuple[str, str], ObjectRef] = {}
+        for mailbox in self.pop3_mailboxes:
+            if mailbox.ref is not None:
+                index[(mailbox.system.lower(), mailbox.address)] = mailbox.ref
+        for entry in self.pop3_domains:
+            if entry.ref is not None and entry.hosted:
+                index.setdefault((entry.system.lower(), entry.domain), entry.ref)
+        return index
 
     @cached_property
     def mailbox_store_dns(self) -> frozenset[str]:

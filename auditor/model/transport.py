@@ -182,6 +182,7 @@ class HostDecision:
     next_host: str | None = None
     address: str | None = None
     unknown_rule: str | None = None  # the rule to show when `next_host` designates no known system
+    refs: tuple[ObjectRef, ...] = ()  # the stored objects the decision read (beyond the host itself)
 
 
 class HostRouting(Protocol):

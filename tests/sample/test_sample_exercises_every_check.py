@@ -16,6 +16,7 @@ import pytest
 from auditor.config import AuditorConfig, load_config
 from auditor.engine import Waiver, run_checks
 from auditor.model import Snapshot
+from auditor.records import ObjectRecord
 from auditor.registry import CheckSpec, Finding, Status, discover_checks
 from auditor.run import build_snapshot, build_sources
 from auditor.sample import sample_config_path
@@ -199,3 +200,32 @@ def test_sample_waivers_turn_exactly_their_findings_into_waived(
     assert {result.id: result.status for result in outcome.checks} == {
         check_id: Status.ERROR if check_id in EXPECTED_ERRORS else Status.FAIL for check_id in EXPECTED
     }
+
+
+def test_every_verdict_names_the_stored_objects_it_depends_on(
+    snap: Snapshot, specs: dict[str, CheckSpec], config: AuditorConfig
+) -> None:
+    """Evidence (contract: "Findings: evidence and cause") on every finding, passing ones included:
+    the drift report recomputes an earlier verdict to tell which change broke it."""
+    known = {(r.kind, r.key) for r in _sample_records(config)}
+    for spec in specs.values():
+        for finding in _findings(spec, snap):
+            assert finding.evidence, f"{spec.id} {finding.subject}: no evidence"
+            assert {(ref.kind, ref.key) for ref in finding.evidence} <= known, f"{spec.id} {finding.subject}"
+
+
+def _sample_records(config: AuditorConfig) -> list[ObjectRecord]:
+    return [record for source in build_sources(config) for record in source.collect()]
+
+
+def test_evidence_follows_the_contract_examples(snap: Snapshot, specs: dict[str, CheckSpec]) -> None:
+    by_subject = {f.subject: f for f in _findings(specs["COEX-902"], snap)}
+    assert {ref.dn for ref in by_subject["anna.lee@contoso.com"].evidence} == {
+        staff("Anna Lee"),
+        staff("Frank Fox"),
+    }
+    [sales] = [f for f in _findings(specs["COEX-601"], snap) if f.subject == "sales.contoso.com"]
+    kinds = [ref.kind for ref in sales.evidence]
+    assert "pop3_server" in kinds and "smtp_connector" in kinds
+    [loop] = [f for f in _findings(specs["COEX-303"], snap) if f.subject == "legacy.contoso.com"]
+    assert {"smtp_connector", "pop3_server"} <= {ref.kind for ref in loop.evidence}

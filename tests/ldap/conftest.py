@@ -17,7 +17,6 @@ started the tests fail loudly; they are skipped only when AUDITOR_SKIP_SAMBA=1 i
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -28,8 +27,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import gen_org
 import pytest
 from filelock import FileLock, Timeout
+from labcache import cache_key
 
 from auditor.families.exchange.ldap import LdapSettings
 
@@ -45,9 +46,6 @@ GENERATED_RECIPIENTS = 300
 MANY_PROXIES = 1600
 ADMIN_PASSWORD = "Lab-Adm1n-Passw0rd"
 ADMIN_DN = "CN=Administrator,CN=Users,DC=contoso,DC=com"
-
-sys.path.insert(0, str(LAB_SCRIPTS))
-import gen_org  # noqa: E402
 
 
 @dataclass
@@ -99,14 +97,6 @@ def _run(*args: str) -> str:
             pytrace=False,
         )
     return done.stdout
-
-
-def _digest(paths: list[Path], extra: str = "") -> str:
-    digest = hashlib.sha256(extra.encode())
-    for path in paths:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def _build(target: Path, make: Callable[[Path], None]) -> None:
@@ -165,7 +155,7 @@ def samba_lab() -> Iterator[SambaLab]:
         if run_dir.exists():
             _run("stop", str(run_dir))  # left over by a crashed session
         scripts = [SAMBA, LAB_SCRIPTS / "exchange_schema.py", LAB_SCRIPTS / "labconn.py"]
-        base = LAB / f"samba-base-{_digest(scripts)}"
+        base = LAB / f"samba-base-{cache_key(scripts)}"
 
         def provision(folder: Path) -> None:
             _run("provision", str(folder))
@@ -183,7 +173,7 @@ def samba_lab() -> Iterator[SambaLab]:
         )
         inputs = [*SAMPLE, DATA / "org.ldf", generated]
         loader = [LAB_SCRIPTS / "load_org.py", LAB_SCRIPTS / "gen_org.py"]
-        loaded = LAB / f"samba-org-{_digest(loader + inputs, base.name)}"
+        loaded = LAB / f"samba-org-{cache_key(loader + inputs, base.name)}"
 
         def load(folder: Path) -> None:
             _copy(base, folder)

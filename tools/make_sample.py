@@ -1,7 +1,9 @@
 """Writes the bundled sample organization: made-up Contoso data that exercises every check.
 
-Run `python -m auditor.sample.make_sample` to rewrite the data files beside this module. The output
-is deterministic (GUIDs are name-based, timestamps count up from a fixed date), so a re-run changes
+Run `.venv/bin/python tools/make_sample.py` (or `make sample-data`) to rewrite the data files in
+auditor/sample/. The generator is a development tool and is not installed with auditor: the wheel
+ships the data it writes, never this file (tests/sample/test_packaging.py). The output is
+deterministic (GUIDs are name-based, timestamps count up from a fixed date), so a re-run changes
 nothing unless this file changed, and the diff of the data files is the review of the change.
 
 The data is generated, not typed by hand, because the files must look the way Windows tools write
@@ -13,7 +15,6 @@ output redirected to a file (CRLF, and CR CR LF on POP02) and IIS 6 `MetaBase.xm
 
 from __future__ import annotations
 
-import base64
 import codecs
 import ipaddress
 import struct
@@ -24,9 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from auditor.collect.ldif_writer import LdifValue, ldif_bytes
+
 __all__ = ["Entry", "main", "relay_blob", "write_sample"]
 
-HERE = Path(__file__).resolve().parent
+SAMPLE_FOLDER = Path(__file__).resolve().parents[1] / "auditor" / "sample"
 # Namespace of the made-up objectGUIDs: uuid5(namespace, lower-case DN).
 GUID_NAMESPACE = uuid.UUID("6f1c2a10-3b4d-4e5f-8a9b-0c1d2e3f4a5b")
 
@@ -67,7 +70,7 @@ EX01_ADDRESS = "10.0.0.10"
 POP01_ADDRESS = "10.0.0.25"
 POP02_ADDRESS = "10.0.0.26"
 
-Value = str | bytes
+Value = LdifValue
 
 
 def guid(dn: str) -> uuid.UUID:
@@ -1036,46 +1039,12 @@ def configuration_entries() -> list[Entry]:
 
 # -- writers -----------------------------------------------------------------------------------
 
-_FOLD = 78
-
-
-def _needs_base64(text: str) -> bool:
-    """RFC 2849 SAFE-STRING: ASCII, no control characters, no leading space, colon or `<`, no trailing space."""
-    return (
-        not text.isascii()
-        or text.startswith((" ", ":", "<"))
-        or text.endswith(" ")
-        or any(ord(c) < 32 or ord(c) == 127 for c in text)
-    )
-
-
-def _ldif_line(name: str, value: Value) -> str:
-    if isinstance(value, bytes):
-        return f"{name}:: {base64.b64encode(value).decode('ascii')}"
-    if _needs_base64(value):
-        return f"{name}:: {base64.b64encode(value.encode('utf-8')).decode('ascii')}"
-    return f"{name}: {value}"
-
-
-def _fold(line: str) -> list[str]:
-    """Long lines continue on lines that start with one space, as ldifde writes them."""
-    parts = [line[:_FOLD]]
-    rest = line[_FOLD:]
-    while rest:
-        parts.append(" " + rest[: _FOLD - 1])
-        rest = rest[_FOLD - 1 :]
-    return parts
+# The sample was first written folded at 78 columns; kept, so its committed files do not change.
+SAMPLE_WIDTH = 78
 
 
 def render_ldif(entries: Iterable[Entry]) -> bytes:
-    lines: list[str] = []
-    for entry in entries:
-        lines += _fold(_ldif_line("dn", entry.dn))
-        lines.append("changetype: add")
-        for name, value in entry.values:
-            lines += _fold(_ldif_line(name, value))
-        lines.append("")
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    return ldif_bytes(((entry.dn, entry.values) for entry in entries), width=SAMPLE_WIDTH)
 
 
 def _reg_hex(name: str, kind: str, data: bytes) -> list[str]:
@@ -1307,7 +1276,7 @@ def sample_files() -> dict[str, bytes]:
     return files
 
 
-def write_sample(folder: Path = HERE) -> list[Path]:
+def write_sample(folder: Path = SAMPLE_FOLDER) -> list[Path]:
     """Write the files; returns the paths whose content changed."""
     changed = []
     for relative, data in sample_files().items():

@@ -136,8 +136,8 @@ def decode_version_number(value: int) -> ExchangeVersion:
     if value < 0x70000000:
         major, minor = (6, 5) if value >= 6500 else (6, 0)
         return ExchangeVersion(major, minor, value, None, generation_of(major, minor, value), "versionNumber")
-    if value > 0xFFFFFFFF or value & 0x70008000 != 0x70008000:
-        raise VersionError(f"versionNumber {value} (0x{value:x}) lacks the 2007+ marker bits 0x70008000")
+    if value >> 28 != 7:
+        raise VersionError(f"versionNumber {value} (0x{value:x}) is not 0x7....... as 2007+ writes it")
     major, minor, build = (value >> 22) & 0x3F, (value >> 16) & 0x3F, value & 0x7FFF
     return ExchangeVersion(major, minor, build, None, generation_of(major, minor, build), "versionNumber")
 

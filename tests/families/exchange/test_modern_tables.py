@@ -107,7 +107,7 @@ def test_descriptor_is_kept_as_base64_of_the_bytes() -> None:
 
 def test_read_lists() -> None:
     assert "ntsecuritydescriptor" in MODERN_TABLES.binary and "ntsecuritydescriptor" in MODERN_READ_ATTRIBUTES
-    assert MODERN_BINARY_ATTRIBUTES <= set(MODERN_COLLECTED_ATTRIBUTES[RECEIVE_CONNECTOR])
+    assert set(MODERN_COLLECTED_ATTRIBUTES[RECEIVE_CONNECTOR]) >= MODERN_BINARY_ATTRIBUTES
     assert MODERN_TABLES.asks_for_descriptor(MODERN_TABLES.configuration_attributes)
     assert not DEFAULT_TABLES.asks_for_descriptor(DEFAULT_TABLES.configuration_attributes)
     assert "(objectClass=msExchSmtpReceiveConnector)" in MODERN_TABLES.configuration_filter

@@ -225,7 +225,7 @@ def test_what_the_control_changes(samba_lab: Any, connectors: dict[str, ObjectRe
         assert isinstance(decoded, SecurityDescriptor) and decoded.owner == "S-1-5-32-544", name
         assert _aces(decoded) == _aces(_descriptor(connectors[name])), name
     as_service = _raw_descriptors(samba_lab, SERVICE_DN, SERVICE_PASSWORD, None)
-    assert as_service == dict.fromkeys(stored, [])
+    assert as_service == {name: [] for name in stored}
 
 
 def test_2007_kinds_versions_and_generations(modern: dict[str, ObjectRecord]) -> None:

@@ -371,47 +371,46 @@ class UndecodableDescriptor:
     truncated: bool = False
 
 
-def _need(data: bytes, offset: int, length: int, what: str) -> None:
-    if offset < 0 or offset + length > len(data):
-        raise DescriptorError(
-            f"{what} at offset {offset} needs {length} bytes, the descriptor has {len(data)}",
-            truncated=True,
-        )
+def _need(data: bytes, offset: int, length: int, what: str, end: int | None = None) -> None:
+    """Raise unless `length` bytes at `offset` lie within the data (and before `end`, the end of
+    the enclosing structure)."""
+    limit = len(data) if end is None else min(end, len(data))
+    if offset < 0 or offset + length > limit:
+        room = f"the descriptor has {len(data)}" if limit == len(data) else f"its container ends at {limit}"
+        raise DescriptorError(f"{what} at offset {offset} needs {length} bytes, {room}", truncated=True)
 
 
 def parse_sid(data: bytes, offset: int = 0, end: int | None = None) -> tuple[str, int]:
     """(S-1-... text, bytes used) of the SID at `offset`, which must end by `end` (default: the data)."""
-    limit = len(data) if end is None else end
-    view = data[:limit]
-    _need(view, offset, 8, "SID")
-    revision, count = view[offset], view[offset + 1]
+    _need(data, offset, 8, "SID", end)
+    revision, count = data[offset], data[offset + 1]
     if revision != 1:
         raise DescriptorError(f"SID at offset {offset} has revision {revision}, expected 1")
     if count > 15:
         raise DescriptorError(f"SID at offset {offset} claims {count} sub-authorities (at most 15)")
     length = 8 + 4 * count
-    _need(view, offset, length, "SID")
-    authority = int.from_bytes(view[offset + 2 : offset + 8], "big")
-    subs = struct.unpack_from(f"<{count}I", view, offset + 8)
+    _need(data, offset, length, "SID", end)
+    authority = int.from_bytes(data[offset + 2 : offset + 8], "big")
+    subs = struct.unpack_from(f"<{count}I", data, offset + 8)
     authority_text = str(authority) if authority < 2**32 else f"0x{authority:012X}"
     return "-".join(["S", "1", authority_text, *(str(s) for s in subs)]), length
 
 
 def _guid(data: bytes, offset: int, end: int, what: str) -> str:
-    _need(data[:end], offset, 16, what)
+    _need(data, offset, 16, what, end)
     return str(uuid.UUID(bytes_le=data[offset : offset + 16]))
 
 
 def _parse_ace(data: bytes, offset: int, end: int, index: int) -> tuple[Ace, int]:
-    _need(data[:end], offset, 4, f"ACE {index} header")
+    _need(data, offset, 4, f"ACE {index} header", end)
     ace_type, flags, size = struct.unpack_from("<BBH", data, offset)
     if size < 4:
         raise DescriptorError(f"ACE {index} at offset {offset} has size {size} (at least 4)")
-    _need(data[:end], offset, size, f"ACE {index}")
+    _need(data, offset, size, f"ACE {index}", end)
     ace_end = offset + size
     body = offset + 4
     if ace_type in _OBJECT_TYPES:
-        _need(data[:ace_end], body, 8, f"ACE {index} mask and object flags")
+        _need(data, body, 8, f"ACE {index} mask and object flags", ace_end)
         mask, object_flags = struct.unpack_from("<II", data, body)
         position = body + 8
         object_type = inherited = None
@@ -424,7 +423,7 @@ def _parse_ace(data: bytes, offset: int, end: int, index: int) -> tuple[Ace, int
         sid, _ = parse_sid(data, position, ace_end)
         return Ace(ace_type, flags, mask, sid, object_type, inherited), size
     if ace_type in _PLAIN_TYPES:
-        _need(data[:ace_end], body, 4, f"ACE {index} mask")
+        _need(data, body, 4, f"ACE {index} mask", ace_end)
         (mask,) = struct.unpack_from("<I", data, body)
         sid, _ = parse_sid(data, body + 4, ace_end)
         return Ace(ace_type, flags, mask, sid), size

@@ -8,8 +8,11 @@ session costs about a second once the caches exist:
     .lab/samba-run           the copy this session runs (the tests may kill it)
 
 The test organization is the sample organization's LDIF (auditor/sample/*.ldf, when present),
-the lab fixture tests/ldap/data/org.ldf (every object kind, under a second org "Lab"), and a few
-hundred generated recipients plus one user with 1,600 proxyAddresses.
+the lab fixture tests/ldap/data/org.ldf (every 2003 object kind, under a second org "Lab"),
+tests/ldap/data/modern.ldf (the same org's Exchange 2007+ objects: a 2003 -> 2016 migration
+forest, receive connectors with binary descriptors packed by Samba from SDDL, and the non-admin
+account `svc-auditor`), and a few hundred generated recipients plus one user with 1,600
+proxyAddresses.
 
 Samba's LDAP ports are fixed, so sessions take a file lock. If Samba cannot be installed or
 started the tests fail loudly; they are skipped only when AUDITOR_SKIP_SAMBA=1 is set.
@@ -46,6 +49,8 @@ GENERATED_RECIPIENTS = 300
 MANY_PROXIES = 1600
 ADMIN_PASSWORD = "Lab-Adm1n-Passw0rd"
 ADMIN_DN = "CN=Administrator,CN=Users,DC=contoso,DC=com"
+SERVICE_DN = "CN=svc-auditor,OU=Lab Modern,DC=contoso,DC=com"  # an ordinary user (modern.ldf)
+SERVICE_PASSWORD = "Lab-User-Passw0rd!"  # what deploy/lab/load_org.py gives every loaded user
 
 
 @dataclass
@@ -171,8 +176,8 @@ def samba_lab() -> Iterator[SambaLab]:
             GENERATED_RECIPIENTS,
             proxies=MANY_PROXIES,
         )
-        inputs = [*SAMPLE, DATA / "org.ldf", generated]
-        loader = [LAB_SCRIPTS / "load_org.py", LAB_SCRIPTS / "gen_org.py"]
+        inputs = [*SAMPLE, DATA / "org.ldf", DATA / "modern.ldf", generated]
+        loader = [LAB_SCRIPTS / "load_org.py", LAB_SCRIPTS / "gen_org.py", LAB_SCRIPTS / "samba_sd.py"]
         loaded = LAB / f"samba-org-{cache_key(loader + inputs, base.name)}"
 
         def load(folder: Path) -> None:

@@ -65,6 +65,9 @@ def test_collects_exactly_the_loaded_objects_of_every_kind(
         ObjectKind.SMTP_VIRTUAL_SERVER,
         ObjectKind.EXCHANGE_SERVER,
         ObjectKind.MAILBOX_STORE,
+        "send_connector",
+        "receive_connector",
+        "mailbox_database",
     }
 
 

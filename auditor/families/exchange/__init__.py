@@ -13,9 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from auditor.families import Family
+from auditor.families import Family, KindSpec
 from auditor.families.exchange.adapter import ExchangeAdapter
 from auditor.families.exchange.attributes import KINDS
+from auditor.families.exchange.modern import (
+    MAILBOX_DATABASE,
+    MODERN_BINARY_ATTRIBUTES,
+    MODERN_COLLECTED_ATTRIBUTES,
+    MODERN_MULTI_VALUED_ATTRIBUTES,
+    RECEIVE_CONNECTOR,
+    SEND_CONNECTOR,
+)
 
 if TYPE_CHECKING:
     from auditor.collect import Source
@@ -49,9 +57,26 @@ def directory_sources(directory: DirectoryConfig, config: AuditorConfig) -> Sequ
     return [LdapSource(settings)]
 
 
+_MODERN_LABELS = {
+    SEND_CONNECTOR: "send connector",
+    RECEIVE_CONNECTOR: "receive connector",
+    MAILBOX_DATABASE: "mailbox database",
+}
+MODERN_KIND_SPECS = tuple(
+    KindSpec(
+        name=kind,
+        label=label,
+        multi_valued=frozenset(
+            n for n in MODERN_COLLECTED_ATTRIBUTES[kind] if n in MODERN_MULTI_VALUED_ATTRIBUTES
+        ),
+        binary=frozenset(n for n in MODERN_COLLECTED_ATTRIBUTES[kind] if n in MODERN_BINARY_ATTRIBUTES),
+    )
+    for kind, label in _MODERN_LABELS.items()
+)
+
 FAMILY = Family(
     name="exchange",
-    kinds=KINDS,
+    kinds=(*KINDS, *MODERN_KIND_SPECS),
     adapter=ExchangeAdapter,
     reads=(("directory", None),),
     sources=directory_sources,

@@ -16,10 +16,14 @@ from auditor.records import ObjectKind
 __all__ = [
     "BINARY_ATTRIBUTES",
     "COLLECTED_ATTRIBUTES",
+    "CONFIGURATION_CLASSES",
+    "CONFIGURATION_FILTER",
+    "CONFIGURATION_KINDS",
     "KINDS",
     "MAIL_ATTRIBUTES",
     "MULTI_VALUED_ATTRIBUTES",
     "READ_ATTRIBUTES",
+    "RECIPIENT_FILTER",
     "RECIPIENT_KINDS",
     "canonical_attribute",
     "kind_for_object_classes",
@@ -222,4 +226,27 @@ KINDS: tuple[KindSpec, ...] = tuple(
         binary=frozenset(n for n in names if n in BINARY_ATTRIBUTES),
     )
     for kind, names in COLLECTED_ATTRIBUTES.items()
+)
+
+
+# Users (inetOrgPerson included) and contacts, whatever their mail state (COEX-202 needs the accounts
+# of POP3 users who are not mail-enabled); groups only when mail-enabled; query-based distribution
+# groups and mail-enabled public folders (under Microsoft Exchange System Objects).
+RECIPIENT_FILTER = (
+    "(|(&(objectCategory=person)(objectClass=user))(objectClass=contact)"
+    "(&(objectClass=group)(|(mailNickname=*)(proxyAddresses=*)(mail=*)))"
+    "(objectClass=msExchDynamicDistributionList)(objectClass=publicFolder))"
+)
+# Most derived Exchange classes of the kinds kept from the Configuration partition.
+CONFIGURATION_CLASSES = (
+    "msExchRecipientPolicy",
+    "msExchAcceptedDomain",
+    "msExchRoutingSMTPConnector",
+    "protocolCfgSMTPServer",
+    "msExchExchangeServer",
+    "msExchPrivateMDB",
+)
+CONFIGURATION_FILTER = "(|" + "".join(f"(objectClass={name})" for name in CONFIGURATION_CLASSES) + ")"
+CONFIGURATION_KINDS: tuple[ObjectKind, ...] = tuple(
+    kind for kind in (kind_for_object_classes([name]) for name in CONFIGURATION_CLASSES) if kind is not None
 )

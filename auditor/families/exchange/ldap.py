@@ -16,6 +16,10 @@ Why it is shaped this way:
   already yielded cannot be taken back. Past that point a lost server raises `DirectoryError`.
 - Every error is one line naming the URL (scheme, host and port) and what failed; the password is
   never in a message or a log line.
+- What is read comes from a `DirectoryTables` (filters, attributes, record builder): the 2003
+  tables of `auditor.records` by default. When a search names `nTSecurityDescriptor` it goes with
+  the SD-flags control asking for the DACL only (`0x04`): AD returns the SACL part only to holders
+  of SeSecurityPrivilege, so without the control a non-admin service account gets no descriptor.
 - Values beyond AD's `MaxValRange` (1,500) come back as `name;range=0-1499`; the rest is fetched
   (`name;range=1500-*` ...) and merged before the record is built. Referrals are skipped, never
   chased: a referral points at another partition or forest that this source was not asked to read.
@@ -36,23 +40,30 @@ from urllib.parse import urlsplit
 
 import ldap3
 from ldap3.core import exceptions as ldap_exceptions
+from ldap3.protocol.microsoft import security_descriptor_control
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from auditor.errors import ConfigError, DirectoryError
 from auditor.families.exchange.attributes import (
     COLLECTED_ATTRIBUTES,
+    CONFIGURATION_CLASSES,
+    CONFIGURATION_FILTER,
+    CONFIGURATION_KINDS,
+    RECIPIENT_FILTER,
     RECIPIENT_KINDS,
-    kind_for_object_classes,
 )
-from auditor.families.exchange.entries import record_from_entry
+from auditor.families.exchange.modern import MODERN_TABLES
+from auditor.families.exchange.tables import DESCRIPTOR_ATTRIBUTE, DirectoryTables
 from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 
 __all__ = [
     "CONFIGURATION_CLASSES",
     "CONFIGURATION_FILTER",
     "CONFIGURATION_KINDS",
+    "DEFAULT_TABLES",
     "RECIPIENT_FILTER",
     "RECIPIENT_KINDS",
+    "SD_FLAGS_DACL",
     "LdapSettings",
     "LdapSource",
     "RawEntry",
@@ -63,27 +74,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-# Users (inetOrgPerson included) and contacts, whatever their mail state (COEX-202 needs the accounts
-# of POP3 users who are not mail-enabled); groups only when mail-enabled; query-based distribution
-# groups and mail-enabled public folders (under Microsoft Exchange System Objects).
-RECIPIENT_FILTER = (
-    "(|(&(objectCategory=person)(objectClass=user))(objectClass=contact)"
-    "(&(objectClass=group)(|(mailNickname=*)(proxyAddresses=*)(mail=*)))"
-    "(objectClass=msExchDynamicDistributionList)(objectClass=publicFolder))"
-)
-# Most derived Exchange classes of the kinds kept from the Configuration partition.
-CONFIGURATION_CLASSES = (
-    "msExchRecipientPolicy",
-    "msExchAcceptedDomain",
-    "msExchRoutingSMTPConnector",
-    "protocolCfgSMTPServer",
-    "msExchExchangeServer",
-    "msExchPrivateMDB",
-)
-CONFIGURATION_FILTER = "(|" + "".join(f"(objectClass={name})" for name in CONFIGURATION_CLASSES) + ")"
-CONFIGURATION_KINDS: tuple[ObjectKind, ...] = tuple(
-    kind for kind in (kind_for_object_classes([name]) for name in CONFIGURATION_CLASSES) if kind is not None
-)
+SD_FLAGS_DACL = 0x04  # OWNER 1, GROUP 2, DACL 4, SACL 8
 
 Partition = Literal["domain", "configuration"]
 # One directory entry as read: partition, DN, raw values by attribute name (ranges merged).
@@ -144,6 +135,10 @@ def attributes_for(kinds: Sequence[ObjectKind]) -> list[str]:
     return list(names)
 
 
+# Every directory read collects the 2007+ tables (a superset of the 2003 ones) unless told otherwise.
+DEFAULT_TABLES = MODERN_TABLES
+
+
 def merge_ranges(
     dn: str, attributes: Mapping[str, list[bytes]], fetch: Callable[[str, str], Mapping[str, list[bytes]]]
 ) -> dict[str, list[bytes]]:
@@ -183,13 +178,19 @@ class LdapSource:
 
     `value_range` asks for multi-valued attributes in ranges of that many values, as AD itself
     does past 1,500 values; only useful to exercise range retrieval against a server that does not
-    range on its own (Samba).
+    range on its own (Samba). `tables` says what to read (default: `DEFAULT_TABLES`).
     """
 
     def __init__(
-        self, settings: LdapSettings, *, name: str = "directory", value_range: int | None = None
+        self,
+        settings: LdapSettings,
+        *,
+        name: str = "directory",
+        value_range: int | None = None,
+        tables: DirectoryTables | None = None,
     ) -> None:
         self.settings = settings
+        self.tables = tables or DEFAULT_TABLES
         self.info = SourceInfo(name=name, kind="ldap")
         self.value_range = value_range
         self._scheme, self._host, self._port, self._use_ssl, self._start_tls = _endpoint(settings)
@@ -210,7 +211,7 @@ class LdapSource:
         self.info.coverage = set()
         try:
             for _partition, dn, attributes in self.entries():
-                record = record_from_entry(dn, attributes)
+                record = self.tables.record(dn, attributes)
                 if record is None:
                     continue
                 self.info.objects += 1
@@ -230,10 +231,16 @@ class LdapSource:
         """
         try:
             base_dn, configuration_dn = self._retrying(self._naming_contexts)
-            yield from self._partition("domain", base_dn, RECIPIENT_FILTER, attributes_for(RECIPIENT_KINDS))
+            tables = self.tables
+            yield from self._partition(
+                "domain", base_dn, tables.recipient_filter, list(tables.recipient_attributes)
+            )
             self.info.coverage.add("domain")
             yield from self._partition(
-                "configuration", configuration_dn, CONFIGURATION_FILTER, attributes_for(CONFIGURATION_KINDS)
+                "configuration",
+                configuration_dn,
+                tables.configuration_filter,
+                list(tables.configuration_attributes),
             )
             self.info.coverage.add("configuration")
         finally:
@@ -362,6 +369,11 @@ class LdapSource:
     ) -> tuple[list[dict[str, Any]], bytes | None]:
         """One page of a paged subtree search: (entries, cookie of the next page or None)."""
         conn = self._session()
+        controls = (
+            security_descriptor_control(sdflags=SD_FLAGS_DACL)
+            if DirectoryTables.asks_for_descriptor(attributes)
+            else None
+        )
         try:
             conn.search(
                 base_dn,
@@ -371,6 +383,7 @@ class LdapSource:
                 paged_size=self.settings.page_size,
                 paged_cookie=cookie,
                 time_limit=max(1, int(self.settings.timeout)),
+                controls=controls,
             )
         except ldap_exceptions.LDAPException as exc:
             raise self._communication_failure(exc, what) from None
@@ -417,9 +430,8 @@ class LdapSource:
         if not self.value_range:
             return attributes
         high = self.value_range - 1
-        return [
-            name if name in ("objectClass", "objectGUID") else f"{name};range=0-{high}" for name in attributes
-        ]
+        whole = ("objectClass", "objectGUID", DESCRIPTOR_ATTRIBUTE)
+        return [name if name in whole else f"{name};range=0-{high}" for name in attributes]
 
     def _fetch_range(self, dn: str, description: str) -> dict[str, list[bytes]]:
         return self._search_base(dn, [description])

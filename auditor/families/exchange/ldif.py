@@ -10,13 +10,13 @@ from pathlib import Path
 
 from auditor.collect.ldif import LdifEntry, decode_export_text, parse_ldif
 from auditor.errors import InputFormatError
-from auditor.families.exchange.attributes import BINARY_ATTRIBUTES, READ_ATTRIBUTES, canonical_attribute
-from auditor.families.exchange.entries import guid_from_value, partition_of, record_from_entry
+from auditor.families.exchange.attributes import canonical_attribute
+from auditor.families.exchange.entries import guid_from_value, partition_of
+from auditor.families.exchange.modern import MODERN_READ_ATTRIBUTES, MODERN_TABLES
+from auditor.families.exchange.tables import DirectoryTables
 from auditor.records import ObjectRecord, SourceInfo
 
 __all__ = ["LdifSource"]
-
-_BINARY_LOWER = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
 
 
 class LdifSource:
@@ -27,8 +27,11 @@ class LdifSource:
     error, since the snapshot would otherwise silently keep one of two differing versions.
     """
 
-    def __init__(self, paths: Sequence[Path], *, name: str = "directory") -> None:
+    def __init__(
+        self, paths: Sequence[Path], *, name: str = "directory", tables: DirectoryTables = MODERN_TABLES
+    ) -> None:
         self.paths = [Path(p) for p in paths]
+        self.tables = tables
         self.info = SourceInfo(name=name, kind="ldif")
 
     def collect(self) -> Iterator[ObjectRecord]:
@@ -49,7 +52,10 @@ class LdifSource:
         for path in self.paths:
             entries = 0
             for entry in parse_ldif(
-                path, decode_export_text(path, _read(path)), binary=_BINARY_LOWER, wanted=READ_ATTRIBUTES
+                path,
+                decode_export_text(path, _read(path)),
+                binary=self.tables.binary,
+                wanted=MODERN_READ_ATTRIBUTES,
             ):
                 entries += 1
                 location = f"{path}:{entry.line}"
@@ -57,7 +63,7 @@ class LdifSource:
                 if not any(key.lower() == "objectclass" for key in entry.attributes):
                     raise InputFormatError(location, f"entry {entry.dn} has no objectClass")
                 _check_guid(location, entry, seen)
-                record = record_from_entry(entry.dn, entry.attributes)
+                record = self.tables.record(entry.dn, entry.attributes)
                 if record is None:
                     continue
                 if record.key.startswith("dn:"):

@@ -28,38 +28,40 @@ from typing import IO
 
 from auditor.collect.ldif_writer import directory_values, write_records
 from auditor.errors import DirectoryError
-from auditor.families.exchange.attributes import BINARY_ATTRIBUTES
-from auditor.families.exchange.ldap import (
-    CONFIGURATION_FILTER,
-    CONFIGURATION_KINDS,
-    RECIPIENT_FILTER,
-    RECIPIENT_KINDS,
-    LdapSettings,
-    LdapSource,
-    attributes_for,
-)
+from auditor.families.exchange.ldap import DEFAULT_TABLES, LdapSettings, LdapSource
+from auditor.families.exchange.tables import DirectoryTables
 
 __all__ = ["export_ldif", "ldifde_commands"]
 
-_BINARY_LOWER = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
 
+def ldifde_commands(
+    base_dn: str, configuration_dn: str, tables: DirectoryTables = DEFAULT_TABLES
+) -> list[str]:
+    """The two `ldifde` command lines that export the same objects and attributes as `export_ldif`.
 
-def ldifde_commands(base_dn: str, configuration_dn: str) -> list[str]:
-    """The two `ldifde` command lines that export the same objects and attributes as `export_ldif`."""
+    With tables that read `nTSecurityDescriptor` the configuration export must run as an account
+    allowed to read it; whether `ldifde` sends the SD-flags control for a non-admin is unverified.
+    """
     return [
-        f'ldifde -f domain.ldf -d "{base_dn}" -p subtree -r "{RECIPIENT_FILTER}" '
-        f'-l "{",".join(attributes_for(RECIPIENT_KINDS))}"',
-        f'ldifde -f configuration.ldf -d "{configuration_dn}" -p subtree -r "{CONFIGURATION_FILTER}" '
-        f'-l "{",".join(attributes_for(CONFIGURATION_KINDS))}"',
+        f'ldifde -f domain.ldf -d "{base_dn}" -p subtree -r "{tables.recipient_filter}" '
+        f'-l "{",".join(tables.recipient_attributes)}"',
+        f'ldifde -f configuration.ldf -d "{configuration_dn}" -p subtree -r "{tables.configuration_filter}" '
+        f'-l "{",".join(tables.configuration_attributes)}"',
     ]
 
 
-def export_ldif(settings: LdapSettings, domain_out: Path, configuration_out: Path) -> tuple[int, int]:
-    """Export both partitions; returns (domain entries, configuration entries).
+def export_ldif(
+    settings: LdapSettings,
+    domain_out: Path,
+    configuration_out: Path,
+    *,
+    tables: DirectoryTables = DEFAULT_TABLES,
+) -> tuple[int, int]:
+    """Export both partitions as `tables` reads them; returns (domain entries, configuration entries).
 
     Raises `DirectoryError` (and leaves neither file behind) when the directory cannot be read in full.
     """
-    source = LdapSource(settings, name="export")
+    source = LdapSource(settings, name="export", tables=tables)
     outputs = {"domain": Path(domain_out), "configuration": Path(configuration_out)}
     temporary = {key: path.with_name(f".{path.name}.partial") for key, path in outputs.items()}
     counts = {"domain": 0, "configuration": 0}
@@ -71,7 +73,7 @@ def export_ldif(settings: LdapSettings, domain_out: Path, configuration_out: Pat
             except OSError as exc:
                 raise DirectoryError(f"{path}: cannot write the export ({exc.strerror or exc})") from None
         for partition, dn, attributes in source.entries():
-            values = directory_values(attributes, _BINARY_LOWER)
+            values = directory_values(attributes, tables.binary)
             counts[partition] += write_records(handles[partition], [(dn, values)])
         if source.info.coverage != {"domain", "configuration"}:
             raise DirectoryError(f"{source.where}: the export did not read both partitions")

@@ -14,7 +14,6 @@ import json
 import logging
 import socket
 import ssl
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,8 +29,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-sys.path.insert(0, str(Path(__file__).parent / "reports"))
 from report_inputs import SCRIPT, make_report
 
 from auditor.errors import DeliveryError

@@ -272,6 +272,7 @@ def test_an_uninstalled_source_tree_is_one_clear_line(tmp_path: Path) -> None:
         REPOSITORY,
         tree,
         ignore=shutil.ignore_patterns(".git", ".venv", ".lab", "build", "*.egg-info", "__pycache__", "*.db"),
+        symlinks=True,
     )
     packages = tmp_path / "packages"
     packages.mkdir()

@@ -6,11 +6,12 @@ pytest runs in importlib mode without packages; this folder is on pytest's `pyth
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from auditor.reports.catalog import CheckInfo
 from report_inputs import CATALOG, make_diff, make_report, make_run
+
+from auditor.documents import DiffDocument, DriftReport
+from auditor.reports.catalog import CheckInfo
+from auditor.results import RunResult
 
 
 @pytest.fixture
@@ -19,15 +20,15 @@ def catalog() -> dict[str, CheckInfo]:
 
 
 @pytest.fixture
-def check_run() -> dict[str, Any]:
-    return make_run().to_json()
+def check_run() -> RunResult:
+    return make_run()
 
 
 @pytest.fixture
-def diff() -> dict[str, Any]:
+def diff() -> DiffDocument:
     return make_diff()
 
 
 @pytest.fixture
-def drift_report() -> dict[str, Any]:
+def drift_report() -> DriftReport:
     return make_report()

@@ -192,7 +192,11 @@ def load_plugins() -> list[ModuleType]:
     from a source tree that was never installed, where `auditor.checks` (mapped from `checks/` at
     install time) does not exist either: say so in one line rather than fail on an import.
     """
-    entry_points = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.value, e.name))
+    # auditor's own first, then third parties by name: a stable order for principles and listings.
+    entry_points = sorted(
+        metadata.entry_points(group=ENTRY_POINT_GROUP),
+        key=lambda e: (not e.value.startswith("auditor."), e.value, e.name),
+    )
     if not entry_points:
         raise RegistryError(
             f"no check plugins: the entry-point group {ENTRY_POINT_GROUP!r} is empty, so auditor is not "

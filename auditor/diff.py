@@ -13,13 +13,26 @@ compare exactly, as do single-valued attributes. Volatile attributes never show,
 whose only differences are ignored ones is not reported at all.
 
 Findings are matched by fingerprint (check id + subject): new, resolved and persisting.
+
+The result is a typed `DiffDocument` (`auditor.documents`); its `to_json()` is the contract's JSON.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
+from auditor.documents import (
+    DIFF_SCHEMA,
+    AttributeChange,
+    DiffDocument,
+    FindingChange,
+    FindingChanges,
+    ObjectChanges,
+    ObjectEntry,
+    SetChange,
+    SnapshotRef,
+    ValueChange,
+)
 from auditor.families import attribute_traits
 from auditor.records import VOLATILE_ATTRIBUTES, ObjectRecord
 from auditor.results import FindingRecord, SnapshotInfo, isoformat
@@ -31,18 +44,16 @@ __all__ = [
     "diff_findings",
     "diff_objects",
     "diff_snapshots",
-    "finding_json",
+    "finding_change",
     "snapshot_ref",
 ]
-
-DIFF_SCHEMA = "auditor.diff/1"
 
 _PROXY = "proxyaddresses"
 
 
 def diff_snapshots(
     store: HistoryStore, from_ref: str | int | None = None, to_ref: str | int | None = None
-) -> dict[str, Any]:
+) -> DiffDocument:
     """The `auditor.diff/1` document between two complete snapshots (default: previous -> latest).
 
     Raises SnapshotError when a reference does not resolve or names an incomplete snapshot.
@@ -50,22 +61,19 @@ def diff_snapshots(
     before = store.resolve("previous" if from_ref is None else from_ref, purpose="diffed")
     after = store.resolve("latest" if to_ref is None else to_ref, purpose="diffed")
     changes = store.object_changes(before.id, after.id)
-    return {
-        "schema": DIFF_SCHEMA,
-        "from": snapshot_ref(before),
-        "to": snapshot_ref(after),
-        "objects": diff_objects(changes.before, changes.after),
-        "findings": diff_findings(store.load_findings(before.id), store.load_findings(after.id)),
-    }
+    return DiffDocument(
+        source=snapshot_ref(before),
+        target=snapshot_ref(after),
+        objects=diff_objects(changes.before, changes.after),
+        findings=diff_findings(store.load_findings(before.id), store.load_findings(after.id)),
+    )
 
 
-def snapshot_ref(info: SnapshotInfo) -> dict[str, Any]:
-    return {"id": info.id, "taken_at": isoformat(info.taken_at)}
+def snapshot_ref(info: SnapshotInfo) -> SnapshotRef:
+    return SnapshotRef(id=info.id, taken_at=isoformat(info.taken_at) or "")
 
 
-def diff_objects(
-    before: Mapping[str, ObjectRecord], after: Mapping[str, ObjectRecord]
-) -> dict[str, list[dict[str, Any]]]:
+def diff_objects(before: Mapping[str, ObjectRecord], after: Mapping[str, ObjectRecord]) -> ObjectChanges:
     """added / removed / changed entries between two key -> record maps, in a stable order."""
     added = [_identity(after[key]) for key in after.keys() - before.keys()]
     removed = [_identity(before[key]) for key in before.keys() - after.keys()]
@@ -73,18 +81,19 @@ def diff_objects(
     for key in before.keys() & after.keys():
         attributes = attribute_changes(before[key], after[key])
         if attributes:
-            changed.append({**_identity(after[key]), "attributes": attributes})
-    return {"added": _ordered(added), "removed": _ordered(removed), "changed": _ordered(changed)}
+            record = after[key]
+            changed.append(ObjectEntry(kind=record.kind, key=record.key, dn=record.dn, attributes=attributes))
+    return ObjectChanges(added=_ordered(added), removed=_ordered(removed), changed=_ordered(changed))
 
 
-def attribute_changes(before: ObjectRecord, after: ObjectRecord) -> dict[str, dict[str, Any]]:
+def attribute_changes(before: ObjectRecord, after: ObjectRecord) -> dict[str, AttributeChange]:
     """Attribute name -> change, for what differs in ways that matter (empty: nothing does)."""
-    changes: dict[str, dict[str, Any]] = {}
+    changes: dict[str, AttributeChange] = {}
     traits = attribute_traits()
     if before.kind != after.kind:
-        changes["kind"] = {"before": before.kind, "after": after.kind}
+        changes["kind"] = ValueChange(before=before.kind, after=after.kind)
     if before.dn != after.dn:
-        changes["dn"] = {"before": before.dn, "after": after.dn}
+        changes["dn"] = ValueChange(before=before.dn, after=after.dn)
     old, new = _by_name(before.attributes), _by_name(after.attributes)
     for lowered in sorted(old.keys() | new.keys()):
         name = (new.get(lowered) or old[lowered])[0]
@@ -92,50 +101,50 @@ def attribute_changes(before: ObjectRecord, after: ObjectRecord) -> dict[str, di
         new_values = new[lowered][1] if lowered in new else ()
         if lowered in traits.multi_valued or len(old_values) > 1 or len(new_values) > 1:
             change = _set_change(lowered, old_values, new_values)
-            if change:
+            if change is not None:
                 changes[name] = change
         else:
             old_value = old_values[0] if old_values else None
             new_value = new_values[0] if new_values else None
             if old_value != new_value:
-                changes[name] = {"before": old_value, "after": new_value}
+                changes[name] = ValueChange(before=old_value, after=new_value)
     return changes
 
 
-def diff_findings(
-    before: Iterable[FindingRecord], after: Iterable[FindingRecord]
-) -> dict[str, list[dict[str, Any]]]:
+def diff_findings(before: Iterable[FindingRecord], after: Iterable[FindingRecord]) -> FindingChanges:
     """new / resolved / persisting findings between two snapshots, matched by fingerprint."""
     old = {f.fingerprint: f for f in before}
     new = {f.fingerprint: f for f in after}
-    return {
-        "new": _sorted_findings(f for fp, f in new.items() if fp not in old),
-        "resolved": _sorted_findings(f for fp, f in old.items() if fp not in new),
-        "persisting": _sorted_findings(f for fp, f in new.items() if fp in old),
-    }
+    return FindingChanges(
+        new=_sorted_findings(f for fp, f in new.items() if fp not in old),
+        resolved=_sorted_findings(f for fp, f in old.items() if fp not in new),
+        persisting=_sorted_findings(f for fp, f in new.items() if fp in old),
+    )
 
 
-def finding_json(finding: FindingRecord) -> dict[str, Any]:
-    return {
-        "check": finding.check,
-        "subject": finding.subject,
-        "status": finding.status.value,
-        "severity": finding.severity.value,
-        "message": finding.message,
-        "fingerprint": finding.fingerprint,
-    }
+def finding_change(finding: FindingRecord) -> FindingChange:
+    return FindingChange(
+        check=finding.check,
+        subject=finding.subject,
+        status=finding.status,
+        severity=finding.severity,
+        message=finding.message,
+        fingerprint=finding.fingerprint,
+    )
 
 
-def _sorted_findings(findings: Iterable[FindingRecord]) -> list[dict[str, Any]]:
-    return [finding_json(f) for f in sorted(findings, key=lambda f: (f.check, f.subject.lower(), f.subject))]
+def _sorted_findings(findings: Iterable[FindingRecord]) -> list[FindingChange]:
+    return [
+        finding_change(f) for f in sorted(findings, key=lambda f: (f.check, f.subject.lower(), f.subject))
+    ]
 
 
-def _identity(record: ObjectRecord) -> dict[str, Any]:
-    return {"kind": record.kind, "key": record.key, "dn": record.dn}
+def _identity(record: ObjectRecord) -> ObjectEntry:
+    return ObjectEntry(kind=record.kind, key=record.key, dn=record.dn)
 
 
-def _ordered(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(entries, key=lambda e: (e["kind"], e["dn"].lower(), e["key"]))
+def _ordered(entries: list[ObjectEntry]) -> list[ObjectEntry]:
+    return sorted(entries, key=lambda e: (e.kind, e.dn.lower(), e.key))
 
 
 def _by_name(attributes: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -156,19 +165,19 @@ def _comparable(attribute: str, value: str) -> str:
     return value.lower()
 
 
-def _set_change(attribute: str, old: Sequence[str], new: Sequence[str]) -> dict[str, Any]:
+def _set_change(attribute: str, old: Sequence[str], new: Sequence[str]) -> SetChange | None:
     old_keys = {_comparable(attribute, v) for v in old}
     new_keys = {_comparable(attribute, v) for v in new}
     added = _unique(v for v in new if _comparable(attribute, v) not in old_keys)
     removed = _unique(v for v in old if _comparable(attribute, v) not in new_keys)
     if not added and not removed:
-        return {}
-    change: dict[str, Any] = {"added": added, "removed": removed}
+        return None
     if attribute == _PROXY:
         old_primary, new_primary = _primary(old), _primary(new)
         if (old_primary or "").lower() != (new_primary or "").lower():
-            change["primary"] = {"before": old_primary, "after": new_primary}
-    return change
+            primary = ValueChange(before=old_primary, after=new_primary)
+            return SetChange(added=added, removed=removed, primary=primary)
+    return SetChange(added=added, removed=removed)
 
 
 def _unique(values: Iterable[str]) -> list[str]:

@@ -17,22 +17,37 @@ inside it), and `to`, the latest complete one. Between them:
 A finding counts as present in a snapshot when it was stored there, that is in any non-passing
 status (`fail`, `error` or `waived`); its `status` field says which. Findings waived at `to` are
 listed under `waived`, not as new, reopened or still failing.
+
+The result is a typed `DriftReport` (`auditor.documents`); its `to_json()` is the published JSON.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from auditor.diff import diff_objects, finding_json, snapshot_ref
+from auditor.diff import diff_objects, snapshot_ref
+from auditor.documents import (
+    REPORT_SCHEMA,
+    Collection,
+    Delivery,
+    DriftFinding,
+    DriftFindings,
+    DriftReport,
+    MissedDelivery,
+    ObjectChanges,
+    Period,
+    SnapshotHealth,
+    SourceEntry,
+    WaiverEntry,
+    Waivers,
+)
 from auditor.registry import Status
 from auditor.results import FindingRecord, SnapshotInfo, isoformat
 from auditor.store import HistoryStore
 
 __all__ = ["EXPIRING_WITHIN", "REPORT_SCHEMA", "Waiver", "build_drift_report"]
 
-REPORT_SCHEMA = "auditor.report/1"
 EXPIRING_WITHIN = timedelta(days=14)
 
 Waiver = tuple[str, str, str, date]
@@ -46,66 +61,61 @@ def build_drift_report(
     now: datetime,
     waivers: Sequence[Waiver] = (),
     organization: str = "",
-) -> dict[str, Any]:
+) -> DriftReport:
     """The `auditor.report/1` document for the period `[now - since, now]`."""
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     start = now - since
     period = store.all_snapshots(start, now)
     last = store.latest_complete_at_or_before(now)
     first = store.latest_complete_at_or_before(start) or next((s for s in period if s.complete), None)
-    findings: dict[str, list[dict[str, Any]]] = {
-        "new": [],
-        "resolved": [],
-        "persisting": [],
-        "reopened": [],
-        "waived": [],
-    }
-    objects: dict[str, list[dict[str, Any]]] = {"added": [], "removed": [], "changed": []}
+    findings = DriftFindings(new=[], resolved=[], persisting=[], reopened=[], waived=[])
+    objects = ObjectChanges(added=[], removed=[], changed=[])
     if last is not None and first is not None:
         findings = _findings(store, first, last, now)
         changes = store.object_changes(first.id, last.id)
         objects = diff_objects(changes.before, changes.after)
     errors = {summary.id: summary.error for summary in store.snapshots()}
-    return {
-        "schema": REPORT_SCHEMA,
-        "organization": organization or store.organization(),
-        "generated_at": isoformat(now),
-        "period": {"since": isoformat(start), "until": isoformat(now)},
-        "from": snapshot_ref(first) if first and last else None,
-        "to": snapshot_ref(last) if last else None,
-        "summary": {
-            "new": len(findings["new"]),
-            "resolved": len(findings["resolved"]),
-            "persisting": len(findings["persisting"]),
-            "reopened": len(findings["reopened"]),
-            "waived": len(findings["waived"]),
-            "object_changes": sum(len(entries) for entries in objects.values()),
+    return DriftReport(
+        organization=organization or store.organization(),
+        generated_at=_time(now),
+        period=Period(since=_time(start), until=_time(now)),
+        source=snapshot_ref(first) if first and last else None,
+        target=snapshot_ref(last) if last else None,
+        summary={
+            "new": len(findings.new),
+            "resolved": len(findings.resolved),
+            "persisting": len(findings.persisting),
+            "reopened": len(findings.reopened),
+            "waived": len(findings.waived),
+            "object_changes": objects.total,
             "snapshots": len(period),
             "incomplete_snapshots": sum(not s.complete for s in period),
         },
-        "findings": findings,
-        "objects": objects,
-        "collection": {
-            "snapshots": [
-                {
-                    "id": s.id,
-                    "taken_at": isoformat(s.taken_at),
-                    "complete": s.complete,
-                    "objects": s.objects,
-                    "error": errors.get(s.id),
-                    "sources": [source.to_json() for source in s.sources],
-                }
+        findings=findings,
+        objects=objects,
+        collection=Collection(
+            snapshots=[
+                SnapshotHealth(
+                    id=s.id,
+                    taken_at=_time(s.taken_at),
+                    complete=s.complete,
+                    objects=s.objects,
+                    error=errors.get(s.id),
+                    sources=[SourceEntry.of(source) for source in s.sources],
+                )
                 for s in period
             ]
-        },
-        "waivers": _waivers(waivers, now.date()),
-        "delivery": _delivery(store),
-    }
+        ),
+        waivers=_waivers(waivers, now.date()),
+        delivery=_delivery(store),
+    )
 
 
-def _findings(
-    store: HistoryStore, first: SnapshotInfo, last: SnapshotInfo, now: datetime
-) -> dict[str, list[dict[str, Any]]]:
+def _time(moment: datetime) -> str:
+    return isoformat(moment) or ""
+
+
+def _findings(store: HistoryStore, first: SnapshotInfo, last: SnapshotInfo, now: datetime) -> DriftFindings:
     at_from = {f.fingerprint: f for f in store.load_findings(first.id)}
     at_to = {f.fingerprint: f for f in store.load_findings(last.id)}
     appeared = [fp for fp in at_to if fp not in at_from]
@@ -121,19 +131,17 @@ def _findings(
         was = at_from[fp]
         later = [i for i in order if i > max(presence[fp], default=first.id)]
         resolved_at = taken_at[later[0]] if later else last.taken_at
-        resolved.append({**_entry(was, resolved_at), "resolved_at": isoformat(resolved_at)})
+        resolved.append(_entry(was, resolved_at, resolved_at=_time(resolved_at)))
     # Waived findings are accepted risk, not failures: they get a list of their own instead of
     # swelling "new" or "still failing" (the history's `failing` count leaves them out too).
     waived = {fp for fp, f in at_to.items() if f.status is Status.WAIVED}
-    return {
-        "new": _sorted(_entry(at_to[fp], now) for fp in appeared if fp not in reopened and fp not in waived),
-        "resolved": _sorted(resolved),
-        "persisting": _sorted(
-            _entry(f, now) for fp, f in at_to.items() if fp in at_from and fp not in waived
-        ),
-        "reopened": _sorted(_entry(at_to[fp], now) for fp in sorted(reopened) if fp not in waived),
-        "waived": _sorted(_entry(at_to[fp], now) for fp in sorted(waived)),
-    }
+    return DriftFindings(
+        new=_sorted(_entry(at_to[fp], now) for fp in appeared if fp not in reopened and fp not in waived),
+        resolved=_sorted(resolved),
+        persisting=_sorted(_entry(f, now) for fp, f in at_to.items() if fp in at_from and fp not in waived),
+        reopened=_sorted(_entry(at_to[fp], now) for fp in sorted(reopened) if fp not in waived),
+        waived=_sorted(_entry(at_to[fp], now) for fp in sorted(waived)),
+    )
 
 
 def _streak_length(checked: list[tuple[int, datetime]], present: list[int]) -> int:
@@ -147,43 +155,54 @@ def _streak_length(checked: list[tuple[int, datetime]], present: list[int]) -> i
     return length
 
 
-def _entry(finding: FindingRecord, until: datetime) -> dict[str, Any]:
+def _entry(finding: FindingRecord, until: datetime, **resolved_at: str) -> DriftFinding:
+    """The finding as the report lists it; `resolved_at` given only for a resolved one."""
     first_seen = finding.first_seen
     days = max(0, (until - first_seen).days) if first_seen is not None else None
-    return {**finding_json(finding), "first_seen": isoformat(first_seen), "failing_for_days": days}
+    return DriftFinding(
+        check=finding.check,
+        subject=finding.subject,
+        status=finding.status,
+        severity=finding.severity,
+        message=finding.message,
+        fingerprint=finding.fingerprint,
+        first_seen=isoformat(first_seen),
+        failing_for_days=days,
+        **resolved_at,
+    )
 
 
-def _sorted(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(entries, key=lambda e: (e["check"], e["subject"].lower(), e["subject"]))
+def _sorted(entries: Iterable[DriftFinding]) -> list[DriftFinding]:
+    return sorted(entries, key=lambda e: (e.check, e.subject.lower(), e.subject))
 
 
-def _waivers(waivers: Sequence[Waiver], today: date) -> dict[str, list[dict[str, Any]]]:
+def _waivers(waivers: Sequence[Waiver], today: date) -> Waivers:
     expiring, expired = [], []
     for check, subject, reason, expires in sorted(waivers, key=lambda w: (w[3], w[0], w[1])):
-        entry = {
-            "check": check,
-            "subject": subject,
-            "reason": reason,
-            "expires": expires.isoformat(),
-            "days_left": (expires - today).days,
-        }
+        entry = WaiverEntry(
+            check=check,
+            subject=subject,
+            reason=reason,
+            expires=expires.isoformat(),
+            days_left=(expires - today).days,
+        )
         if expires < today:
             expired.append(entry)
         elif expires <= today + EXPIRING_WITHIN:
             expiring.append(entry)
-    return {"expiring": expiring, "expired": expired}
+    return Waivers(expiring=expiring, expired=expired)
 
 
-def _delivery(store: HistoryStore) -> dict[str, Any]:
+def _delivery(store: HistoryStore) -> Delivery:
     last_sent = store.last_delivery(sent=True)
-    return {
-        "last_sent": isoformat(last_sent.sent_at) if last_sent else None,
-        "missed": [
-            {
-                "period_from": isoformat(missed.period_from),
-                "period_to": isoformat(missed.period_to),
-                "error": missed.error,
-            }
+    return Delivery(
+        last_sent=isoformat(last_sent.sent_at) if last_sent else None,
+        missed=[
+            MissedDelivery(
+                period_from=isoformat(missed.period_from),
+                period_to=isoformat(missed.period_to),
+                error=missed.error,
+            )
             for missed in store.missed_deliveries()
         ],
-    }
+    )

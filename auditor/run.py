@@ -23,6 +23,7 @@ from auditor import families
 from auditor.collect import Source
 from auditor.config import AuditorConfig
 from auditor.diff import diff_snapshots
+from auditor.documents import DiffDocument
 from auditor.engine import Waiver, run_checks
 from auditor.errors import AuditorError, CollectorError
 from auditor.model import Snapshot
@@ -61,7 +62,7 @@ class PassResult:
     run: RunResult
     snapshot: SnapshotInfo
     previous: SnapshotInfo | None = None
-    diff: dict[str, object] | None = None
+    diff: DiffDocument | None = None
     records: list[ObjectRecord] = field(default_factory=list, repr=False)
 
 
@@ -198,7 +199,7 @@ def run_pass(
 
 def _diff_against_previous(
     store: HistoryStore, snapshot: SnapshotInfo
-) -> tuple[SnapshotInfo | None, dict[str, object] | None]:
+) -> tuple[SnapshotInfo | None, DiffDocument | None]:
     """The diff against the last complete snapshot before this one (None for the first pass)."""
     previous = next(
         (s for s in store.snapshots() if s.complete and s.id < snapshot.id),

@@ -13,11 +13,7 @@ from auditor.registry import Finding, Severity, SkipCheck, check
     title="Every mailbox-enabled user has a valid store, a legacyExchangeDN and an authoritative primary address",
     severity=Severity.HIGH,
     principles=("P1",),
-    remediation=(
-        "In Active Directory Users and Computers, run the Exchange Task Wizard on the user (Move Mailbox "
-        "to an existing store, or Remove/Create Mailbox), then let the Recipient Update Service stamp "
-        "legacyExchangeDN and a primary SMTP address in a domain Exchange is responsible for."
-    ),
+    remediation="Give the user a mailbox in an existing store and let the Recipient Update Service stamp legacyExchangeDN and a primary address Exchange is authoritative for.",
 )
 def mailbox_users_are_complete(snap: Snapshot) -> Iterator[Finding]:
     """P1 wants Exchange users to be ordinary mailbox recipients. A mailbox whose store no longer

@@ -15,11 +15,7 @@ from ._support import hosts_with, require_domain
     title="The POP3 service authenticates through Active Directory",
     severity=Severity.HIGH,
     principles=("P2",),
-    remediation=(
-        "On the POP3 server, remove the domains (the method cannot change while domains exist), run "
-        "`winpop set auth` with the number of 'Active Directory Integrated', then recreate the domains "
-        "and mailboxes (POP3 Service console > server Properties > Authentication Method)."
-    ),
+    remediation="Switch the POP3 service to Active Directory Integrated authentication (winpop set auth); its domains must be removed and recreated for that.",
 )
 def pop3_uses_ad_authentication(snap: Snapshot) -> Iterator[Finding]:
     """P2 demands one authentication path for everyone, through Active Directory. A POP3 service on
@@ -50,11 +46,7 @@ def pop3_uses_ad_authentication(snap: Snapshot) -> Iterator[Finding]:
     title="Every POP3 mailbox belongs to an enabled Active Directory user",
     severity=Severity.HIGH,
     principles=("P2",),
-    remediation=(
-        "Create (or enable) the AD user account the mailbox belongs to, with sAMAccountName equal to the "
-        "mailbox name, and mail-enable it with targetAddress SMTP:name@pop-domain; replace contacts that "
-        "stand for POP3 users by user accounts."
-    ),
+    remediation="Give each POP3 mailbox an enabled, mail-enabled AD user (sAMAccountName = mailbox name); replace contacts that stand for POP3 users by users.",
 )
 def pop3_mailboxes_have_ad_users(snap: Snapshot) -> Iterator[Finding]:
     """With Active Directory Integrated authentication a POP3 user logs on with an AD account. A

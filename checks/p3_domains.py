@@ -26,11 +26,7 @@ def _hosted_by(servers: tuple[str, ...]) -> str:
     title="No POP3 domain is authoritative in Exchange",
     severity=Severity.CRITICAL,
     principles=("P3",),
-    remediation=(
-        "In Exchange System Manager > Recipients > Recipient Policies, open each policy listing the POP3 "
-        "domain, edit the SMTP address and clear 'This Exchange Organization is responsible for all mail "
-        "delivery to this address' (or remove the address); then route the domain with an SMTP connector."
-    ),
+    remediation="Make the POP3 domain non-authoritative (or remove it) in every recipient policy that lists it, and route it with an SMTP connector (COEX-601).",
 )
 def pop3_domain_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     """When Exchange is authoritative for a POP3 domain it never forwards that domain's mail: every
@@ -54,10 +50,7 @@ def pop3_domain_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     title="No POP3 domain appears among Exchange's domains, even non-authoritatively",
     severity=Severity.MEDIUM,
     principles=("P3",),
-    remediation=(
-        "Give POP3 users their own domain (for example pop.contoso.com): remove the POP3 domain from the "
-        "recipient policies in Exchange System Manager and stamp the shared address on POP3 users instead."
-    ),
+    remediation="Give POP3 users a domain of their own, remove it from Exchange's recipient policies, and stamp the shared address on POP3 users instead.",
 )
 def pop3_domain_not_in_exchange(snap: Snapshot) -> Iterator[Finding]:
     """The source document says Exchange and the POP3 server cannot use exactly the same mail domain.
@@ -80,10 +73,7 @@ def pop3_domain_not_in_exchange(snap: Snapshot) -> Iterator[Finding]:
     title="No domain is authoritative in one recipient policy and non-authoritative in another",
     severity=Severity.MEDIUM,
     principles=("P3",),
-    remediation=(
-        "In Exchange System Manager > Recipient Policies, make the 'responsible for all mail delivery' "
-        "box agree for this SMTP address in every policy that lists it."
-    ),
+    remediation="Make the 'responsible for all mail delivery' box agree for this SMTP address in every recipient policy that lists it.",
 )
 def domain_authority_consistent(snap: Snapshot) -> Iterator[Finding]:
     """An "ambiguously non-authoritative" domain is authoritative for the users of one policy and
@@ -122,11 +112,7 @@ def _describe(found: Trace) -> str:
     title="Routing terminates for unknown recipients and reaches every POP3 user's mailbox",
     severity=Severity.CRITICAL,
     principles=("P3",),
-    remediation=(
-        "Run `auditor trace ADDRESS --from SYSTEM` to see the hops. Break a loop by making exactly one "
-        "system responsible for the domain: no SMTP connector for an Exchange domain to the POP3 server, "
-        "or no POP3 domain that Exchange also routes; fix the connector or smart host that misroutes."
-    ),
+    remediation="Run `auditor trace ADDRESS --from SYSTEM` to see the hops; make exactly one system responsible for each domain and fix what misroutes.",
 )
 def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
     """Checking each setting alone misses how they combine. Following a message to an unknown

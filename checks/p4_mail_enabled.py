@@ -15,11 +15,7 @@ from ._support import mail_enabled_user_for, pop3_user_candidates, require_confi
     title="Every POP3 mailbox has a mail-enabled AD user pointing at it",
     severity=Severity.HIGH,
     principles=("P4",),
-    remediation=(
-        "In Active Directory Users and Computers, run the Exchange Task Wizard > Establish E-mail Address "
-        "on the POP3 user's account with the external address SMTP:name@pop-domain (this sets mailNickname "
-        "and targetAddress); a user with an Exchange mailbox must not also be a POP3 user."
-    ),
+    remediation="Mail-enable the POP3 user's AD account with the external address SMTP:name@pop-domain (Exchange Tasks > Establish E-mail Address).",
 )
 def pop3_mailboxes_are_mail_enabled(snap: Snapshot) -> Iterator[Finding]:
     """Exchange only knows the recipients AD describes. Without a mail-enabled user whose
@@ -70,11 +66,7 @@ def _pop3_users(snap: Snapshot) -> list[Recipient]:
     title="POP3 users' primary SMTP address is in a domain some system accepts",
     severity=Severity.MEDIUM,
     principles=("P4",),
-    remediation=(
-        "Make the recipient policy that applies to POP3 users generate the primary (reply) address in the "
-        "shared Exchange domain or in the POP3 domain (Exchange System Manager > Recipient Policies > "
-        "E-Mail Addresses, Set as Primary), then let the Recipient Update Service apply it."
-    ),
+    remediation="Make the recipient policy for POP3 users stamp a primary address in the shared Exchange domain or the POP3 domain, then apply the policy.",
 )
 def pop3_users_reply_address_accepted(snap: Snapshot) -> Iterator[Finding]:
     """A POP3 user's primary address is what others reply to. If it is in a domain neither Exchange
@@ -107,11 +99,7 @@ def pop3_users_reply_address_accepted(snap: Snapshot) -> Iterator[Finding]:
     title="POP3 users appear in the Global Address List",
     severity=Severity.MEDIUM,
     principles=("P4",),
-    remediation=(
-        "In Active Directory Users and Computers > user > Exchange Advanced, clear 'Hide from Exchange "
-        "address lists'; if legacyExchangeDN or showInAddressBook is missing, right-click the Recipient "
-        "Update Service in Exchange System Manager and choose Update Now (or Rebuild)."
-    ),
+    remediation="Clear 'Hide from Exchange address lists' on the user and let the Recipient Update Service stamp it (Update Now).",
 )
 def pop3_users_in_gal(snap: Snapshot) -> Iterator[Finding]:
     """P4 mail-enables POP3 users also so that Exchange and POP3 users find each other in the Global
@@ -139,11 +127,7 @@ def pop3_users_in_gal(snap: Snapshot) -> Iterator[Finding]:
     title="No targetAddress points into a domain Exchange is authoritative for",
     severity=Severity.CRITICAL,
     principles=("P3", "P4"),
-    remediation=(
-        "In Active Directory Users and Computers > object > Exchange General > E-mail Addresses, set the "
-        "external (target) address to the POP3 domain address (SMTP:name@pop-domain), never to the "
-        "shared Exchange domain."
-    ),
+    remediation="Set the object's targetAddress to its POP3 domain address (SMTP:name@pop-domain), never to a domain Exchange is authoritative for.",
 )
 def target_address_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     """Exchange resolves a targetAddress in one of its authoritative domains as its own recipient

@@ -15,11 +15,7 @@ from ._support import hosts_with, relay_verdict, require_configuration
     title="Exchange SMTP virtual servers let clients authenticate and relay once authenticated",
     severity=Severity.HIGH,
     principles=("P5",),
-    remediation=(
-        "In Exchange System Manager > server > Protocols > SMTP > virtual server Properties > Access: "
-        "under Authentication tick Basic and/or Integrated Windows Authentication; under Relay tick "
-        "'Allow all computers which successfully authenticate to relay, regardless of the list above'."
-    ),
+    remediation="On each Exchange SMTP virtual server, offer Basic and/or Integrated Windows authentication and let clients that authenticate relay.",
 )
 def exchange_vs_allows_authenticated_relay(snap: Snapshot) -> Iterator[Finding]:
     """POP3 users send through SMTP (P5). If Exchange offers only anonymous access, or does not let
@@ -50,11 +46,7 @@ def exchange_vs_allows_authenticated_relay(snap: Snapshot) -> Iterator[Finding]:
     title="Each POP3 server's SMTP service relays only for authenticated clients",
     severity=Severity.HIGH,
     principles=("P5",),
-    remediation=(
-        "In IIS Manager > Default SMTP Virtual Server > Properties > Access: Authentication, tick Basic "
-        "and/or Integrated Windows Authentication; Relay, choose 'Only the list below' and tick 'Allow all "
-        "computers which successfully authenticate to relay'."
-    ),
+    remediation="On the POP3 server's SMTP service, offer Basic and/or Integrated Windows authentication, relay to 'Only the list below' plus authenticated clients.",
 )
 def pop3_smtp_requires_authentication(snap: Snapshot) -> Iterator[Finding]:
     """P5: POP3 clients must authenticate to send. An SMTP service that offers no authenticated

@@ -16,11 +16,7 @@ from ._support import require_configuration
     title="The SMTP connector chosen for each POP3 domain delivers to its POP3 server",
     severity=Severity.HIGH,
     principles=("P6",),
-    remediation=(
-        "In Exchange System Manager > Routing Groups > Connectors, create (or fix) an SMTP connector with "
-        "the POP3 domain as address space, 'Forward all mail through this connector to the following smart "
-        "hosts' set to the POP3 server ([IP] or FQDN), and existing local bridgeheads."
-    ),
+    remediation="Create or fix an SMTP connector with the POP3 domain as its address space and the POP3 server as its smart host, with existing bridgeheads.",
 )
 def connector_routes_pop3_domain(snap: Snapshot) -> Iterator[Finding]:
     """P6: Exchange hands POP3 users' mail to the POP3 server through an SMTP connector. Without one

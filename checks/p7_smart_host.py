@@ -15,11 +15,7 @@ from ._support import hosts_with, require_configuration, require_pop3_servers
     title="Each POP3 server's SMTP service always sends through an Exchange smart host",
     severity=Severity.HIGH,
     principles=("P7",),
-    remediation=(
-        "In IIS Manager > Default SMTP Virtual Server > Properties > Delivery > Advanced, set 'Smart host' "
-        "to the Exchange server ([IP] or FQDN) and clear 'Attempt direct delivery before sending to smart "
-        "host' (SmartHostType 2)."
-    ),
+    remediation="Set the POP3 server's SMTP smart host to an Exchange server and clear 'Attempt direct delivery before sending to smart host'.",
 )
 def pop3_smart_host_is_exchange(snap: Snapshot) -> Iterator[Finding]:
     """P7 sends the POP3 server's outgoing mail through Exchange. Without that smart host, or with
@@ -61,10 +57,7 @@ def pop3_smart_host_is_exchange(snap: Snapshot) -> Iterator[Finding]:
     title="Every POP3 server address is granted relay on an Exchange SMTP virtual server",
     severity=Severity.HIGH,
     principles=("P7",),
-    remediation=(
-        "In Exchange System Manager > server > Protocols > SMTP > virtual server Properties > Access > "
-        "Relay: keep 'Only the list below' and add each IP address of the POP3 server."
-    ),
+    remediation="Add each IP address of the POP3 server to the relay list ('Only the list below') of an Exchange SMTP virtual server.",
 )
 def pop3_server_may_relay_on_exchange(snap: Snapshot) -> Iterator[Finding]:
     """P7: the POP3 server hands all outgoing mail to Exchange; unless Exchange grants its addresses

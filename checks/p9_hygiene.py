@@ -15,11 +15,7 @@ from ._support import relay_verdict
     title="No SMTP virtual server, Exchange or POP3, is an open relay",
     severity=Severity.CRITICAL,
     principles=("all",),
-    remediation=(
-        "In Exchange System Manager (Exchange) or IIS Manager (POP3 server) > SMTP virtual server > "
-        "Properties > Access > Relay: choose 'Only the list below', list single hosts or small subnets "
-        "only, and rely on 'Allow all computers which successfully authenticate to relay'."
-    ),
+    remediation="Set the virtual server's relay to 'Only the list below' with single hosts or small subnets, and let authenticated clients relay.",
 )
 def no_open_relay(snap: Snapshot) -> Iterator[Finding]:
     """An open relay lets anyone on the Internet send spam through the organization: its servers
@@ -46,11 +42,7 @@ def no_open_relay(snap: Snapshot) -> Iterator[Finding]:
     title="No SMTP address belongs to two objects",
     severity=Severity.HIGH,
     principles=("all",),
-    remediation=(
-        "In Active Directory Users and Computers > object > E-mail Addresses, remove the duplicate address "
-        "from all objects but the one that should receive its mail (check recipient policies that may "
-        "stamp it again)."
-    ),
+    remediation="Remove the address from every object but the one that should receive its mail, and check that no recipient policy stamps it again.",
 )
 def smtp_addresses_unique(snap: Snapshot) -> Iterator[Finding]:
     """Exchange cannot decide who receives mail for an address two objects claim: it returns NDR
@@ -74,10 +66,7 @@ def smtp_addresses_unique(snap: Snapshot) -> Iterator[Finding]:
     title="Every object has exactly one primary SMTP address, equal to its mail attribute",
     severity=Severity.MEDIUM,
     principles=("all",),
-    remediation=(
-        "In Active Directory Users and Computers > object > E-mail Addresses, select the one reply address "
-        "and click Set as Primary; the Recipient Update Service then rewrites mail to match."
-    ),
+    remediation="Set exactly one reply address as primary on the object (E-mail Addresses > Set as Primary); the Recipient Update Service then rewrites mail.",
 )
 def one_primary_smtp(snap: Snapshot) -> Iterator[Finding]:
     """The primary SMTP address is the reply address and the one the GAL shows. With none or several

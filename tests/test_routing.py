@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "checks"))
-
-from builders import (
+from auditor.model import Snapshot
+from auditor.records import ObjectKind, ObjectRecord
+from auditor.routing import Trace, UnknownSystemError, choose_connector, systems, trace
+from auditor.testing import (
     connector,
     exchange_server,
     mailbox_store,
@@ -21,10 +19,6 @@ from builders import (
     snapshot,
     user,
 )
-
-from auditor.model import Snapshot
-from auditor.records import ObjectKind, ObjectRecord
-from auditor.routing import Trace, UnknownSystemError, choose_connector, systems, trace
 
 
 def shared_domain(*extra: ObjectRecord) -> Snapshot:

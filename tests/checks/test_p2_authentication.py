@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+
 from auditor.checks.p2_authentication import pop3_mailboxes_have_ad_users as coex_202
 from auditor.checks.p2_authentication import pop3_uses_ad_authentication as coex_201
-from builders import outcome, pop3_mailbox, pop3_server, snapshot, user
-
 from auditor.model import Snapshot
 from auditor.registry import SkipCheck
+from auditor.testing import outcome, pop3_mailbox, pop3_server, snapshot, user
 
 AD = "{EF9D811E-36C5-497F-ADE7-2B36DF172824}"
 SAM = "{14F1665C-E3D3-46AA-884F-ED4CF19D7AD5}"

@@ -6,11 +6,11 @@ import base64
 from typing import Any
 
 import pytest
+
 from auditor.checks.p5_client_auth import exchange_vs_allows_authenticated_relay as coex_501
 from auditor.checks.p5_client_auth import pop3_smtp_requires_authentication as coex_502
-from builders import b64, outcome, pop3_server, relay_blob, snapshot, virtual_server, vs_dn
-
 from auditor.registry import SkipCheck
+from auditor.testing import b64, outcome, pop3_server, relay_blob, snapshot, virtual_server, vs_dn
 
 NOBODY = b64(relay_blob())
 UNDECODABLE = base64.b64encode(b"\x01\x02\x03").decode()

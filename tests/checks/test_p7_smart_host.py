@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from auditor.checks.p7_smart_host import pop3_server_may_relay_on_exchange as coex_702
 from auditor.checks.p7_smart_host import pop3_smart_host_is_exchange as coex_701
-from builders import b64, exchange_server, outcome, pop3_server, relay_blob, snapshot, virtual_server
-
 from auditor.model import Snapshot
 from auditor.records import ObjectRecord
 from auditor.registry import SkipCheck
+from auditor.testing import b64, exchange_server, outcome, pop3_server, relay_blob, snapshot, virtual_server
 
 
 def fixture_701(*, domain: bool = True, configuration: bool = True) -> Snapshot:

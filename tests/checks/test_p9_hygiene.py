@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from auditor.checks.p9_hygiene import no_open_relay as coex_901
 from auditor.checks.p9_hygiene import one_primary_smtp as coex_903
 from auditor.checks.p9_hygiene import smtp_addresses_unique as coex_902
-from builders import (
+from auditor.model import Snapshot
+from auditor.records import ObjectKind
+from auditor.registry import SkipCheck
+from auditor.testing import (
     b64,
     dn_of,
     outcome,
@@ -20,10 +24,6 @@ from builders import (
     virtual_server,
     vs_dn,
 )
-
-from auditor.model import Snapshot
-from auditor.records import ObjectKind
-from auditor.registry import SkipCheck
 
 UNDECODABLE = base64.b64encode(b"\x00" * 10).decode()
 

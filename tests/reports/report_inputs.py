@@ -1,8 +1,10 @@
 """Report inputs built the way the product builds them, carrying hostile directory values.
 
 The check run comes from real `RunResult` objects (so its shape is what `auditor check` emits);
-the diff and the drift report follow `auditor.diff/1` and `auditor.report/1`. The catalogue is
-our own, so golden files do not change when the built-in checks' docs do.
+the diff and the drift report are written as their published JSON (`diff_json`, `report_json`)
+and read into the typed documents the reports take (`make_diff`, `make_report`), so a key the
+documents do not know, or a value of the wrong type, fails here. The catalogue is our own, so
+golden files do not change when the built-in checks' docs do.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from typing import Any
 
-from auditor.reports.catalog import CheckInfo
-
+from auditor.documents import DiffDocument, DriftReport
 from auditor.records import SourceInfo
 from auditor.registry import Severity, Status
+from auditor.reports.catalog import CheckInfo
 from auditor.results import CheckResult, FindingRecord, RunResult, SnapshotInfo, WaiverNote, fingerprint
 
 SCRIPT = "<script>alert(1)</script>"
@@ -194,16 +196,24 @@ def finding(
 ) -> dict[str, Any]:
     return {
         "check": check,
-        "severity": severity,
         "subject": subject,
-        "message": message,
         "status": status,
+        "severity": severity,
+        "message": message,
         "fingerprint": fingerprint(check, subject),
         **extra,
     }
 
 
-def make_diff() -> dict[str, Any]:
+def make_diff() -> DiffDocument:
+    return DiffDocument.model_validate(diff_json())
+
+
+def make_report(*, many: int = 0) -> DriftReport:
+    return DriftReport.model_validate(report_json(many=many))
+
+
+def diff_json() -> dict[str, Any]:
     return {
         "schema": "auditor.diff/1",
         "from": {"id": 6, "taken_at": "2026-11-26T07:00:01Z"},
@@ -251,7 +261,7 @@ def make_diff() -> dict[str, Any]:
     }
 
 
-def make_report(*, many: int = 0) -> dict[str, Any]:
+def report_json(*, many: int = 0) -> dict[str, Any]:
     """An `auditor.report/1` week with every section populated; `many` extra new COEX-403 failures."""
     new = [
         finding(
@@ -282,7 +292,7 @@ def make_report(*, many: int = 0) -> dict[str, Any]:
         )
         for i in range(many)
     ]
-    diff = make_diff()
+    diff = diff_json()
     return {
         "schema": "auditor.report/1",
         "organization": f"Contoso {SCRIPT}",
@@ -426,7 +436,6 @@ def make_report(*, many: int = 0) -> dict[str, Any]:
                     "reason": f"resource mailbox {IMG}",
                     "expires": "2026-12-05",
                     "days_left": 5,
-                    "state": "expiring",
                 }
             ],
             "expired": [
@@ -436,7 +445,6 @@ def make_report(*, many: int = 0) -> dict[str, Any]:
                     "reason": "migration",
                     "expires": "2026-11-01",
                     "days_left": -29,
-                    "state": "expired",
                 }
             ],
         },

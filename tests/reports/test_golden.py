@@ -11,16 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from auditor.reports.render import render_check_run, render_diff, render_drift_report
 from report_inputs import CATALOG, make_diff, make_report, make_run
+
+from auditor.reports.render import render_check_run, render_diff, render_drift_report
 
 GOLDEN = Path(__file__).parent / "golden"
 
 CASES: dict[str, Callable[[], str]] = {
-    "check_run.html": lambda: render_check_run(make_run().to_json(), "html", catalog=CATALOG),
-    "check_run.json": lambda: render_check_run(make_run().to_json(), "json", catalog=CATALOG),
-    "check_run.txt": lambda: render_check_run(make_run().to_json(), "text", catalog=CATALOG),
-    "check_run.junit.xml": lambda: render_check_run(make_run().to_json(), "junit", catalog=CATALOG),
+    "check_run.html": lambda: render_check_run(make_run(), "html", catalog=CATALOG),
+    "check_run.json": lambda: render_check_run(make_run(), "json", catalog=CATALOG),
+    "check_run.txt": lambda: render_check_run(make_run(), "text", catalog=CATALOG),
+    "check_run.junit.xml": lambda: render_check_run(make_run(), "junit", catalog=CATALOG),
     "diff.html": lambda: render_diff(make_diff(), "html", catalog=CATALOG),
     "diff.json": lambda: render_diff(make_diff(), "json", catalog=CATALOG),
     "drift_report.html": lambda: render_drift_report(make_report(), "html", catalog=CATALOG, attachment=True),

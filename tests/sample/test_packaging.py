@@ -37,7 +37,7 @@ def _ignore(folder: str, names: list[str]) -> set[str]:
 def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     work = tmp_path_factory.mktemp("wheel")
     source = work / "source"
-    shutil.copytree(REPOSITORY, source, ignore=_ignore)
+    shutil.copytree(REPOSITORY, source, ignore=_ignore, symlinks=True)
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet"]
     done = subprocess.run(
         [*build, "--wheel-dir", str(work / "dist"), str(source)],

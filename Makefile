@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: sample test venv lab-deps lint typecheck pytest bench screenshot clean
+.PHONY: sample sample-data test venv lab-deps lint typecheck pytest bench screenshot clean
 
 $(BIN)/auditor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ venv: $(BIN)/auditor
 # Exit 1 only means "the sample has findings" (it is built to have them): that is success here.
 sample: venv
 	$(BIN)/auditor check --once --sample; status=$$?; [ $$status -le 1 ] || exit $$status
+
+# Rewrite the bundled sample's data files (auditor/sample/) from tools/make_sample.py; deterministic.
+sample-data: venv
+	$(BIN)/python tools/make_sample.py
 
 lab-deps:
 	sh deploy/lab/install-test-deps.sh

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
@@ -23,6 +23,10 @@ from auditor import __version__
 from auditor.config import AuditorConfig, StoreConfig, find_config, load_config, parse_duration
 from auditor.errors import AuditorError, ConfigError, SnapshotError
 from auditor.registry import Severity, discover_checks
+
+if TYPE_CHECKING:
+    from auditor.documents import DiffDocument, DriftReport
+    from auditor.run import PassResult
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -174,7 +178,7 @@ def _check_once(
 
     reporter = progress_for(sys.stderr)
 
-    def render(result: Any) -> None:
+    def render(result: PassResult) -> None:
         _render_pass(result, fmt, output)
 
     result = run_pass(config, progress=reporter, on_result=render)
@@ -182,22 +186,22 @@ def _check_once(
     return exit_code(result.run, threshold)
 
 
-def _render_pass(result: Any, fmt: str, output: Path | None) -> None:
+def _render_pass(result: PassResult, fmt: str, output: Path | None) -> None:
     from auditor.reports.render import render_check_run
 
-    text = render_check_run(result.run.to_json(), fmt, color=_color(output))
+    text = render_check_run(result.run, fmt, color=_color(output))
     if fmt == "text" and result.diff is not None and result.previous is not None:
         text = text.rstrip("\n") + "\n\n" + _changes_line(result.previous.id, result.diff) + "\n"
     _emit(text, output)
 
 
-def _changes_line(previous_id: int, diff: dict[str, Any]) -> str:
+def _changes_line(previous_id: int, diff: DiffDocument) -> str:
     """One line on what changed since the last complete snapshot; `auditor diff` has the detail."""
-    objects, findings = diff["objects"], diff["findings"]
+    objects, findings = diff.objects, diff.findings
     return (
-        f"Since snapshot {previous_id}: {len(objects['added'])} objects added, {len(objects['removed'])} removed, "
-        f"{len(objects['changed'])} changed; {len(findings['new'])} new findings, "
-        f"{len(findings['resolved'])} resolved (details: auditor diff)"
+        f"Since snapshot {previous_id}: {len(objects.added)} objects added, {len(objects.removed)} removed, "
+        f"{len(objects.changed)} changed; {len(findings.new)} new findings, "
+        f"{len(findings.resolved)} resolved (details: auditor diff)"
     )
 
 
@@ -297,7 +301,7 @@ def report(
     _emit(render_drift_report(document, fmt, color=_color(output)), output)
 
 
-def _drift_document(config: AuditorConfig, period: timedelta) -> dict[str, Any]:
+def _drift_document(config: AuditorConfig, period: timedelta) -> DriftReport:
     from auditor.drift import build_drift_report
     from auditor.run import open_store
 
@@ -335,8 +339,7 @@ def _send_drift_report(
     )
     message = build_report_message(document, settings)
     store = open_store(config)
-    period = document.get("period", {})
-    period_from, period_to = period.get("since"), period.get("until")
+    period_from, period_to = document.period.since, document.period.until
     from opentelemetry import trace as otel_trace
 
     try:

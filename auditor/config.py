@@ -105,6 +105,8 @@ class DirectoryConfig(_Strict):
 
 class Pop3ServerConfig(_Strict):
     name: str = Field(min_length=1)
+    # Which source family reads it; when absent, told from the export folder's files.
+    kind: Literal["windows", "postfix-dovecot"] | None = None
     fqdn: str | None = None
     addresses: list[str] = Field(default_factory=list)
     export: Path | None = None

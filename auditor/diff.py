@@ -18,21 +18,30 @@ Attribution: where the store holds the origins of a change (live LDAP sources, `
 each changed attribute carries `"origin": {"time", "dc", "version"}` (the `dn` change: the last
 rename or move), an added object a top-level `origin` for its creation and a removed one for its
 deletion (from its tombstone). Without them nothing is added: an origin is never made up.
+
+The result is a typed `DiffDocument` (`auditor.documents`); its `to_json()` is the contract's JSON.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from auditor.attribution import ORIGIN_CREATED, ORIGIN_DN, Origin
-from auditor.records import (
-    BINARY_ATTRIBUTES,
-    MULTI_VALUED_ATTRIBUTES,
-    VOLATILE_ATTRIBUTES,
-    ObjectRecord,
-    canonical_attribute,
+from auditor.documents import (
+    DIFF_SCHEMA,
+    AttributeChange,
+    DiffDocument,
+    FindingChange,
+    FindingChanges,
+    ObjectChanges,
+    ObjectEntry,
+    OriginEntry,
+    SetChange,
+    SnapshotRef,
+    ValueChange,
 )
+from auditor.families import attribute_traits
+from auditor.records import VOLATILE_ATTRIBUTES, ObjectRecord
 from auditor.results import FindingRecord, SnapshotInfo, isoformat
 from auditor.store import HistoryStore, ObjectOrigins
 
@@ -42,20 +51,16 @@ __all__ = [
     "diff_findings",
     "diff_objects",
     "diff_snapshots",
-    "finding_json",
+    "finding_change",
     "snapshot_ref",
 ]
 
-DIFF_SCHEMA = "auditor.diff/1"
-
-_MULTI = frozenset(name.lower() for name in MULTI_VALUED_ATTRIBUTES)
-_BINARY = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
 _PROXY = "proxyaddresses"
 
 
 def diff_snapshots(
     store: HistoryStore, from_ref: str | int | None = None, to_ref: str | int | None = None
-) -> dict[str, Any]:
+) -> DiffDocument:
     """The `auditor.diff/1` document between two complete snapshots (default: previous -> latest).
 
     Raises SnapshotError when a reference does not resolve or names an incomplete snapshot.
@@ -63,120 +68,122 @@ def diff_snapshots(
     before = store.resolve("previous" if from_ref is None else from_ref, purpose="diffed")
     after = store.resolve("latest" if to_ref is None else to_ref, purpose="diffed")
     changes = store.object_changes(before.id, after.id)
-    return {
-        "schema": DIFF_SCHEMA,
-        "from": snapshot_ref(before),
-        "to": snapshot_ref(after),
-        "objects": diff_objects(changes.before, changes.after, store.origins_between(before.id, after.id)),
-        "findings": diff_findings(store.load_findings(before.id), store.load_findings(after.id)),
-    }
+    return DiffDocument(
+        source=snapshot_ref(before),
+        target=snapshot_ref(after),
+        objects=diff_objects(changes.before, changes.after, store.origins_between(before.id, after.id)),
+        findings=diff_findings(store.load_findings(before.id), store.load_findings(after.id)),
+    )
 
 
-def snapshot_ref(info: SnapshotInfo) -> dict[str, Any]:
-    return {"id": info.id, "taken_at": isoformat(info.taken_at)}
+def snapshot_ref(info: SnapshotInfo) -> SnapshotRef:
+    return SnapshotRef(id=info.id, taken_at=isoformat(info.taken_at) or "")
 
 
 def diff_objects(
     before: Mapping[str, ObjectRecord],
     after: Mapping[str, ObjectRecord],
     origins: ObjectOrigins | None = None,
-) -> dict[str, list[dict[str, Any]]]:
+) -> ObjectChanges:
     """added / removed / changed entries between two key -> record maps, in a stable order.
 
     `origins` (the store's attribution of the period) adds `origin` where it is known.
     """
     known = origins or ObjectOrigins()
     added = [
-        _with_origin(_identity(after[key]), known.changed.get(key, {}).get(ORIGIN_CREATED))
+        _identity(after[key], known.changed.get(key, {}).get(ORIGIN_CREATED))
         for key in after.keys() - before.keys()
     ]
-    removed = [
-        _with_origin(_identity(before[key]), known.deleted.get(key)) for key in before.keys() - after.keys()
-    ]
+    removed = [_identity(before[key], known.deleted.get(key)) for key in before.keys() - after.keys()]
     changed = []
     for key in before.keys() & after.keys():
         attributes = attribute_changes(before[key], after[key])
         if attributes:
-            _attribute_origins(attributes, known.changed.get(key, {}))
-            changed.append({**_identity(after[key]), "attributes": attributes})
-    return {"added": _ordered(added), "removed": _ordered(removed), "changed": _ordered(changed)}
+            record = after[key]
+            attributed = _attribute_origins(attributes, known.changed.get(key, {}))
+            changed.append(ObjectEntry(kind=record.kind, key=record.key, dn=record.dn, attributes=attributed))
+    return ObjectChanges(added=_ordered(added), removed=_ordered(removed), changed=_ordered(changed))
 
 
-def _with_origin(entry: dict[str, Any], origin: Origin | None) -> dict[str, Any]:
-    if origin is not None:
-        entry["origin"] = origin.to_json()
-    return entry
+def _origin(origin: Origin) -> OriginEntry:
+    return OriginEntry.model_validate(origin.to_json())
 
 
-def _attribute_origins(attributes: dict[str, dict[str, Any]], origins: Mapping[str, Origin]) -> None:
-    """Put each changed attribute's origin beside its change (case-insensitive names)."""
+def _attribute_origins(
+    attributes: dict[str, AttributeChange], origins: Mapping[str, Origin]
+) -> dict[str, AttributeChange]:
+    """Each changed attribute with its origin beside the change (names compared case-insensitively)."""
     if not origins:
-        return
+        return attributes
     by_lower = {name.lower(): origin for name, origin in origins.items()}
+    attributed: dict[str, AttributeChange] = {}
     for name, change in attributes.items():
-        origin = by_lower.get(ORIGIN_DN if name == "dn" else name.lower())
-        if origin is not None and name != "kind":
-            change["origin"] = origin.to_json()
+        origin = by_lower.get(ORIGIN_DN if name == "dn" else name.lower()) if name != "kind" else None
+        attributed[name] = change.model_copy(update={"origin": _origin(origin)}) if origin else change
+    return attributed
 
 
-def attribute_changes(before: ObjectRecord, after: ObjectRecord) -> dict[str, dict[str, Any]]:
+def attribute_changes(before: ObjectRecord, after: ObjectRecord) -> dict[str, AttributeChange]:
     """Attribute name -> change, for what differs in ways that matter (empty: nothing does)."""
-    changes: dict[str, dict[str, Any]] = {}
+    changes: dict[str, AttributeChange] = {}
+    traits = attribute_traits()
     if before.kind != after.kind:
-        changes["kind"] = {"before": before.kind, "after": after.kind}
+        changes["kind"] = ValueChange(before=before.kind, after=after.kind)
     if before.dn != after.dn:
-        changes["dn"] = {"before": before.dn, "after": after.dn}
+        changes["dn"] = ValueChange(before=before.dn, after=after.dn)
     old, new = _by_name(before.attributes), _by_name(after.attributes)
     for lowered in sorted(old.keys() | new.keys()):
-        name = canonical_attribute((new.get(lowered) or old[lowered])[0])
+        name = (new.get(lowered) or old[lowered])[0]
         old_values = old[lowered][1] if lowered in old else ()
         new_values = new[lowered][1] if lowered in new else ()
-        if lowered in _MULTI or len(old_values) > 1 or len(new_values) > 1:
+        if lowered in traits.multi_valued or len(old_values) > 1 or len(new_values) > 1:
             change = _set_change(lowered, old_values, new_values)
-            if change:
+            if change is not None:
                 changes[name] = change
         else:
             old_value = old_values[0] if old_values else None
             new_value = new_values[0] if new_values else None
             if old_value != new_value:
-                changes[name] = {"before": old_value, "after": new_value}
+                changes[name] = ValueChange(before=old_value, after=new_value)
     return changes
 
 
-def diff_findings(
-    before: Iterable[FindingRecord], after: Iterable[FindingRecord]
-) -> dict[str, list[dict[str, Any]]]:
+def diff_findings(before: Iterable[FindingRecord], after: Iterable[FindingRecord]) -> FindingChanges:
     """new / resolved / persisting findings between two snapshots, matched by fingerprint."""
     old = {f.fingerprint: f for f in before}
     new = {f.fingerprint: f for f in after}
-    return {
-        "new": _sorted_findings(f for fp, f in new.items() if fp not in old),
-        "resolved": _sorted_findings(f for fp, f in old.items() if fp not in new),
-        "persisting": _sorted_findings(f for fp, f in new.items() if fp in old),
-    }
+    return FindingChanges(
+        new=_sorted_findings(f for fp, f in new.items() if fp not in old),
+        resolved=_sorted_findings(f for fp, f in old.items() if fp not in new),
+        persisting=_sorted_findings(f for fp, f in new.items() if fp in old),
+    )
 
 
-def finding_json(finding: FindingRecord) -> dict[str, Any]:
-    return {
-        "check": finding.check,
-        "subject": finding.subject,
-        "status": finding.status.value,
-        "severity": finding.severity.value,
-        "message": finding.message,
-        "fingerprint": finding.fingerprint,
-    }
+def finding_change(finding: FindingRecord) -> FindingChange:
+    return FindingChange(
+        check=finding.check,
+        subject=finding.subject,
+        status=finding.status,
+        severity=finding.severity,
+        message=finding.message,
+        fingerprint=finding.fingerprint,
+    )
 
 
-def _sorted_findings(findings: Iterable[FindingRecord]) -> list[dict[str, Any]]:
-    return [finding_json(f) for f in sorted(findings, key=lambda f: (f.check, f.subject.lower(), f.subject))]
+def _sorted_findings(findings: Iterable[FindingRecord]) -> list[FindingChange]:
+    return [
+        finding_change(f) for f in sorted(findings, key=lambda f: (f.check, f.subject.lower(), f.subject))
+    ]
 
 
-def _identity(record: ObjectRecord) -> dict[str, Any]:
-    return {"kind": record.kind, "key": record.key, "dn": record.dn}
+def _identity(record: ObjectRecord, origin: Origin | None = None) -> ObjectEntry:
+    if origin is not None:
+        return ObjectEntry(kind=record.kind, key=record.key, dn=record.dn, origin=_origin(origin))
+    return ObjectEntry(kind=record.kind, key=record.key, dn=record.dn)
 
 
-def _ordered(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(entries, key=lambda e: (e["kind"], e["dn"].lower(), e["key"]))
+def _ordered(entries: list[ObjectEntry]) -> list[ObjectEntry]:
+    return sorted(entries, key=lambda e: (e.kind, e.dn.lower(), e.key))
 
 
 def _by_name(attributes: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -189,7 +196,7 @@ def _by_name(attributes: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, tu
 
 
 def _comparable(attribute: str, value: str) -> str:
-    if attribute in _BINARY:
+    if attribute in attribute_traits().binary:
         return value
     if attribute == _PROXY:
         prefix, colon, address = value.partition(":")
@@ -197,19 +204,19 @@ def _comparable(attribute: str, value: str) -> str:
     return value.lower()
 
 
-def _set_change(attribute: str, old: Sequence[str], new: Sequence[str]) -> dict[str, Any]:
+def _set_change(attribute: str, old: Sequence[str], new: Sequence[str]) -> SetChange | None:
     old_keys = {_comparable(attribute, v) for v in old}
     new_keys = {_comparable(attribute, v) for v in new}
     added = _unique(v for v in new if _comparable(attribute, v) not in old_keys)
     removed = _unique(v for v in old if _comparable(attribute, v) not in new_keys)
     if not added and not removed:
-        return {}
-    change: dict[str, Any] = {"added": added, "removed": removed}
+        return None
     if attribute == _PROXY:
         old_primary, new_primary = _primary(old), _primary(new)
         if (old_primary or "").lower() != (new_primary or "").lower():
-            change["primary"] = {"before": old_primary, "after": new_primary}
-    return change
+            primary = ValueChange(before=old_primary, after=new_primary)
+            return SetChange(added=added, removed=removed, primary=primary)
+    return SetChange(added=added, removed=removed)
 
 
 def _unique(values: Iterable[str]) -> list[str]:

@@ -20,22 +20,40 @@ inside it), and `to`, the latest complete one. Between them:
 A finding counts as present in a snapshot when it was stored there, that is in any non-passing
 status (`fail`, `error` or `waived`); its `status` field says which. Findings waived at `to` are
 listed under `waived`, not as new, reopened or still failing.
+
+The result is a typed `DriftReport` (`auditor.documents`); its `to_json()` is the published JSON.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from auditor.diff import diff_objects, finding_json, snapshot_ref
+from auditor.diff import diff_objects, snapshot_ref
+from auditor.documents import (
+    REPORT_SCHEMA,
+    ChainEntry,
+    Collection,
+    Delivery,
+    DriftFinding,
+    DriftFindings,
+    DriftReport,
+    MissedDelivery,
+    ObjectChanges,
+    Period,
+    SnapshotHealth,
+    SourceEntry,
+    Trend,
+    TrendPoint,
+    WaiverEntry,
+    Waivers,
+)
 from auditor.registry import Status
 from auditor.results import FindingRecord, SnapshotInfo, isoformat
 from auditor.store import HistoryStore
 
 __all__ = ["EXPIRING_WITHIN", "REPORT_SCHEMA", "TREND_WINDOW", "Waiver", "build_drift_report"]
 
-REPORT_SCHEMA = "auditor.report/1"
 EXPIRING_WITHIN = timedelta(days=14)
 TREND_WINDOW = timedelta(weeks=12)
 
@@ -50,87 +68,86 @@ def build_drift_report(
     now: datetime,
     waivers: Sequence[Waiver] = (),
     organization: str = "",
-) -> dict[str, Any]:
+) -> DriftReport:
     """The `auditor.report/1` document for the period `[now - since, now]`."""
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     start = now - since
     period = store.all_snapshots(start, now)
     last = store.latest_complete_at_or_before(now)
     first = store.latest_complete_at_or_before(start) or next((s for s in period if s.complete), None)
-    findings: dict[str, list[dict[str, Any]]] = {
-        "new": [],
-        "resolved": [],
-        "persisting": [],
-        "reopened": [],
-        "waived": [],
-    }
-    objects: dict[str, list[dict[str, Any]]] = {"added": [], "removed": [], "changed": []}
+    findings = DriftFindings(new=[], resolved=[], persisting=[], reopened=[], waived=[])
+    objects = ObjectChanges(added=[], removed=[], changed=[])
     if last is not None and first is not None:
         findings = _findings(store, first, last, now)
         changes = store.object_changes(first.id, last.id)
         objects = diff_objects(changes.before, changes.after, store.origins_between(first.id, last.id))
     errors = {summary.id: summary.error for summary in store.snapshots()}
-    return {
-        "schema": REPORT_SCHEMA,
-        "organization": organization or store.organization(),
-        "generated_at": isoformat(now),
-        "period": {"since": isoformat(start), "until": isoformat(now)},
-        "from": snapshot_ref(first) if first and last else None,
-        "to": snapshot_ref(last) if last else None,
-        "summary": {
-            "new": len(findings["new"]),
-            "resolved": len(findings["resolved"]),
-            "persisting": len(findings["persisting"]),
-            "reopened": len(findings["reopened"]),
-            "waived": len(findings["waived"]),
-            "object_changes": sum(len(entries) for entries in objects.values()),
+    return DriftReport(
+        organization=organization or store.organization(),
+        generated_at=_time(now),
+        period=Period(since=_time(start), until=_time(now)),
+        source=snapshot_ref(first) if first and last else None,
+        target=snapshot_ref(last) if last else None,
+        summary={
+            "new": len(findings.new),
+            "resolved": len(findings.resolved),
+            "persisting": len(findings.persisting),
+            "reopened": len(findings.reopened),
+            "waived": len(findings.waived),
+            "object_changes": objects.total,
             "snapshots": len(period),
             "incomplete_snapshots": sum(not s.complete for s in period),
         },
-        "findings": findings,
-        "objects": objects,
-        "collection": {
-            "snapshots": [
-                {
-                    "id": s.id,
-                    "taken_at": isoformat(s.taken_at),
-                    "complete": s.complete,
-                    "objects": s.objects,
-                    "error": errors.get(s.id),
-                    "sources": [source.to_json() for source in s.sources],
-                }
+        findings=findings,
+        objects=objects,
+        collection=Collection(
+            snapshots=[
+                SnapshotHealth(
+                    id=s.id,
+                    taken_at=_time(s.taken_at),
+                    complete=s.complete,
+                    objects=s.objects,
+                    error=errors.get(s.id),
+                    sources=[SourceEntry.of(source) for source in s.sources],
+                )
                 for s in period
             ]
-        },
-        "waivers": _waivers(waivers, now.date()),
-        "trend": _trend(store, now),
-        "chain": _chain(store),
-        "delivery": _delivery(store),
-    }
+        ),
+        waivers=_waivers(waivers, now.date()),
+        delivery=_delivery(store),
+        trend=_trend(store, now),
+        chain=_chain(store),
+    )
 
 
-def _trend(store: HistoryStore, now: datetime) -> dict[str, Any]:
+def _trend(store: HistoryStore, now: datetime) -> Trend:
     """Failing findings by severity for every checked complete snapshot of the last 12 weeks."""
     start = now - TREND_WINDOW
-    return {
-        "since": isoformat(start),
-        "until": isoformat(now),
-        "snapshots": [
-            {"id": point.snapshot_id, "taken_at": isoformat(point.taken_at), "failing": point.failing}
+    return Trend(
+        since=_time(start),
+        until=_time(now),
+        snapshots=[
+            TrendPoint(id=point.snapshot_id, taken_at=_time(point.taken_at), failing=point.failing)
             for point in store.failing_trend(start, now)
         ],
-    }
+    )
 
 
-def _chain(store: HistoryStore) -> dict[str, Any] | None:
+def _chain(store: HistoryStore) -> ChainEntry | None:
     """The history's newest digest: the report carries it out of the store (`auditor verify --expect`)."""
     head = store.chain_head()
-    return head.to_json() if head is not None else None
+    return (
+        ChainEntry(snapshot=head.snapshot_id, taken_at=_time(head.taken_at), digest=head.digest)
+        if head
+        else None
+    )
 
 
-def _findings(
-    store: HistoryStore, first: SnapshotInfo, last: SnapshotInfo, now: datetime
-) -> dict[str, list[dict[str, Any]]]:
+def _time(moment: datetime) -> str:
+    return isoformat(moment) or ""
+
+
+def _findings(store: HistoryStore, first: SnapshotInfo, last: SnapshotInfo, now: datetime) -> DriftFindings:
     at_from = {f.fingerprint: f for f in store.load_findings(first.id)}
     at_to = {f.fingerprint: f for f in store.load_findings(last.id)}
     appeared = [fp for fp in at_to if fp not in at_from]
@@ -146,19 +163,17 @@ def _findings(
         was = at_from[fp]
         later = [i for i in order if i > max(presence[fp], default=first.id)]
         resolved_at = taken_at[later[0]] if later else last.taken_at
-        resolved.append({**_entry(was, resolved_at), "resolved_at": isoformat(resolved_at)})
+        resolved.append(_entry(was, resolved_at, resolved_at=_time(resolved_at)))
     # Waived findings are accepted risk, not failures: they get a list of their own instead of
     # swelling "new" or "still failing" (the history's `failing` count leaves them out too).
     waived = {fp for fp, f in at_to.items() if f.status is Status.WAIVED}
-    return {
-        "new": _sorted(_entry(at_to[fp], now) for fp in appeared if fp not in reopened and fp not in waived),
-        "resolved": _sorted(resolved),
-        "persisting": _sorted(
-            _entry(f, now) for fp, f in at_to.items() if fp in at_from and fp not in waived
-        ),
-        "reopened": _sorted(_entry(at_to[fp], now) for fp in sorted(reopened) if fp not in waived),
-        "waived": _sorted(_entry(at_to[fp], now) for fp in sorted(waived)),
-    }
+    return DriftFindings(
+        new=_sorted(_entry(at_to[fp], now) for fp in appeared if fp not in reopened and fp not in waived),
+        resolved=_sorted(resolved),
+        persisting=_sorted(_entry(f, now) for fp, f in at_to.items() if fp in at_from and fp not in waived),
+        reopened=_sorted(_entry(at_to[fp], now) for fp in sorted(reopened) if fp not in waived),
+        waived=_sorted(_entry(at_to[fp], now) for fp in sorted(waived)),
+    )
 
 
 def _streak_length(checked: list[tuple[int, datetime]], present: list[int]) -> int:
@@ -172,43 +187,54 @@ def _streak_length(checked: list[tuple[int, datetime]], present: list[int]) -> i
     return length
 
 
-def _entry(finding: FindingRecord, until: datetime) -> dict[str, Any]:
+def _entry(finding: FindingRecord, until: datetime, **resolved_at: str) -> DriftFinding:
+    """The finding as the report lists it; `resolved_at` given only for a resolved one."""
     first_seen = finding.first_seen
     days = max(0, (until - first_seen).days) if first_seen is not None else None
-    return {**finding_json(finding), "first_seen": isoformat(first_seen), "failing_for_days": days}
+    return DriftFinding(
+        check=finding.check,
+        subject=finding.subject,
+        status=finding.status,
+        severity=finding.severity,
+        message=finding.message,
+        fingerprint=finding.fingerprint,
+        first_seen=isoformat(first_seen),
+        failing_for_days=days,
+        **resolved_at,
+    )
 
 
-def _sorted(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(entries, key=lambda e: (e["check"], e["subject"].lower(), e["subject"]))
+def _sorted(entries: Iterable[DriftFinding]) -> list[DriftFinding]:
+    return sorted(entries, key=lambda e: (e.check, e.subject.lower(), e.subject))
 
 
-def _waivers(waivers: Sequence[Waiver], today: date) -> dict[str, list[dict[str, Any]]]:
+def _waivers(waivers: Sequence[Waiver], today: date) -> Waivers:
     expiring, expired = [], []
     for check, subject, reason, expires in sorted(waivers, key=lambda w: (w[3], w[0], w[1])):
-        entry = {
-            "check": check,
-            "subject": subject,
-            "reason": reason,
-            "expires": expires.isoformat(),
-            "days_left": (expires - today).days,
-        }
+        entry = WaiverEntry(
+            check=check,
+            subject=subject,
+            reason=reason,
+            expires=expires.isoformat(),
+            days_left=(expires - today).days,
+        )
         if expires < today:
             expired.append(entry)
         elif expires <= today + EXPIRING_WITHIN:
             expiring.append(entry)
-    return {"expiring": expiring, "expired": expired}
+    return Waivers(expiring=expiring, expired=expired)
 
 
-def _delivery(store: HistoryStore) -> dict[str, Any]:
+def _delivery(store: HistoryStore) -> Delivery:
     last_sent = store.last_delivery(sent=True)
-    return {
-        "last_sent": isoformat(last_sent.sent_at) if last_sent else None,
-        "missed": [
-            {
-                "period_from": isoformat(missed.period_from),
-                "period_to": isoformat(missed.period_to),
-                "error": missed.error,
-            }
+    return Delivery(
+        last_sent=isoformat(last_sent.sent_at) if last_sent else None,
+        missed=[
+            MissedDelivery(
+                period_from=isoformat(missed.period_from),
+                period_to=isoformat(missed.period_to),
+                error=missed.error,
+            )
             for missed in store.missed_deliveries()
         ],
-    }
+    )

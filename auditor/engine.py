@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from opentelemetry import trace
 
 from auditor.model import Snapshot
-from auditor.registry import CheckSpec, SkipCheck, Status
+from auditor.registry import CheckSpec, Finding, SkipCheck, Status
 from auditor.results import CheckResult, FindingRecord, WaiverNote
 
 __all__ = ["EXPIRY_WARNING", "CheckOutcome", "Waiver", "run_checks"]
@@ -44,10 +44,10 @@ class CheckOutcome:
     waiver_notes: list[WaiverNote]
 
 
-def _evaluate(spec: CheckSpec, snap: Snapshot) -> tuple[Status | None, str, list[tuple[str, Status, str]]]:
-    """(forced status, message, [(subject, status, message)]) for one check, never raising."""
+def _evaluate(spec: CheckSpec, snap: Snapshot) -> tuple[Status | None, str, list[Finding]]:
+    """(forced status, message, findings) for one check, never raising."""
     try:
-        findings = [(f.subject, f.status, f.message) for f in spec.run(snap)]
+        findings = list(spec.run(snap))
     except SkipCheck as skip:
         return Status.SKIPPED, str(skip) or "not enough data", []
     except Exception as exc:
@@ -111,12 +111,18 @@ def _run_checks(
                     )
                 )
                 result.errors = 1
-            for subject, status, text in outcomes:
+            for finding in outcomes:
+                subject, status = finding.subject, finding.status
                 if status is Status.PASS:
                     result.passed += 1
                     continue
                 record = FindingRecord(
-                    check=spec.id, status=status, severity=spec.severity, subject=subject, message=text
+                    check=spec.id,
+                    status=status,
+                    severity=spec.severity,
+                    subject=subject,
+                    message=finding.message,
+                    evidence=finding.evidence,
                 )
                 if status is Status.FAIL:
                     for index, waiver in enumerate(active_waivers):

@@ -8,6 +8,7 @@
     ├── StoreError                the history store is unavailable or inconsistent
     │   └── LockTimeoutError      another pass holds the store lock
     ├── SnapshotError             a snapshot asked for does not exist or is incomplete
+    ├── RegistryError             a check plugin is malformed (defined in auditor.registry)
     ├── ReportError               a report could not be rendered
     └── DeliveryError             a report could not be delivered after its retries
 

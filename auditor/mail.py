@@ -14,21 +14,22 @@ certificate failures and refused logins are not, since repeating them changes no
 from __future__ import annotations
 
 import base64
-import importlib
 import logging
 import smtplib
 import socket
 import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from auditor.errors import ConfigError, DeliveryError
+
+if TYPE_CHECKING:
+    from auditor.documents import DriftReport
 
 __all__ = ["MailSettings", "build_report_message", "report_subject", "send_message"]
 
@@ -62,20 +63,16 @@ class MailSettings:
 # -- the message ----------------------------------------------------------------------------------
 
 
-def _reports(module: str) -> Any:
-    """`auditor.reports.<module>`, imported by name: `reports/` maps into the package only once installed."""
-    return importlib.import_module(f"auditor.reports.{module}")
-
-
 def _one_line(value: object) -> str:
     """Header-safe text: directory values must not add header lines."""
     return " ".join(str(value).split())
 
 
-def report_subject(report: Mapping[str, Any]) -> str:
+def report_subject(report: DriftReport) -> str:
     """`[auditor] Contoso: 2 new failures, 1 resolved (week to 2026-11-30)`."""
-    reports_view = _reports("view")
-    view, plural = reports_view.drift_view(report, {}), reports_view.plural
+    from auditor.reports.view import drift_view, plural
+
+    view = drift_view(report, {})
     counts = [plural(view.count("new"), "new failure"), f"{view.count('resolved'):,} resolved"]
     if view.count("reopened"):
         counts.append(f"{view.count('reopened'):,} reopened")
@@ -83,9 +80,9 @@ def report_subject(report: Mapping[str, Any]) -> str:
     return _one_line(f"[auditor] {organization}{', '.join(counts)} ({view.period_label})")
 
 
-def build_report_message(report: Mapping[str, Any], settings: MailSettings) -> EmailMessage:
+def build_report_message(report: DriftReport, settings: MailSettings) -> EmailMessage:
     """multipart/mixed: [multipart/alternative: text/plain, text/html] + report.json."""
-    render_drift_report = _reports("render").render_drift_report
+    from auditor.reports.render import render_drift_report
 
     message = EmailMessage()
     message["Subject"] = report_subject(report)

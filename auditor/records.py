@@ -14,23 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from auditor.attribution import Origin
 
 __all__ = [
-    "BINARY_ATTRIBUTES",
-    "COLLECTED_ATTRIBUTES",
-    "MULTI_VALUED_ATTRIBUTES",
-    "READ_ATTRIBUTES",
     "VOLATILE_ATTRIBUTES",
     "ObjectKind",
     "ObjectRecord",
     "SourceInfo",
-    "canonical_attribute",
-    "kind_for_object_classes",
 ]
 
 
@@ -39,6 +33,9 @@ class ObjectKind(StrEnum):
 
     USER = "user"
     CONTACT = "contact"
+    GROUP = "group"
+    DYNAMIC_GROUP = "dynamic_group"
+    PUBLIC_FOLDER = "public_folder"
     RECIPIENT_POLICY = "recipient_policy"
     ACCEPTED_DOMAIN = "accepted_domain"
     SMTP_CONNECTOR = "smtp_connector"
@@ -49,122 +46,6 @@ class ObjectKind(StrEnum):
     POP3_DOMAIN = "pop3_domain"
     POP3_MAILBOX = "pop3_mailbox"
 
-
-_RECIPIENT_ATTRIBUTES = (
-    "objectClass",
-    "cn",
-    "displayName",
-    "sAMAccountName",
-    "userPrincipalName",
-    "userAccountControl",
-    "mailNickname",
-    "mail",
-    "proxyAddresses",
-    "targetAddress",
-    "legacyExchangeDN",
-    "homeMDB",
-    "homeMTA",
-    "msExchHomeServerName",
-    "msExchMailboxGuid",
-    "showInAddressBook",
-    "msExchHideFromAddressLists",
-    "msExchPoliciesIncluded",
-    "msExchPoliciesExcluded",
-    "msExchRecipientTypeDetails",
-    "textEncodedORAddress",
-    "protocolSettings",
-)
-
-# What each directory kind keeps. LDIF and LDAP collectors both filter through this table, so a
-# value is in a snapshot only if both would have read it.
-COLLECTED_ATTRIBUTES: Mapping[ObjectKind, tuple[str, ...]] = {
-    ObjectKind.USER: _RECIPIENT_ATTRIBUTES,
-    ObjectKind.CONTACT: _RECIPIENT_ATTRIBUTES,
-    ObjectKind.RECIPIENT_POLICY: (
-        "objectClass",
-        "cn",
-        "gatewayProxy",
-        "disabledGatewayProxy",
-        "msExchNonAuthoritativeDomains",
-        "msExchPolicyOrder",
-        "msExchPolicyOptionList",
-        "purportedSearch",
-        "msExchPolicyEnabled",
-    ),
-    ObjectKind.ACCEPTED_DOMAIN: (
-        "objectClass",
-        "cn",
-        "msExchAcceptedDomainName",
-        "msExchAcceptedDomainFlags",
-    ),
-    ObjectKind.SMTP_CONNECTOR: (
-        "objectClass",
-        "cn",
-        "routingList",
-        "msExchSmtpSmartHost",
-        "msExchSourceBridgeheadServersDN",
-        "msExchSmtpOutboundSecurityFlag",
-        "deliveryMechanism",
-        "homeMTA",
-    ),
-    ObjectKind.SMTP_VIRTUAL_SERVER: (
-        "objectClass",
-        "cn",
-        "adminDisplayName",
-        "msExchServerBindings",
-        "msExchAuthenticationFlags",
-        "msExchSmtpRelayForAuth",
-        "msExchSmtpRelayIpList",
-        "msExchSmtpSmartHost",
-        "msExchSmtpSmartHostType",
-        "msExchSmtpFullyQualifiedDomainName",
-        "msExchAccessSSLFlags",
-    ),
-    ObjectKind.EXCHANGE_SERVER: (
-        "objectClass",
-        "cn",
-        "networkAddress",
-        "legacyExchangeDN",
-        "serialNumber",
-        "msExchCurrentServerRoles",
-    ),
-    ObjectKind.MAILBOX_STORE: ("objectClass", "cn", "legacyExchangeDN"),
-}
-
-BINARY_ATTRIBUTES = frozenset(
-    {
-        "objectGUID",
-        "objectSid",
-        "msExchMailboxGuid",
-        "msExchSmtpRelayIpList",
-        "msExchPolicyOptionList",
-        "msExchIPSecurity",
-        "RelayIpList",
-    }
-)
-
-# Attributes the directory schema declares multi-valued: the differ compares them as sets (order
-# means nothing), every other attribute as one value. An attribute not listed here that holds more
-# than one value (a POP3-side list, say) is compared as a set too.
-MULTI_VALUED_ATTRIBUTES = frozenset(
-    {
-        "objectClass",
-        "proxyAddresses",
-        "showInAddressBook",
-        "msExchPoliciesIncluded",
-        "msExchPoliciesExcluded",
-        "protocolSettings",
-        "gatewayProxy",
-        "disabledGatewayProxy",
-        "msExchNonAuthoritativeDomains",
-        "msExchPolicyOptionList",
-        "routingList",
-        "msExchSourceBridgeheadServersDN",
-        "msExchServerBindings",
-        "networkAddress",
-        "serialNumber",
-    }
-)
 
 # Attributes that change without anyone changing the configuration; never collected, never drift.
 VOLATILE_ATTRIBUTES = frozenset(
@@ -186,44 +67,6 @@ VOLATILE_ATTRIBUTES = frozenset(
         "msDS-KeyVersionNumber",
     )
 )
-
-# Lower-case names of every attribute a directory collector reads (what LDIF parsing decodes; the
-# rest of a full export is syntax-checked and skipped).
-READ_ATTRIBUTES = frozenset(
-    name.lower() for names in COLLECTED_ATTRIBUTES.values() for name in (*names, "objectGUID")
-) | frozenset(name.lower() for name in BINARY_ATTRIBUTES)
-
-_CANONICAL = {name.lower(): name for names in COLLECTED_ATTRIBUTES.values() for name in names} | {
-    name.lower(): name for name in BINARY_ATTRIBUTES
-}
-
-
-def canonical_attribute(name: str) -> str:
-    """The one spelling of an attribute name (LDAP names are case-insensitive; ldifde lowercases some)."""
-    return _CANONICAL.get(name.lower(), name)
-
-
-# Most derived class first: a connector is also a mailGateway, a policy is also a container.
-_CLASS_TO_KIND: tuple[tuple[str, ObjectKind | None], ...] = (
-    ("msexchroutingsmtpconnector", ObjectKind.SMTP_CONNECTOR),
-    ("protocolcfgsmtpserver", ObjectKind.SMTP_VIRTUAL_SERVER),
-    ("msexchrecipientpolicy", ObjectKind.RECIPIENT_POLICY),
-    ("msexchaccepteddomain", ObjectKind.ACCEPTED_DOMAIN),
-    ("msexchexchangeserver", ObjectKind.EXCHANGE_SERVER),
-    ("msexchprivatemdb", ObjectKind.MAILBOX_STORE),
-    ("contact", ObjectKind.CONTACT),
-    ("computer", None),
-    ("user", ObjectKind.USER),
-)
-
-
-def kind_for_object_classes(object_classes: Iterable[str]) -> ObjectKind | None:
-    """The snapshot kind of a directory entry, or None when auditor does not keep it."""
-    classes = {value.lower() for value in object_classes}
-    for class_name, kind in _CLASS_TO_KIND:
-        if class_name in classes:
-            return kind
-    return None
 
 
 @dataclass(frozen=True, slots=True)

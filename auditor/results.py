@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from auditor.model.directory import ObjectRef
 from auditor.records import SourceInfo
 from auditor.registry import Severity, Status
 
@@ -70,6 +71,7 @@ class FindingRecord:
     new: bool = True
     waiver_reason: str | None = None
     waiver_expires: date | None = None
+    evidence: tuple[ObjectRef, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -90,6 +92,7 @@ class FindingRecord:
             "fingerprint": self.fingerprint,
             "first_seen": isoformat(self.first_seen),
             "new": self.new,
+            "evidence": [{"kind": ref.kind, "key": ref.key, "dn": ref.dn} for ref in self.evidence],
         }
         if self.waiver_reason is not None:
             data["waiver"] = {

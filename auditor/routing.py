@@ -25,7 +25,15 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from auditor.errors import AuditorError
-from auditor.model import Recipient, SmtpConnector, Snapshot, normalize_domain
+from auditor.model import (
+    HostDecision,
+    ObjectRef,
+    Pop3Host,
+    Recipient,
+    SmtpConnector,
+    Snapshot,
+    normalize_domain,
+)
 
 __all__ = [
     "EXCHANGE",
@@ -51,11 +59,13 @@ class UnknownSystemError(AuditorError):
 
 @dataclass(frozen=True)
 class Hop:
-    """One decision: the message, addressed to `address`, is in `system`; `rule` says what happened."""
+    """One decision: the message, addressed to `address`, is in `system`; `rule` says what happened;
+    `refs` are the stored objects that decision read (the evidence of a verdict built on the trace)."""
 
     system: str
     address: str
     rule: str
+    refs: tuple[ObjectRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,11 @@ class Trace:
     @property
     def final(self) -> Hop:
         return self.hops[-1]
+
+    @property
+    def evidence(self) -> tuple[ObjectRef, ...]:
+        """Every object the simulated message touched, in order, each once."""
+        return tuple(dict.fromkeys(ref for hop in self.hops for ref in hop.refs))
 
     def render(self) -> str:
         """Hop by hop, for the terminal."""
@@ -187,14 +202,13 @@ class Router:
             found = self.snap.recipients_by_proxy_address.get(current.lower(), [])
             if len(found) > 1:
                 names = "; ".join(r.dn for r in found)
-                hops.append(
-                    Hop(here, current, f"{current} is claimed by {len(found)} objects ({names}): NDR")
-                )
+                rule = f"{current} is claimed by {len(found)} objects ({names}): NDR"
+                hops.append(Hop(here, current, rule, tuple(r.ref for r in found)))
                 return hops, None, current, NDR
             if found:
                 recipient = found[0]
                 step = self._recipient(recipient, current, seen)
-                hops.append(Hop(here, current, step[0]))
+                hops.append(Hop(here, current, step[0], (recipient.ref,)))
                 outcome, target = step[1], step[2]
                 if outcome is not None:
                     return hops, None, current, outcome
@@ -207,21 +221,21 @@ class Router:
                         return hops, None, current, LOOP
                     continue  # resolved again as a recipient of this organization
                 routed = self._route_exchange_domain(current, domain)
-                hops.append(Hop(here, current, routed[0]))
+                hops.append(Hop(here, current, routed[0], routed[3]))
                 return hops, routed[1], current, routed[2]
             if self.snap.is_authoritative(domain):
                 rule = f"{domain} is authoritative in Exchange and no recipient has {current}: NDR 5.1.1"
-                hops.append(Hop(here, current, rule))
+                hops.append(Hop(here, current, rule, tuple(self.snap.domain_refs(domain))))
                 return hops, None, current, NDR
             routed = self._route_exchange_domain(current, domain)
-            hops.append(Hop(here, current, routed[0]))
+            hops.append(Hop(here, current, routed[0], routed[3]))
             return hops, routed[1], current, routed[2]
 
     def _recipient(
         self, recipient: Recipient, address: str, seen: set[str]
     ) -> tuple[str, str | None, str | None]:
         """(rule, outcome when stopped, targetAddress to follow)."""
-        kind = "contact" if recipient.is_contact else "user"
+        kind = recipient.kind_label
         if recipient.key in seen:
             rule = (
                 f"{address} resolves back to {kind} {recipient.dn}, already redirected: "
@@ -230,6 +244,14 @@ class Router:
             return rule, LOOP, None
         if recipient.is_mailbox_enabled:
             return f"{address} is a proxy address of mailbox user {recipient.dn}: delivered", DELIVERED, None
+        if recipient.is_group:
+            return (
+                f"{address} is a proxy address of {kind} {recipient.dn}: delivered by expansion",
+                DELIVERED,
+                None,
+            )
+        if recipient.is_public_folder:
+            return f"{address} is a proxy address of public folder {recipient.dn}: delivered", DELIVERED, None
         target = recipient.target_address
         if target is None or not target.is_smtp or "@" not in target.address:
             shown = str(target) if target else "none"
@@ -240,48 +262,59 @@ class Router:
             rule += f" ({target.domain} is authoritative: resolved again as a recipient)"
         return rule, None, target.address
 
-    def _route_exchange_domain(self, address: str, domain: str) -> tuple[str, str | None, str | None]:
-        """(rule, next system, outcome when stopped) for an address Exchange routes by its domain."""
+    def _route_exchange_domain(
+        self, address: str, domain: str
+    ) -> tuple[str, str | None, str | None, tuple[ObjectRef, ...]]:
+        """(rule, next system, outcome when stopped, objects read) for an address routed by its domain."""
         choice = self.connector_for(domain)
         if choice is None:
-            return f"no SMTP connector matches {domain}: sent out by DNS", OUTSIDE, LEFT
+            return f"no SMTP connector matches {domain}: sent out by DNS", OUTSIDE, LEFT, ()
         connector, pattern, cost = choice
+        refs = (connector.ref,)
         via = f"connector {connector.name!r} (address space {pattern}, cost {cost})"
         if connector.uses_dns:
-            return f"{via} uses DNS routing: sent out by DNS", OUTSIDE, LEFT
+            return f"{via} uses DNS routing: sent out by DNS", OUTSIDE, LEFT, refs
         host = connector.smart_hosts[0]
         system = self.system_for_host(host)
         if system is None:
-            return f"{via} forwards to smart host {host}, which is no known system", OUTSIDE, LEFT
-        return f"{via} forwards to smart host {host} = {system}", system, None
+            return f"{via} forwards to smart host {host}, which is no known system", OUTSIDE, LEFT, refs
+        return f"{via} forwards to smart host {host} = {system}", system, None, refs
 
     def _pop3(self, name: str, address: str) -> tuple[Hop, str | None, str | None]:
+        """One POP3 host's decision (its family's own rules when it has them), as a hop."""
+        host = self.snap.pop3_server(name)
+        if host is not None and host.routing is not None:
+            decision = host.routing.decide(host, address)
+        else:
+            decision = self._local_then_smart_host(name, host, address)
+        current = decision.address or address
+        refs = ((host.ref,) if host is not None else ()) + decision.refs
+        if decision.outcome is not None:
+            next_system = OUTSIDE if decision.outcome == LEFT else None
+            return Hop(name, current, decision.rule, refs), next_system, decision.outcome
+        assert decision.next_host is not None
+        system = self.system_for_host(decision.next_host)
+        if system is None:
+            rule = decision.unknown_rule or f"{decision.rule}; {decision.next_host} is no known system"
+            return Hop(name, current, rule, refs), OUTSIDE, LEFT
+        return Hop(name, current, f"{decision.rule} = {system}", refs), system, None
+
+    def _local_then_smart_host(self, name: str, host: Pop3Host | None, address: str) -> HostDecision:
+        """The default host rules: a local domain delivers (or bounces); anything else goes to the
+        smart host of the host's outgoing SMTP service, or to DNS without one."""
         local, domain = _split(address)
-        server = self.snap.pop3_server(name)
         if domain in self.snap.pop3_domains_of(name):
             if address.lower() in self.snap.pop3_mailbox_addresses.get(name.lower(), frozenset()):
-                return (
-                    Hop(name, address, f"{domain} is a POP3 domain here and {local} a mailbox: delivered"),
-                    None,
-                    DELIVERED,
+                return HostDecision(
+                    f"{domain} is a POP3 domain here and {local} a mailbox: delivered", DELIVERED
                 )
-            rule = f"{domain} is a POP3 domain here but {local} is no mailbox: NDR"
-            return Hop(name, address, rule), None, NDR
-        smart_host = server.smart_host if server else None
+            return HostDecision(f"{domain} is a POP3 domain here but {local} is no mailbox: NDR", NDR)
+        outbound = host.outbound if host is not None else None
+        smart_host = outbound.smart_host.value if outbound is not None else None
         if not smart_host:
-            return (
-                Hop(name, address, f"{domain} is not local and no smart host is set: sent out by DNS"),
-                OUTSIDE,
-                LEFT,
-            )
-        system = self.system_for_host(smart_host)
-        if system is None:
-            rule = f"{domain} is not local; smart host {smart_host} is no known system"
-            return Hop(name, address, rule), OUTSIDE, LEFT
-        return (
-            Hop(name, address, f"{domain} is not local: forwarded to smart host {smart_host} = {system}"),
-            system,
-            None,
+            return HostDecision(f"{domain} is not local and no smart host is set: sent out by DNS", LEFT)
+        return HostDecision(
+            f"{domain} is not local: forwarded to smart host {smart_host}", next_host=smart_host
         )
 
     # -- the whole path -------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,14 +19,16 @@ from typing import Protocol
 
 from opentelemetry import trace
 
+from auditor import families
 from auditor.attribution import Origin
 from auditor.collect import Source
 from auditor.config import AuditorConfig
 from auditor.diff import diff_snapshots
+from auditor.documents import DiffDocument
 from auditor.engine import Waiver, run_checks
 from auditor.errors import AuditorError, CollectorError
 from auditor.model import Snapshot
-from auditor.records import ObjectKind, ObjectRecord, SourceInfo
+from auditor.records import ObjectRecord, SourceInfo
 from auditor.registry import CheckSpec, Severity, discover_checks
 from auditor.results import RunResult, SnapshotInfo
 from auditor.store import HistoryStore
@@ -61,75 +63,13 @@ class PassResult:
     run: RunResult
     snapshot: SnapshotInfo
     previous: SnapshotInfo | None = None
-    diff: dict[str, object] | None = None
+    diff: DiffDocument | None = None
     records: list[ObjectRecord] = field(default_factory=list, repr=False)
 
 
-class ConfiguredPop3Source:
-    """A POP3 server named in the config without an export folder: its names and addresses only.
-
-    Connector (COEX-601) and relay-grant (COEX-702) checks need no more than that; checks that
-    need the server's own settings report `skipped`.
-    """
-
-    def __init__(self, *, name: str, fqdn: str | None, addresses: Sequence[str]) -> None:
-        self.name, self.fqdn, self.addresses = name, fqdn, tuple(addresses)
-        self.info = SourceInfo(name=f"pop3:{name}", kind="config")
-
-    def collect(self) -> Iterator[ObjectRecord]:
-        attributes: dict[str, tuple[str, ...]] = {"name": (self.name,)}
-        if self.fqdn:
-            attributes["fqdn"] = (self.fqdn,)
-        if self.addresses:
-            attributes["addresses"] = self.addresses
-        self.info.coverage = {f"pop3:{self.name}"}
-        self.info.objects = 1
-        self.info.complete = True
-        yield ObjectRecord(
-            kind=ObjectKind.POP3_SERVER, key=f"pop3:{self.name.lower()}", dn=self.name, attributes=attributes
-        )
-
-
 def build_sources(config: AuditorConfig) -> list[Source]:
-    sources: list[Source] = []
-    directory = config.directory
-    if directory is not None:
-        if directory.ldif:
-            from auditor.families.exchange.ldif import LdifSource
-
-            sources.append(LdifSource(directory.ldif))
-        else:
-            from auditor.families.exchange.ldap import LdapSettings, LdapSource
-
-            assert directory.url is not None
-            settings = LdapSettings(
-                url=directory.url,
-                bind_dn=directory.bind_dn,
-                password=directory.password() if directory.bind_dn else None,
-                tls=directory.tls or "auto",
-                allow_insecure=directory.allow_insecure,
-                ca_file=str(directory.ca_file) if directory.ca_file else None,
-                base_dn=directory.base_dn,
-                configuration_dn=directory.configuration_dn,
-                page_size=directory.page_size,
-                timeout=directory.timeout,
-                retries=directory.retries,
-            )
-            sources.append(LdapSource(settings))
-    for server in config.pop3_server:
-        if server.export is not None:
-            from auditor.families.windows_pop3.source import Pop3ExportSource
-
-            sources.append(
-                Pop3ExportSource(
-                    name=server.name, folder=server.export, fqdn=server.fqdn, addresses=server.addresses
-                )
-            )
-        else:
-            sources.append(
-                ConfiguredPop3Source(name=server.name, fqdn=server.fqdn, addresses=server.addresses)
-            )
-    return sources
+    """Every configured source, each built by the source family that reads its config section."""
+    return families.build_sources(config)
 
 
 def open_store(config: AuditorConfig) -> HistoryStore:
@@ -278,7 +218,7 @@ def _deletions(sources: Sequence[Source]) -> dict[str, Origin]:
 
 def _diff_against_previous(
     store: HistoryStore, snapshot: SnapshotInfo
-) -> tuple[SnapshotInfo | None, dict[str, object] | None]:
+) -> tuple[SnapshotInfo | None, DiffDocument | None]:
     """The diff against the last complete snapshot before this one (None for the first pass)."""
     previous = next(
         (s for s in store.snapshots() if s.complete and s.id < snapshot.id),

@@ -14,7 +14,8 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from auditor.model import EAP_POLICY_GUID, Snapshot
+from auditor.families.exchange.adapter import EAP_POLICY_GUID
+from auditor.model import Snapshot
 from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 from auditor.registry import SkipCheck, Status, discover_checks
 

@@ -17,7 +17,6 @@ test suite. Needs root (Samba); takes the same lock as the test sessions.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import resource
 import shutil
@@ -42,6 +41,7 @@ sys.path.insert(0, str(LAB_SCRIPTS))
 sys.path.insert(0, str(REPO))
 
 import gen_org  # noqa: E402
+from labcache import cache_key  # noqa: E402
 
 from auditor.families.exchange.ldap import (  # noqa: E402
     RECIPIENT_FILTER,
@@ -59,15 +59,6 @@ def run(*args: str) -> None:
         raise SystemExit(f"samba.sh {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     if done.stderr.strip():
         print(done.stderr.strip(), file=sys.stderr)
-
-
-def digest(paths: list[Path], extra: str = "") -> str:
-    """Same cache key as tests/ldap/conftest.py, so a base DC built by either is reused."""
-    value = hashlib.sha256(extra.encode())
-    for path in paths:
-        value.update(path.name.encode())
-        value.update(path.read_bytes())
-    return value.hexdigest()[:12]
 
 
 def build(target: Path, steps: list[tuple[str, ...]]) -> None:
@@ -123,14 +114,14 @@ def main() -> None:
         run("install")
         base = (
             LAB
-            / f"samba-base-{digest([SAMBA, LAB_SCRIPTS / 'exchange_schema.py', LAB_SCRIPTS / 'labconn.py'])}"
+            / f"samba-base-{cache_key([SAMBA, LAB_SCRIPTS / 'exchange_schema.py', LAB_SCRIPTS / 'labconn.py'])}"
         )
         scratch_base = str(base) + ".building"
         build(base, [("provision", scratch_base), ("start", scratch_base), ("schema", scratch_base)])
         inputs = LAB / "inputs"
         inputs.mkdir(exist_ok=True)
         ldif = gen_org.write(inputs / f"bench-{args.users}.ldf", args.users)
-        loaded = LAB / f"samba-bench-{args.users}-{digest([LAB_SCRIPTS / 'load_org.py', ldif], base.name)}"
+        loaded = LAB / f"samba-bench-{args.users}-{cache_key([LAB_SCRIPTS / 'load_org.py', ldif], base.name)}"
         scratch = str(loaded) + ".building"
         started = time.monotonic()
         if not loaded.exists():

@@ -7,7 +7,7 @@ them, so the question "where does a pass spend its time?" has numbers for an ans
 bench_checks.py's synthetic organization (imported, so both benches measure the same data), writes
 its directory objects as two `ldifde`-style exports (domain and Configuration partitions: CRLF,
 `changetype: add`, base64 `::` values for binary attributes and objectGUID, written with
-auditor.families.exchange.ldif_export's own line writer), then times, in the order a pass runs them:
+auditor's one LDIF writer, auditor.collect.ldif_writer, as `auditor export-ldif` writes them), then times, in the order a pass runs them:
 
   read      LdifSource over both files (records/s)
   save 1    HistoryStore.save_snapshot into an empty store (SQLite in a temp dir, or --postgres)
@@ -48,13 +48,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_checks import POP_SERVERS, organization, recipients
 
+from auditor.collect.ldif_writer import directory_values, write_records
 from auditor.engine import run_checks
 from auditor.errors import AuditorError
+from auditor.families.exchange.attributes import BINARY_ATTRIBUTES
 from auditor.families.exchange.entries import partition_of
 from auditor.families.exchange.ldif import LdifSource
-from auditor.families.exchange.ldif_export import ldif_lines
 from auditor.model import Snapshot
-from auditor.records import BINARY_ATTRIBUTES, ObjectKind, ObjectRecord, SourceInfo
+from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 from auditor.registry import Status, discover_checks
 from auditor.store import HistoryStore
 from auditor.tables import OBJECT_INTERVAL, OBJECT_VERSION, SNAPSHOT
@@ -74,6 +75,7 @@ _OBJECT_CLASSES: dict[ObjectKind, tuple[str, ...]] = {
     ObjectKind.SMTP_CONNECTOR: ("top", "mailGateway", "msExchRoutingSMTPConnector"),
 }
 _DIRECTORY_KINDS = frozenset({ObjectKind.USER, ObjectKind.CONTACT, *_OBJECT_CLASSES})
+_BINARY_LOWER = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
 _GUIDS = uuid.UUID("6f3c2a1e-0b7d-4c59-9a64-1d2e3f405162")  # namespace: stable GUIDs per key
 
 T = TypeVar("T")
@@ -120,7 +122,7 @@ def write_exports(records: Iterable[ObjectRecord], folder: Path) -> list[Path]:
             handle.write("version: 1\n\n")
         for record in records:
             dn, attributes = ldif_entry(record)
-            handles[partition_of(dn)].write("\n".join(ldif_lines(dn, attributes)) + "\n")
+            write_records(handles[partition_of(dn)], [(dn, directory_values(attributes, _BINARY_LOWER))])
     finally:
         for handle in handles.values():
             handle.close()

@@ -1,19 +1,22 @@
-"""What several checks share: the relay-list verdicts, the POP3-mailbox-to-user match, data guards.
+"""What several checks share: data guards, the relay verdict of an SMTP service, POP3 users' AD users.
 
 Kept out of the check modules so that one rule (an open relay, a mail-enabled POP3 user) has one
-definition, whichever check applies it.
+definition, whichever check applies it. Everything here reads the model's concepts only.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
-from auditor.families.iis_relaylist import RelayList, RelayListDecodeError, RelayMode, decode_relay_list
-from auditor.model import Pop3Mailbox, Pop3Server, Recipient, SmtpVirtualServer, Snapshot
+from auditor.model import Capability, Mailbox, Pop3Host, Recipient, RelayPolicy, SmtpService, Snapshot
 from auditor.registry import SkipCheck
 
-WIDEST_RELAY_PREFIX = 16
+_CAPABILITY_WORDS = {
+    Capability.SMTP_SETTINGS: "its SMTP settings",
+    Capability.AUTH: "its authentication settings",
+    Capability.DOMAINS: "its domains",
+    Capability.MAILBOXES: "its mailbox list",
+}
 
 
 def require_configuration(snap: Snapshot) -> None:
@@ -31,65 +34,34 @@ def require_pop3_servers(snap: Snapshot) -> None:
         raise SkipCheck("no POP3 server is configured")
 
 
-def servers_with_file(snap: Snapshot, file_name: str) -> list[Pop3Server]:
-    """POP3 servers whose export holds `file_name`; skip the check when none does."""
+def hosts_with(snap: Snapshot, capability: Capability) -> list[Pop3Host]:
+    """POP3 hosts of which `capability` was read; skip the check when none was."""
     require_pop3_servers(snap)
-    found = [s for s in snap.pop3_servers if snap.has_pop3_file(s.name, file_name)]
+    found = snap.hosts_with(capability)
     if not found:
-        raise SkipCheck(f"no POP3 server export holds {file_name}")
+        raise SkipCheck(f"no POP3 server export holds {_CAPABILITY_WORDS[capability]}")
     return found
 
 
 @dataclass(frozen=True, slots=True)
 class RelayVerdict:
-    """`decoded` is None when the list could not be decoded; `open_reason` is None when not open."""
+    """`policy` is None when the relay settings could not be decoded (`problem` says what to review)."""
 
-    decoded: RelayList | None
+    policy: RelayPolicy | None
     open_reason: str | None
     problem: str | None = None
 
     @property
     def undecodable(self) -> bool:
-        return self.decoded is None and self.problem is not None
+        return self.policy is None
 
 
-def judge_relay_list(relay: RelayList) -> str | None:
-    """Why a decoded relay list makes an open relay, or None (checks.md COEX-901)."""
-    if relay.mode is RelayMode.ALL_EXCEPT:
-        return f"relay list is in 'all except the list below' mode ({relay.describe()})"
-    widest = relay.widest_grant()
-    if widest is not None and widest.prefixlen < WIDEST_RELAY_PREFIX:
-        return f"relay list grants {widest}, wider than /{WIDEST_RELAY_PREFIX} ({relay.describe()})"
-    return None
-
-
-def _decode(blob: bytes | None, what: str) -> RelayVerdict:
-    try:
-        relay = decode_relay_list(blob or b"")
-    except RelayListDecodeError as exc:
-        return RelayVerdict(None, None, f"{what} cannot be decoded ({exc}); review it by hand")
-    return RelayVerdict(relay, judge_relay_list(relay))
-
-
-def exchange_relay(vs: SmtpVirtualServer) -> RelayVerdict:
-    """Exchange: no `msExchSmtpRelayIpList` is Exchange's default, only the list below, nobody."""
-    if not vs.relay_ip_list_present:
-        nobody = RelayList(mode=RelayMode.ONLY_LIST, grants=(ipaddress.IPv4Network("0.0.0.0/32"),), denies=())
-        return RelayVerdict(nobody, None)
-    if vs.relay_ip_list is None:
-        return RelayVerdict(None, None, "msExchSmtpRelayIpList is not valid base64; review it by hand")
-    return _decode(vs.relay_ip_list, "msExchSmtpRelayIpList")
-
-
-def pop3_relay(server: Pop3Server) -> RelayVerdict:
-    """IIS: no `RelayIpList` on the server nor inherited, or an empty one, relays for every client."""
-    if not server.relay_ip_list_present or not server.relay_ip_list:
-        if server.relay_ip_list_present and server.relay_ip_list is None:
-            return RelayVerdict(None, None, "RelayIpList is not valid hex/base64; review it by hand")
-        where = "empty" if server.relay_ip_list_present else "not set on /LM/SMTPSVC/1 nor inherited"
-        relay = RelayList(mode=RelayMode.ALL_EXCEPT, grants=(), denies=())
-        return RelayVerdict(relay, f"RelayIpList is {where}: IIS relays for every client")
-    return _decode(server.relay_ip_list, "RelayIpList")
+def relay_verdict(service: SmtpService) -> RelayVerdict:
+    """Whether the service relays for everyone or too wide a network (checks.md COEX-901)."""
+    relay = service.relay
+    if relay.is_unreadable or relay.value is None:
+        return RelayVerdict(None, None, relay.note or f"{relay.source} cannot be decoded; review it by hand")
+    return RelayVerdict(relay.value, relay.value.open_reason())
 
 
 # -- POP3 mailboxes and their AD users ------------------------------------------------------------
@@ -97,20 +69,33 @@ def pop3_relay(server: Pop3Server) -> RelayVerdict:
 
 def mail_enabled_user_problem(recipient: Recipient, address: str) -> str | None:
     """Why `recipient` is not the mail-enabled user of POP3 mailbox `address` (COEX-401), or None."""
-    kind = "contact" if recipient.is_contact else "user"
     target = recipient.target_address
-    if recipient.is_contact:
-        return f"{recipient.dn} is a contact, not a user"
+    if not recipient.is_user:
+        return f"{recipient.dn} is a {recipient.kind_label}, not a user"
     if not recipient.mail_nickname:
-        return f"{kind} {recipient.dn} has no mailNickname (not mail-enabled)"
+        return f"user {recipient.dn} has no mailNickname (not mail-enabled)"
     if recipient.home_mdb or recipient.home_server_name:
-        return f"{kind} {recipient.dn} has an Exchange mailbox (homeMDB / msExchHomeServerName)"
+        return f"user {recipient.dn} has an Exchange mailbox (homeMDB / msExchHomeServerName)"
     if target is None or not target.is_smtp or target.lower != address.lower():
-        return f"{kind} {recipient.dn} has targetAddress {target or 'none'}, not SMTP:{address}"
+        return f"user {recipient.dn} has targetAddress {target or 'none'}, not SMTP:{address}"
     return None
 
 
-def mail_enabled_user_for(snap: Snapshot, mailbox: Pop3Mailbox) -> tuple[Recipient | None, list[str]]:
+def pop3_user_candidates(snap: Snapshot, mailbox: Mailbox) -> list[Recipient]:
+    """Every AD object that could be a POP3 mailbox's user: by targetAddress, sAMAccountName, UPN."""
+    address = mailbox.address
+    found = {
+        r.key: r
+        for r in (
+            *snap.recipients_by_target_address.get(address, ()),
+            *snap.users_by_sam_account_name.get(mailbox.local.lower(), ()),
+            *snap.recipients_by_upn.get(address, ()),
+        )
+    }
+    return sorted(found.values(), key=lambda r: r.dn.lower())
+
+
+def mail_enabled_user_for(snap: Snapshot, mailbox: Mailbox) -> tuple[Recipient | None, list[str]]:
     """The mail-enabled AD user of a POP3 mailbox (COEX-401's rule), and why each candidate is not."""
     address = mailbox.address
     by_target = snap.recipients_by_target_address.get(address, ())
@@ -118,7 +103,7 @@ def mail_enabled_user_for(snap: Snapshot, mailbox: Pop3Mailbox) -> tuple[Recipie
         if mail_enabled_user_problem(recipient, address) is None:
             return recipient, []
     candidates: dict[str, Recipient] = {r.key: r for r in by_target}
-    for recipient in snap.users_by_sam_account_name.get(mailbox.mailbox.lower(), ()):
+    for recipient in snap.users_by_sam_account_name.get(mailbox.local.lower(), ()):
         candidates.setdefault(recipient.key, recipient)
     for recipient in snap.recipients_by_upn.get(address, ()):
         candidates.setdefault(recipient.key, recipient)

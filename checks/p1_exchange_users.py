@@ -13,11 +13,7 @@ from auditor.registry import Finding, Severity, SkipCheck, check
     title="Every mailbox-enabled user has a valid store, a legacyExchangeDN and an authoritative primary address",
     severity=Severity.HIGH,
     principles=("P1",),
-    remediation=(
-        "In Active Directory Users and Computers, run the Exchange Task Wizard on the user (Move Mailbox "
-        "to an existing store, or Remove/Create Mailbox), then let the Recipient Update Service stamp "
-        "legacyExchangeDN and a primary SMTP address in a domain Exchange is responsible for."
-    ),
+    remediation="Give the user a mailbox in an existing store and let the Recipient Update Service stamp legacyExchangeDN and a primary address Exchange is authoritative for.",
 )
 def mailbox_users_are_complete(snap: Snapshot) -> Iterator[Finding]:
     """P1 wants Exchange users to be ordinary mailbox recipients. A mailbox whose store no longer
@@ -27,8 +23,14 @@ def mailbox_users_are_complete(snap: Snapshot) -> Iterator[Finding]:
     if not users:
         raise SkipCheck("no mailbox-enabled user in the snapshot")
     config = snap.has_configuration
+    stores = {normalize_dn(store.dn): store.ref for store in snap.mailbox_stores}
     for user in users:
         problems: list[str] = []
+        evidence = [user.ref]
+        if user.home_mdb and normalize_dn(user.home_mdb) in stores:
+            evidence.append(stores[normalize_dn(user.home_mdb)])
+        if user.primary_smtp:
+            evidence += snap.domain_refs(user.primary_smtp.rpartition("@")[2])
         if not user.home_mdb:
             problems.append(f"no homeMDB (only msExchHomeServerName {user.home_server_name})")
         elif config and normalize_dn(user.home_mdb) not in snap.mailbox_store_dns:
@@ -43,9 +45,11 @@ def mailbox_users_are_complete(snap: Snapshot) -> Iterator[Finding]:
                 f"primary SMTP address {primary} is not in a domain Exchange is authoritative for"
             )
         if problems:
-            yield Finding.failed(user.dn, "; ".join(problems))
+            yield Finding.failed(user.dn, "; ".join(problems), evidence)
         else:
             unchecked = (
                 "" if config else " (Configuration partition not collected: store and domain not verified)"
             )
-            yield Finding.passed(user.dn, f"mailbox on {user.home_mdb}, primary {primary}{unchecked}")
+            yield Finding.passed(
+                user.dn, f"mailbox on {user.home_mdb}, primary {primary}{unchecked}", evidence
+            )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Snapshot
+from auditor.model import Capability, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
 from auditor.routing import LOOP, Router, Trace
 
@@ -13,7 +13,7 @@ from ._support import mail_enabled_user_for, require_configuration
 
 def _pop3_domains(snap: Snapshot) -> dict[str, tuple[str, ...]]:
     if not snap.pop3_servers_by_domain:
-        raise SkipCheck("no POP3 domain known: no winpop-list.txt nor MetaBase.xml POP3 domain in any export")
+        raise SkipCheck("no POP3 domain known: no POP3 server export holds domains it hosts")
     return snap.pop3_servers_by_domain
 
 
@@ -26,11 +26,7 @@ def _hosted_by(servers: tuple[str, ...]) -> str:
     title="No POP3 domain is authoritative in Exchange",
     severity=Severity.CRITICAL,
     principles=("P3",),
-    remediation=(
-        "In Exchange System Manager > Recipients > Recipient Policies, open each policy listing the POP3 "
-        "domain, edit the SMTP address and clear 'This Exchange Organization is responsible for all mail "
-        "delivery to this address' (or remove the address); then route the domain with an SMTP connector."
-    ),
+    remediation="Make the POP3 domain non-authoritative (or remove it) in every recipient policy that lists it, and route it with an SMTP connector (COEX-601).",
 )
 def pop3_domain_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     """When Exchange is authoritative for a POP3 domain it never forwards that domain's mail: every
@@ -38,11 +34,15 @@ def pop3_domain_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     domains is broken at its root."""
     require_configuration(snap)
     for domain, servers in sorted(_pop3_domains(snap).items()):
+        evidence = [*snap.pop3_domain_refs(domain), *snap.domain_refs(domain)]
         if snap.is_authoritative(domain):
             sources = ", ".join(snap.authoritative_sources(domain)) or "Exchange"
-            yield Finding.failed(domain, f"{_hosted_by(servers)}, but authoritative in Exchange: {sources}")
+            message = f"{_hosted_by(servers)}, but authoritative in Exchange: {sources}"
+            yield Finding.failed(domain, message, evidence)
         else:
-            yield Finding.passed(domain, f"{_hosted_by(servers)}; Exchange is not authoritative for it")
+            yield Finding.passed(
+                domain, f"{_hosted_by(servers)}; Exchange is not authoritative for it", evidence
+            )
 
 
 @check(
@@ -50,10 +50,7 @@ def pop3_domain_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     title="No POP3 domain appears among Exchange's domains, even non-authoritatively",
     severity=Severity.MEDIUM,
     principles=("P3",),
-    remediation=(
-        "Give POP3 users their own domain (for example pop.contoso.com): remove the POP3 domain from the "
-        "recipient policies in Exchange System Manager and stamp the shared address on POP3 users instead."
-    ),
+    remediation="Give POP3 users a domain of their own, remove it from Exchange's recipient policies, and stamp the shared address on POP3 users instead.",
 )
 def pop3_domain_not_in_exchange(snap: Snapshot) -> Iterator[Finding]:
     """The source document says Exchange and the POP3 server cannot use exactly the same mail domain.
@@ -61,11 +58,14 @@ def pop3_domain_not_in_exchange(snap: Snapshot) -> Iterator[Finding]:
     one change and unknown recipients loop between the two systems."""
     require_configuration(snap)
     for domain, servers in sorted(_pop3_domains(snap).items()):
+        evidence = [*snap.pop3_domain_refs(domain), *snap.domain_refs(domain)]
         if snap.is_exchange_domain(domain):
             kind = "authoritatively" if snap.is_authoritative(domain) else "non-authoritatively"
-            yield Finding.failed(domain, f"{_hosted_by(servers)} and also an Exchange domain ({kind})")
+            yield Finding.failed(
+                domain, f"{_hosted_by(servers)} and also an Exchange domain ({kind})", evidence
+            )
         else:
-            yield Finding.passed(domain, f"{_hosted_by(servers)}; not an Exchange domain")
+            yield Finding.passed(domain, f"{_hosted_by(servers)}; not an Exchange domain", evidence)
 
 
 @check(
@@ -73,10 +73,7 @@ def pop3_domain_not_in_exchange(snap: Snapshot) -> Iterator[Finding]:
     title="No domain is authoritative in one recipient policy and non-authoritative in another",
     severity=Severity.MEDIUM,
     principles=("P3",),
-    remediation=(
-        "In Exchange System Manager > Recipient Policies, make the 'responsible for all mail delivery' "
-        "box agree for this SMTP address in every policy that lists it."
-    ),
+    remediation="Make the 'responsible for all mail delivery' box agree for this SMTP address in every recipient policy that lists it.",
 )
 def domain_authority_consistent(snap: Snapshot) -> Iterator[Finding]:
     """An "ambiguously non-authoritative" domain is authoritative for the users of one policy and
@@ -88,13 +85,14 @@ def domain_authority_consistent(snap: Snapshot) -> Iterator[Finding]:
         raise SkipCheck("no SMTP domain in any recipient policy or accepted domain")
     for domain, named in sorted(sources.items()):
         kinds = {authoritative for _, authoritative in named}
+        evidence = snap.domain_refs(domain)
         if len(kinds) > 1:
             yes = ", ".join(n for n, a in named if a)
             no = ", ".join(n for n, a in named if not a)
-            yield Finding.failed(domain, f"authoritative in {yes} but non-authoritative in {no}")
+            yield Finding.failed(domain, f"authoritative in {yes} but non-authoritative in {no}", evidence)
         else:
             state = "authoritative" if kinds == {True} else "non-authoritative"
-            yield Finding.passed(domain, f"{state} in every place that lists it ({len(named)})")
+            yield Finding.passed(domain, f"{state} in every place that lists it ({len(named)})", evidence)
 
 
 def _unknown_local_part(snap: Snapshot, domain: str) -> str:
@@ -114,11 +112,7 @@ def _describe(found: Trace) -> str:
     title="Routing terminates for unknown recipients and reaches every POP3 user's mailbox",
     severity=Severity.CRITICAL,
     principles=("P3",),
-    remediation=(
-        "Run `auditor trace ADDRESS --from SYSTEM` to see the hops. Break a loop by making exactly one "
-        "system responsible for the domain: no SMTP connector for an Exchange domain to the POP3 server, "
-        "or no POP3 domain that Exchange also routes; fix the connector or smart host that misroutes."
-    ),
+    remediation="Run `auditor trace ADDRESS --from SYSTEM` to see the hops; make exactly one system responsible for each domain and fix what misroutes.",
 )
 def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
     """Checking each setting alone misses how they combine. Following a message to an unknown
@@ -127,7 +121,7 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
     really hands their mail to their POP3 mailbox."""
     require_configuration(snap)
     router = Router(snap)
-    entries = ["exchange"] + [s.name for s in snap.pop3_servers if snap.has_pop3_file(s.name, "MetaBase.xml")]
+    entries = ["exchange"] + [host.name for host in snap.hosts_with(Capability.SMTP_SETTINGS)]
     domains = set(snap.exchange_domains) | set(snap.all_pop3_domains)
     for connector in snap.smtp_connectors:
         domains |= {s.pattern for s in connector.address_spaces if s.is_smtp}
@@ -140,13 +134,14 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
         address = _unknown_local_part(snap, domain)
         traces = [router.trace(address, start) for start in entries]
         loops = [t for t in traces if t.outcome == LOOP]
+        evidence = [ref for found in traces for ref in found.evidence]
         if loops:
             yield Finding.failed(
-                domain, f"mail to unknown {address} loops " + "; ".join(map(_describe, loops))
+                domain, f"mail to unknown {address} loops " + "; ".join(map(_describe, loops)), evidence
             )
         else:
             yield Finding.passed(
-                domain, f"mail to unknown {address} terminates " + "; ".join(map(_describe, traces))
+                domain, f"mail to unknown {address} terminates " + "; ".join(map(_describe, traces)), evidence
             )
     for mailbox in snap.pop3_mailboxes:
         user, _ = mail_enabled_user_for(snap, mailbox)
@@ -154,7 +149,11 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
             continue
         primary = user.primary_smtp
         if primary is None:
-            yield Finding.failed(mailbox.address, f"{user.dn} has no primary SMTP address to send to")
+            yield Finding.failed(
+                mailbox.address,
+                f"{user.dn} has no primary SMTP address to send to",
+                [user.ref, *([mailbox.ref] if mailbox.ref else [])],
+            )
             continue
         found = router.trace(primary, "exchange")
         final = found.final
@@ -164,9 +163,12 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
             and final.address.lower() == mailbox.address
         )
         message = f"mail to {primary} (user {user.dn}) {_describe(found)}"
+        evidence = [user.ref, *found.evidence, *([mailbox.ref] if mailbox.ref else [])]
         if reached:
-            yield Finding.passed(mailbox.address, message)
+            yield Finding.passed(mailbox.address, message, evidence)
         else:
             yield Finding.failed(
-                mailbox.address, f"{message}; expected delivery to {mailbox.server} {mailbox.address}"
+                mailbox.address,
+                f"{message}; expected delivery to {mailbox.server} {mailbox.address}",
+                evidence,
             )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from auditor.model import Recipient, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
 
-from ._support import mail_enabled_user_for, require_configuration, require_domain
+from ._support import mail_enabled_user_for, pop3_user_candidates, require_configuration, require_domain
 
 
 @check(
@@ -15,29 +15,30 @@ from ._support import mail_enabled_user_for, require_configuration, require_doma
     title="Every POP3 mailbox has a mail-enabled AD user pointing at it",
     severity=Severity.HIGH,
     principles=("P4",),
-    remediation=(
-        "In Active Directory Users and Computers, run the Exchange Task Wizard > Establish E-mail Address "
-        "on the POP3 user's account with the external address SMTP:name@pop-domain (this sets mailNickname "
-        "and targetAddress); a user with an Exchange mailbox must not also be a POP3 user."
-    ),
+    remediation="Mail-enable the POP3 user's AD account with the external address SMTP:name@pop-domain (Exchange Tasks > Establish E-mail Address).",
 )
 def pop3_mailboxes_are_mail_enabled(snap: Snapshot) -> Iterator[Finding]:
     """Exchange only knows the recipients AD describes. Without a mail-enabled user whose
     targetAddress is the POP3 mailbox, Exchange bounces mail for the POP3 user at the shared domain
     and colleagues cannot find them in the Global Address List (P4)."""
     if not snap.pop3_mailboxes:
-        raise SkipCheck("no POP3 mailbox list (winpop-list-DOMAIN.txt) in any POP3 export")
+        raise SkipCheck("no POP3 server export holds its mailbox list")
     require_domain(snap)
     for mailbox in snap.pop3_mailboxes:
         user, problems = mail_enabled_user_for(snap, mailbox)
+        evidence = [
+            *([mailbox.ref] if mailbox.ref else []),
+            *(r.ref for r in pop3_user_candidates(snap, mailbox)),
+        ]
         if user is not None:
-            yield Finding.passed(mailbox.address, f"mail-enabled user {user.dn}")
+            yield Finding.passed(mailbox.address, f"mail-enabled user {user.dn}", evidence)
         elif problems:
-            yield Finding.failed(mailbox.address, "no mail-enabled user: " + "; ".join(problems))
+            yield Finding.failed(mailbox.address, "no mail-enabled user: " + "; ".join(problems), evidence)
         else:
             yield Finding.failed(
                 mailbox.address,
                 f"no AD object has targetAddress SMTP:{mailbox.address} (nor sAMAccountName {mailbox.mailbox})",
+                evidence,
             )
 
 
@@ -45,7 +46,7 @@ def _pop3_users(snap: Snapshot) -> list[Recipient]:
     """Mail-enabled users whose targetAddress lies in a POP3 domain (the POP3 users Exchange knows)."""
     pop3_domains = snap.all_pop3_domains
     if not pop3_domains:
-        raise SkipCheck("no POP3 domain known: no winpop-list.txt nor MetaBase.xml POP3 domain in any export")
+        raise SkipCheck("no POP3 domain known: no POP3 server export holds domains it hosts")
     require_domain(snap)
     users = [
         r
@@ -65,11 +66,7 @@ def _pop3_users(snap: Snapshot) -> list[Recipient]:
     title="POP3 users' primary SMTP address is in a domain some system accepts",
     severity=Severity.MEDIUM,
     principles=("P4",),
-    remediation=(
-        "Make the recipient policy that applies to POP3 users generate the primary (reply) address in the "
-        "shared Exchange domain or in the POP3 domain (Exchange System Manager > Recipient Policies > "
-        "E-Mail Addresses, Set as Primary), then let the Recipient Update Service apply it."
-    ),
+    remediation="Make the recipient policy for POP3 users stamp a primary address in the shared Exchange domain or the POP3 domain, then apply the policy.",
 )
 def pop3_users_reply_address_accepted(snap: Snapshot) -> Iterator[Finding]:
     """A POP3 user's primary address is what others reply to. If it is in a domain neither Exchange
@@ -78,17 +75,22 @@ def pop3_users_reply_address_accepted(snap: Snapshot) -> Iterator[Finding]:
     for user in _pop3_users(snap):
         primary = user.primary_smtp
         if primary is None:
-            yield Finding.failed(user.dn, "no primary SMTP address (no SMTP: entry in proxyAddresses)")
+            yield Finding.failed(
+                user.dn, "no primary SMTP address (no SMTP: entry in proxyAddresses)", [user.ref]
+            )
             continue
         domain = primary.rpartition("@")[2].lower()
+        evidence = [user.ref, *snap.domain_refs(domain), *snap.pop3_domain_refs(domain)]
         if snap.is_authoritative(domain):
-            yield Finding.passed(user.dn, f"primary {primary} is in Exchange's authoritative domain {domain}")
+            message = f"primary {primary} is in Exchange's authoritative domain {domain}"
+            yield Finding.passed(user.dn, message, evidence)
         elif domain in snap.all_pop3_domains:
-            yield Finding.passed(user.dn, f"primary {primary} is in POP3 domain {domain}")
+            yield Finding.passed(user.dn, f"primary {primary} is in POP3 domain {domain}", evidence)
         else:
             yield Finding.failed(
                 user.dn,
                 f"primary {primary} is neither in a domain Exchange is authoritative for nor in a POP3 domain",
+                evidence,
             )
 
 
@@ -97,11 +99,7 @@ def pop3_users_reply_address_accepted(snap: Snapshot) -> Iterator[Finding]:
     title="POP3 users appear in the Global Address List",
     severity=Severity.MEDIUM,
     principles=("P4",),
-    remediation=(
-        "In Active Directory Users and Computers > user > Exchange Advanced, clear 'Hide from Exchange "
-        "address lists'; if legacyExchangeDN or showInAddressBook is missing, right-click the Recipient "
-        "Update Service in Exchange System Manager and choose Update Now (or Rebuild)."
-    ),
+    remediation="Clear 'Hide from Exchange address lists' on the user and let the Recipient Update Service stamp it (Update Now).",
 )
 def pop3_users_in_gal(snap: Snapshot) -> Iterator[Finding]:
     """P4 mail-enables POP3 users also so that Exchange and POP3 users find each other in the Global
@@ -116,10 +114,12 @@ def pop3_users_in_gal(snap: Snapshot) -> Iterator[Finding]:
         if check_abook and not user.show_in_address_book:
             problems.append("no showInAddressBook (the Recipient Update Service never stamped it)")
         if problems:
-            yield Finding.failed(user.dn, "not in the Global Address List: " + "; ".join(problems))
+            yield Finding.failed(
+                user.dn, "not in the Global Address List: " + "; ".join(problems), [user.ref]
+            )
         else:
             note = "" if check_abook else " (showInAddressBook not collected)"
-            yield Finding.passed(user.dn, f"visible in the address lists{note}")
+            yield Finding.passed(user.dn, f"visible in the address lists{note}", [user.ref])
 
 
 @check(
@@ -127,11 +127,7 @@ def pop3_users_in_gal(snap: Snapshot) -> Iterator[Finding]:
     title="No targetAddress points into a domain Exchange is authoritative for",
     severity=Severity.CRITICAL,
     principles=("P3", "P4"),
-    remediation=(
-        "In Active Directory Users and Computers > object > Exchange General > E-mail Addresses, set the "
-        "external (target) address to the POP3 domain address (SMTP:name@pop-domain), never to the "
-        "shared Exchange domain."
-    ),
+    remediation="Set the object's targetAddress to its POP3 domain address (SMTP:name@pop-domain), never to a domain Exchange is authoritative for.",
 )
 def target_address_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     """Exchange resolves a targetAddress in one of its authoritative domains as its own recipient
@@ -144,12 +140,14 @@ def target_address_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     for recipient in objects:
         target = recipient.target_address
         assert target is not None
+        evidence = [recipient.ref, *snap.domain_refs(target.domain)]
         if not snap.is_authoritative(target.domain):
             yield Finding.passed(
-                recipient.dn, f"targetAddress {target} is outside Exchange's authoritative domains"
+                recipient.dn, f"targetAddress {target} is outside Exchange's authoritative domains", evidence
             )
             continue
         owners = snap.recipients_by_proxy_address.get(target.lower, [])
+        evidence += [owner.ref for owner in owners]
         if any(o.key == recipient.key for o in owners):
             effect = "it resolves back to this same object: categorizer loop, NDR 5.4.6"
         elif owners:
@@ -157,5 +155,7 @@ def target_address_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
         else:
             effect = "no recipient has that address: NDR"
         yield Finding.failed(
-            recipient.dn, f"targetAddress {target} is in {target.domain}, authoritative in Exchange; {effect}"
+            recipient.dn,
+            f"targetAddress {target} is in {target.domain}, authoritative in Exchange; {effect}",
+            evidence,
         )

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Snapshot
+from auditor.model import Capability, Pop3Host, SmtpService, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
 
-from ._support import pop3_relay, require_configuration, servers_with_file
-
-EXCHANGE_DEFAULT_AUTH_FLAGS = 7
-BASIC, INTEGRATED = 2, 4
+from ._support import hosts_with, relay_verdict, require_configuration
 
 
 @check(
@@ -18,40 +15,30 @@ BASIC, INTEGRATED = 2, 4
     title="Exchange SMTP virtual servers let clients authenticate and relay once authenticated",
     severity=Severity.HIGH,
     principles=("P5",),
-    remediation=(
-        "In Exchange System Manager > server > Protocols > SMTP > virtual server Properties > Access: "
-        "under Authentication tick Basic and/or Integrated Windows Authentication; under Relay tick "
-        "'Allow all computers which successfully authenticate to relay, regardless of the list above'."
-    ),
+    remediation="On each Exchange SMTP virtual server, offer Basic and/or Integrated Windows authentication and let clients that authenticate relay.",
 )
 def exchange_vs_allows_authenticated_relay(snap: Snapshot) -> Iterator[Finding]:
     """POP3 users send through SMTP (P5). If Exchange offers only anonymous access, or does not let
     authenticated clients relay, they cannot send to the outside, and someone will be tempted to open
     the relay list instead."""
     require_configuration(snap)
-    if not snap.smtp_virtual_servers:
+    services = snap.exchange_smtp_services
+    if not services:
         raise SkipCheck("no Exchange SMTP virtual server in the Configuration partition")
-    for vs in snap.smtp_virtual_servers:
-        raw_flags = vs.record.first("msExchAuthenticationFlags")
-        raw_relay = vs.record.first("msExchSmtpRelayForAuth")
-        if (raw_flags is not None and vs.auth_flags is None) or (
-            raw_relay is not None and vs.relay_for_auth is None
-        ):
+    for service in services:
+        auth, relay = service.client_auth, service.relay_for_authenticated
+        if auth.is_unreadable or relay.is_unreadable:
             yield Finding.error(
-                vs.dn,
-                f"cannot read msExchAuthenticationFlags {raw_flags!r} / msExchSmtpRelayForAuth {raw_relay!r}",
+                service.subject,
+                f"cannot read {auth.source} {auth.raw!r} / {relay.source} {relay.raw!r}",
+                [service.ref],
             )
             continue
-        flags = EXCHANGE_DEFAULT_AUTH_FLAGS if vs.auth_flags is None else vs.auth_flags
-        problems = []
-        if not flags & (BASIC | INTEGRATED):
-            problems.append(f"msExchAuthenticationFlags {flags} offers neither Basic (2) nor Integrated (4)")
-        if vs.relay_for_auth is False:
-            problems.append("msExchSmtpRelayForAuth is FALSE: authenticated clients may not relay")
+        problems = [field.note for field in (auth, relay) if field.value is not True]
         if problems:
-            yield Finding.failed(vs.dn, "; ".join(problems))
+            yield Finding.failed(service.subject, "; ".join(problems), [service.ref])
         else:
-            yield Finding.passed(vs.dn, f"authentication flags {flags}, authenticated clients may relay")
+            yield Finding.passed(service.subject, f"{auth.note}, {relay.note}", [service.ref])
 
 
 @check(
@@ -59,39 +46,57 @@ def exchange_vs_allows_authenticated_relay(snap: Snapshot) -> Iterator[Finding]:
     title="Each POP3 server's SMTP service relays only for authenticated clients",
     severity=Severity.HIGH,
     principles=("P5",),
-    remediation=(
-        "In IIS Manager > Default SMTP Virtual Server > Properties > Access: Authentication, tick Basic "
-        "and/or Integrated Windows Authentication; Relay, choose 'Only the list below' and tick 'Allow all "
-        "computers which successfully authenticate to relay'."
-    ),
+    remediation="On the POP3 server's SMTP service, offer Basic and/or Integrated Windows authentication, relay to 'Only the list below' plus authenticated clients.",
 )
 def pop3_smtp_requires_authentication(snap: Snapshot) -> Iterator[Finding]:
-    """P5: POP3 clients must authenticate to send. An IIS SMTP service that offers no Basic or NTLM
-    login, refuses relay to authenticated users, or relays for anyone by IP lets unauthenticated
-    senders through or locks real users out."""
-    for server in servers_with_file(snap, "MetaBase.xml"):
-        problems = []
-        flags = server.auth_flags
-        raw_flags = server.record.first("AuthFlags")
-        if flags is None and raw_flags is not None:
-            problems.append(f"AuthFlags {raw_flags!r} cannot be read")
-        elif flags is None:
-            problems.append("AuthFlags is not set (IIS default: anonymous access only)")
-        elif not flags & (BASIC | INTEGRATED):
-            problems.append(f"AuthFlags {flags} offers neither Basic (2) nor NTLM (4)")
-        if server.relay_for_auth is False:
-            problems.append("RelayForAuth is 0: authenticated clients may not relay")
-        verdict = pop3_relay(server)
-        if verdict.open_reason:
-            problems.append(f"open relay: {verdict.open_reason}")
-        if problems:
-            if verdict.undecodable:
-                problems.append(str(verdict.problem))
-            yield Finding.failed(server.name, "; ".join(problems))
-        elif verdict.undecodable:
-            yield Finding.error(server.name, str(verdict.problem))
+    """P5: POP3 clients must authenticate to send. An SMTP service that offers no authenticated
+    login, refuses relay to authenticated users, or relays for anyone by address lets
+    unauthenticated senders through or locks real users out."""
+    for host in hosts_with(snap, Capability.SMTP_SETTINGS):
+        yield _judge_host(host)
+
+
+def _auth_problems(service: SmtpService) -> list[str]:
+    """Why authenticated clients cannot send through this service (empty: they can)."""
+    return [
+        field.note
+        for field in (service.client_auth, service.relay_for_authenticated)
+        if field.is_unreadable or field.value is not True
+    ]
+
+
+def _judge_host(host: Pop3Host) -> Finding:
+    services = host.smtp_services
+    evidence = [host.ref, *(s.ref for s in services)]
+    if not services:
+        return Finding.error(
+            host.name, "its SMTP settings were read but describe no SMTP service; review by hand", evidence
+        )
+    verdicts = [(service, relay_verdict(service)) for service in services]
+    single = len(services) == 1
+    problems: list[str] = []
+    if not any(not _auth_problems(service) for service in services):
+        if single:
+            problems += _auth_problems(services[0])
         else:
-            assert verdict.decoded is not None
-            yield Finding.passed(
-                server.name, f"AuthFlags {flags}, authenticated relay allowed, {verdict.decoded.describe()}"
+            problems.append(
+                "no SMTP service lets authenticated clients relay: "
+                + "; ".join(f"{s.name}: {', '.join(_auth_problems(s))}" for s in services)
             )
+    for service, verdict in verdicts:
+        if verdict.open_reason:
+            problems.append(
+                f"open relay: {verdict.open_reason}"
+                if single
+                else f"open relay: {service.name}: {verdict.open_reason}"
+            )
+    undecodable = [str(v.problem) for _, v in verdicts if v.undecodable]
+    if problems:
+        return Finding.failed(host.name, "; ".join(problems + undecodable), evidence)
+    if undecodable:
+        return Finding.error(host.name, "; ".join(undecodable), evidence)
+    described = "; ".join(
+        f"{s.client_auth.note}, {s.relay_for_authenticated.note}, {v.policy.description if v.policy else ''}"
+        for s, v in verdicts
+    )
+    return Finding.passed(host.name, described, evidence)

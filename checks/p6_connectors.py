@@ -16,11 +16,7 @@ from ._support import require_configuration
     title="The SMTP connector chosen for each POP3 domain delivers to its POP3 server",
     severity=Severity.HIGH,
     principles=("P6",),
-    remediation=(
-        "In Exchange System Manager > Routing Groups > Connectors, create (or fix) an SMTP connector with "
-        "the POP3 domain as address space, 'Forward all mail through this connector to the following smart "
-        "hosts' set to the POP3 server ([IP] or FQDN), and existing local bridgeheads."
-    ),
+    remediation="Create or fix an SMTP connector with the POP3 domain as its address space and the POP3 server as its smart host, with existing bridgeheads.",
 )
 def connector_routes_pop3_domain(snap: Snapshot) -> Iterator[Finding]:
     """P6: Exchange hands POP3 users' mail to the POP3 server through an SMTP connector. Without one
@@ -29,13 +25,15 @@ def connector_routes_pop3_domain(snap: Snapshot) -> Iterator[Finding]:
     require_configuration(snap)
     by_domain = snap.pop3_servers_by_domain
     if not by_domain:
-        raise SkipCheck("no POP3 domain known: no winpop-list.txt nor MetaBase.xml POP3 domain in any export")
+        raise SkipCheck("no POP3 domain known: no POP3 server export holds domains it hosts")
     for domain, servers in sorted(by_domain.items()):
         choice = choose_connector(snap, domain)
+        hosting = snap.pop3_domain_refs(domain)
         if choice is None:
-            yield Finding.failed(domain, f"no SMTP connector's address space matches {domain}")
+            yield Finding.failed(domain, f"no SMTP connector's address space matches {domain}", hosting)
             continue
         connector, pattern, cost = choice
+        evidence = [*hosting, connector.ref]
         via = f"connector {connector.name!r} (address space {pattern}, cost {cost})"
         problems = []
         if pattern == "*":
@@ -54,6 +52,6 @@ def connector_routes_pop3_domain(snap: Snapshot) -> Iterator[Finding]:
                 f"{via} has source bridgeheads that are no SMTP virtual server: {'; '.join(dangling)}"
             )
         if problems:
-            yield Finding.failed(domain, "; ".join(problems))
+            yield Finding.failed(domain, "; ".join(problems), evidence)
         else:
-            yield Finding.passed(domain, f"{via} forwards to {', '.join(connector.smart_hosts)}")
+            yield Finding.passed(domain, f"{via} forwards to {', '.join(connector.smart_hosts)}", evidence)

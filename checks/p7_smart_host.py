@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.families.iis_relaylist import RelayMode
-from auditor.model import Snapshot
+from auditor.model import Capability, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
 
-from ._support import (
-    exchange_relay,
-    require_configuration,
-    require_pop3_servers,
-    servers_with_file,
-)
-
-ALWAYS_USE_SMART_HOST = 2
+from ._support import hosts_with, require_configuration, require_pop3_servers
 
 
 @check(
@@ -23,11 +15,7 @@ ALWAYS_USE_SMART_HOST = 2
     title="Each POP3 server's SMTP service always sends through an Exchange smart host",
     severity=Severity.HIGH,
     principles=("P7",),
-    remediation=(
-        "In IIS Manager > Default SMTP Virtual Server > Properties > Delivery > Advanced, set 'Smart host' "
-        "to the Exchange server ([IP] or FQDN) and clear 'Attempt direct delivery before sending to smart "
-        "host' (SmartHostType 2)."
-    ),
+    remediation="Set the POP3 server's SMTP smart host to an Exchange server and clear 'Attempt direct delivery before sending to smart host'.",
 )
 def pop3_smart_host_is_exchange(snap: Snapshot) -> Iterator[Finding]:
     """P7 sends the POP3 server's outgoing mail through Exchange. Without that smart host, or with
@@ -36,23 +24,31 @@ def pop3_smart_host_is_exchange(snap: Snapshot) -> Iterator[Finding]:
     require_configuration(snap)
     if not snap.exchange_servers:
         raise SkipCheck("no Exchange server in the Configuration partition")
-    for server in servers_with_file(snap, "MetaBase.xml"):
+    for host in hosts_with(snap, Capability.SMTP_SETTINGS):
+        service = host.outbound
+        if service is None:
+            yield Finding.error(
+                host.name, "its SMTP settings name no outgoing SMTP service; review by hand", [host.ref]
+            )
+            continue
         problems = []
-        host = server.smart_host
-        exchange = snap.exchange_server_for_host(host) if host else None
-        if not host:
-            problems.append("SmartHost is not set")
+        smart_host, always = service.smart_host, service.smart_host_always
+        exchange = snap.exchange_server_for_host(smart_host.value) if smart_host.value else None
+        evidence = [host.ref, service.ref, *([exchange.ref] if exchange else [])]
+        if not smart_host.value:
+            problems.append(smart_host.note or f"{smart_host.source} is not set")
         elif exchange is None:
-            problems.append(f"SmartHost {host} designates no Exchange server")
-        if server.smart_host_type != ALWAYS_USE_SMART_HOST:
-            shown = "not set" if server.smart_host_type is None else str(server.smart_host_type)
-            problems.append(f"SmartHostType is {shown}, not 2 (always use the smart host)")
+            problems.append(f"{smart_host.source} {smart_host.value} designates no Exchange server")
+        if always.value is not True:
+            problems.append(always.note)
         if problems:
-            yield Finding.failed(server.name, "; ".join(problems))
+            yield Finding.failed(host.name, "; ".join(problems), evidence)
         else:
             assert exchange is not None
             yield Finding.passed(
-                server.name, f"SmartHost {host} = Exchange server {exchange.name}, SmartHostType 2"
+                host.name,
+                f"{smart_host.source} {smart_host.value} = Exchange server {exchange.name}, {always.note}",
+                evidence,
             )
 
 
@@ -61,47 +57,50 @@ def pop3_smart_host_is_exchange(snap: Snapshot) -> Iterator[Finding]:
     title="Every POP3 server address is granted relay on an Exchange SMTP virtual server",
     severity=Severity.HIGH,
     principles=("P7",),
-    remediation=(
-        "In Exchange System Manager > server > Protocols > SMTP > virtual server Properties > Access > "
-        "Relay: keep 'Only the list below' and add each IP address of the POP3 server."
-    ),
+    remediation="Add each IP address of the POP3 server to the relay list ('Only the list below') of an Exchange SMTP virtual server.",
 )
 def pop3_server_may_relay_on_exchange(snap: Snapshot) -> Iterator[Finding]:
     """P7: the POP3 server hands all outgoing mail to Exchange; unless Exchange grants its addresses
     relay, mail from POP3 users to the outside is refused (550 5.7.1 unable to relay)."""
     require_pop3_servers(snap)
     require_configuration(snap)
-    if not snap.smtp_virtual_servers:
+    services = snap.exchange_smtp_services
+    if not services:
         raise SkipCheck("no Exchange SMTP virtual server in the Configuration partition")
-    verdicts = [(vs, exchange_relay(vs)) for vs in snap.smtp_virtual_servers]
-    undecodable = [vs.dn for vs, v in verdicts if v.undecodable]
+    undecodable = [s.subject for s in services if s.relay.is_unreadable]
     for server in snap.pop3_servers:
+        evidence = [server.ref, *(s.ref for s in services)]
         if not server.addresses:
             yield Finding.error(
-                server.name, "no IP address configured for this POP3 server: cannot verify its relay grant"
+                server.name,
+                "no IP address configured for this POP3 server: cannot verify its relay grant",
+                evidence,
             )
             continue
         missing: list[str] = []
         granted: list[str] = []
         for address in server.addresses:
             by = [
-                vs.server_name or vs.dn
-                for vs, v in verdicts
-                if v.decoded is not None
-                and v.decoded.mode is RelayMode.ONLY_LIST
-                and v.decoded.grants_address(address)
+                service.system or service.subject
+                for service in services
+                if service.relay.value is not None
+                and service.relay.value.only_listed
+                and service.relay.value.grants_address(address)
             ]
             (granted if by else missing).append(
                 f"{address} (by {', '.join(sorted(set(by)))})" if by else address
             )
         if not missing:
-            yield Finding.passed(server.name, "relay granted: " + ", ".join(granted))
+            yield Finding.passed(server.name, "relay granted: " + ", ".join(granted), evidence)
         elif undecodable:
             yield Finding.error(
                 server.name,
                 f"{', '.join(missing)} not granted by any decodable relay list; review by hand: {'; '.join(undecodable)}",
+                evidence,
             )
         else:
             yield Finding.failed(
-                server.name, f"{', '.join(missing)} not granted relay on any Exchange SMTP virtual server"
+                server.name,
+                f"{', '.join(missing)} not granted relay on any Exchange SMTP virtual server",
+                evidence,
             )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Snapshot
+from auditor.model import Capability, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
 
-from ._support import exchange_relay, pop3_relay
+from ._support import relay_verdict
 
 
 @check(
@@ -15,43 +15,26 @@ from ._support import exchange_relay, pop3_relay
     title="No SMTP virtual server, Exchange or POP3, is an open relay",
     severity=Severity.CRITICAL,
     principles=("all",),
-    remediation=(
-        "In Exchange System Manager (Exchange) or IIS Manager (POP3 server) > SMTP virtual server > "
-        "Properties > Access > Relay: choose 'Only the list below', list single hosts or small subnets "
-        "only, and rely on 'Allow all computers which successfully authenticate to relay'."
-    ),
+    remediation="Set the virtual server's relay to 'Only the list below' with single hosts or small subnets, and let authenticated clients relay.",
 )
 def no_open_relay(snap: Snapshot) -> Iterator[Finding]:
     """An open relay lets anyone on the Internet send spam through the organization: its servers
     end up on block lists and legitimate mail from Exchange and POP3 users alike is refused."""
-    examined = 0
-    if snap.has_configuration:
-        for vs in snap.smtp_virtual_servers:
-            examined += 1
-            verdict = exchange_relay(vs)
-            if verdict.undecodable:
-                yield Finding.error(vs.dn, str(verdict.problem))
-            elif verdict.open_reason:
-                yield Finding.failed(vs.dn, f"open relay: {verdict.open_reason}")
-            else:
-                assert verdict.decoded is not None
-                yield Finding.passed(vs.dn, verdict.decoded.describe())
-    for server in snap.pop3_servers:
-        if not snap.has_pop3_file(server.name, "MetaBase.xml"):
-            continue
-        examined += 1
-        verdict = pop3_relay(server)
-        if verdict.undecodable:
-            yield Finding.error(server.name, str(verdict.problem))
-        elif verdict.open_reason:
-            yield Finding.failed(server.name, f"open relay: {verdict.open_reason}")
-        else:
-            assert verdict.decoded is not None
-            yield Finding.passed(server.name, verdict.decoded.describe())
-    if not examined:
+    services = list(snap.exchange_smtp_services) if snap.has_configuration else []
+    for host in snap.hosts_with(Capability.SMTP_SETTINGS):
+        services += host.smtp_services
+    if not services:
         raise SkipCheck(
-            "no SMTP virtual server to examine: no Configuration partition and no POP3 MetaBase.xml"
+            "no SMTP service to examine: no Configuration partition and no POP3 server's SMTP settings"
         )
+    for service in services:
+        verdict = relay_verdict(service)
+        if verdict.policy is None:
+            yield Finding.error(service.subject, str(verdict.problem), [service.ref])
+        elif verdict.open_reason:
+            yield Finding.failed(service.subject, f"open relay: {verdict.open_reason}", [service.ref])
+        else:
+            yield Finding.passed(service.subject, verdict.policy.description, [service.ref])
 
 
 @check(
@@ -59,11 +42,7 @@ def no_open_relay(snap: Snapshot) -> Iterator[Finding]:
     title="No SMTP address belongs to two objects",
     severity=Severity.HIGH,
     principles=("all",),
-    remediation=(
-        "In Active Directory Users and Computers > object > E-mail Addresses, remove the duplicate address "
-        "from all objects but the one that should receive its mail (check recipient policies that may "
-        "stamp it again)."
-    ),
+    remediation="Remove the address from every object but the one that should receive its mail, and check that no recipient policy stamps it again.",
 )
 def smtp_addresses_unique(snap: Snapshot) -> Iterator[Finding]:
     """Exchange cannot decide who receives mail for an address two objects claim: it returns NDR
@@ -74,10 +53,12 @@ def smtp_addresses_unique(snap: Snapshot) -> Iterator[Finding]:
     for address, owners in sorted(index.items()):
         if len(owners) > 1:
             yield Finding.failed(
-                address, f"claimed by {len(owners)} objects: " + "; ".join(o.dn for o in owners)
+                address,
+                f"claimed by {len(owners)} objects: " + "; ".join(o.dn for o in owners),
+                [o.ref for o in owners],
             )
         else:
-            yield Finding.passed(address, f"belongs to {owners[0].dn}")
+            yield Finding.passed(address, f"belongs to {owners[0].dn}", [owners[0].ref])
 
 
 @check(
@@ -85,10 +66,7 @@ def smtp_addresses_unique(snap: Snapshot) -> Iterator[Finding]:
     title="Every object has exactly one primary SMTP address, equal to its mail attribute",
     severity=Severity.MEDIUM,
     principles=("all",),
-    remediation=(
-        "In Active Directory Users and Computers > object > E-mail Addresses, select the one reply address "
-        "and click Set as Primary; the Recipient Update Service then rewrites mail to match."
-    ),
+    remediation="Set exactly one reply address as primary on the object (E-mail Addresses > Set as Primary); the Recipient Update Service then rewrites mail.",
 )
 def one_primary_smtp(snap: Snapshot) -> Iterator[Finding]:
     """The primary SMTP address is the reply address and the one the GAL shows. With none or several
@@ -101,11 +79,15 @@ def one_primary_smtp(snap: Snapshot) -> Iterator[Finding]:
         if len(primaries) != 1:
             shown = ", ".join(primaries) if primaries else "none"
             yield Finding.failed(
-                recipient.dn, f"{len(primaries)} primary SMTP: addresses ({shown}), expected exactly one"
+                recipient.dn,
+                f"{len(primaries)} primary SMTP: addresses ({shown}), expected exactly one",
+                [recipient.ref],
             )
         elif recipient.mail and recipient.mail.lower() != primaries[0].lower():
             yield Finding.failed(
-                recipient.dn, f"mail {recipient.mail} differs from primary SMTP:{primaries[0]}"
+                recipient.dn,
+                f"mail {recipient.mail} differs from primary SMTP:{primaries[0]}",
+                [recipient.ref],
             )
         else:
-            yield Finding.passed(recipient.dn, f"primary SMTP:{primaries[0]}")
+            yield Finding.passed(recipient.dn, f"primary SMTP:{primaries[0]}", [recipient.ref])

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["CheckInfo", "anchor_for", "info_for", "registry_catalog"]
+__all__ = ["CheckInfo", "anchor_for", "info_for", "merged", "registry_catalog"]
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +61,12 @@ def registry_catalog() -> Mapping[str, CheckInfo]:
     }
 
 
-def info_for(
-    check_id: str, catalog: Mapping[str, CheckInfo], fallback: Mapping[str, object] | None = None
-) -> CheckInfo:
-    """The catalogue entry, else what the input itself says (check-run entries), else the ID alone."""
+def info_for(check_id: str, catalog: Mapping[str, CheckInfo], fallback: CheckInfo | None = None) -> CheckInfo:
+    """The catalogue entry, else what the document itself says (`fallback`), else the ID alone."""
     known = catalog.get(check_id)
     if known is not None:
         return known
-    if fallback:
-        principles = fallback.get("principles")
-        return CheckInfo(
-            id=check_id,
-            title=str(fallback.get("title") or check_id),
-            severity=str(fallback.get("severity") or ""),
-            principles=tuple(str(p) for p in principles) if isinstance(principles, list | tuple) else (),
-        )
-    return CheckInfo(id=check_id, title=check_id)
+    return fallback if fallback is not None else CheckInfo(id=check_id, title=check_id)
 
 
 def merged(catalog: Mapping[str, CheckInfo], extra: Iterable[CheckInfo]) -> dict[str, CheckInfo]:

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
+from auditor.results import RunResult
+
 from .catalog import CheckInfo, info_for
 from .view import CheckRunView, FindingRow, all_findings
 
@@ -35,7 +37,7 @@ def _version() -> str:
         return "0"
 
 
-def render_junit(run: Mapping[str, Any], view: CheckRunView, catalog: Mapping[str, CheckInfo]) -> str:
+def render_junit(run: RunResult, view: CheckRunView, catalog: Mapping[str, CheckInfo]) -> str:
     """One <testcase> per (check, subject); a passing or skipped check is one testcase of its own."""
     by_check: dict[str, list[FindingRow]] = {}
     for finding in all_findings(run, catalog):
@@ -111,12 +113,16 @@ def _rule(info: CheckInfo, severity: str) -> dict[str, Any]:
     return rule
 
 
-def render_sarif(run: Mapping[str, Any], view: CheckRunView, catalog: Mapping[str, CheckInfo]) -> str:
+def render_sarif(run: RunResult, view: CheckRunView, catalog: Mapping[str, CheckInfo]) -> str:
     """SARIF 2.1.0: one rule per check, one result per failing (fail or error) finding."""
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for check in view.checks:
-        info = info_for(check.id, catalog, {"title": check.title, "principles": list(check.principles)})
+        info = info_for(
+            check.id,
+            catalog,
+            CheckInfo(id=check.id, title=check.title or check.id, principles=check.principles),
+        )
         index[check.id] = len(rules)
         rules.append(_rule(info, check.severity))
     results: list[dict[str, Any]] = []

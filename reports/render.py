@@ -1,9 +1,10 @@
 """The one entry point for every report: check runs, diffs and drift reports in each format.
 
-Inputs are the JSON documents themselves (`auditor.check-run/1`, `auditor.diff/1`,
-`auditor.report/1`) so that every format says the same thing as the JSON. Check titles and doc
-pages come from the registry unless a `catalog` is given (tests pass their own); an unknown check
-ID renders with its ID as title. Bad input raises `ReportError`, never a half-rendered report.
+Inputs are the typed documents (`auditor.documents`: a `RunResult` for `auditor.check-run/1`, a
+`DiffDocument` for `auditor.diff/1`, a `DriftReport` for `auditor.report/1`), and the JSON format
+is their one serialization (`documents.dumps`), so every format says the same thing as the JSON.
+Check titles and doc pages come from the registry unless a `catalog` is given (tests pass their
+own); an unknown check ID renders with its ID as title. An unknown format raises `ReportError`.
 
     render_check_run(run, "html")          text | json | html | junit | sarif
     render_diff(diff, "text", color=True)  text | json | html
@@ -12,11 +13,11 @@ ID renders with its ID as title. Bad input raises `ReportError`, never a half-re
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any
 
+from auditor.documents import DiffDocument, DriftReport, dumps
 from auditor.errors import ReportError
+from auditor.results import RunResult
 
 from .catalog import CheckInfo, registry_catalog
 from .html import render_html
@@ -38,13 +39,6 @@ DIFF_FORMATS = ("text", "json", "html")
 REPORT_FORMATS = ("text", "json", "html")
 
 
-def _json(document: Mapping[str, Any]) -> str:
-    try:
-        return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
-    except (TypeError, ValueError) as exc:
-        raise ReportError(f"{document.get('schema', 'report')}: cannot be written as JSON: {exc}") from exc
-
-
 def _check_format(fmt: str, allowed: tuple[str, ...], what: str) -> None:
     if fmt not in allowed:
         raise ReportError(f"{what}: unknown format {fmt!r} (choose one of {', '.join(allowed)})")
@@ -55,11 +49,11 @@ def _catalog(catalog: Mapping[str, CheckInfo] | None) -> Mapping[str, CheckInfo]
 
 
 def render_check_run(
-    run: Mapping[str, Any], fmt: str, *, color: bool = False, catalog: Mapping[str, CheckInfo] | None = None
+    run: RunResult, fmt: str, *, color: bool = False, catalog: Mapping[str, CheckInfo] | None = None
 ) -> str:
     _check_format(fmt, CHECK_RUN_FORMATS, "check run")
     if fmt == "json":
-        return _json(run)
+        return dumps(run)
     known = _catalog(catalog)
     view = check_run_view(run, known)
     if fmt == "text":
@@ -72,17 +66,17 @@ def render_check_run(
 
 
 def render_diff(
-    diff: Mapping[str, Any], fmt: str, *, color: bool = False, catalog: Mapping[str, CheckInfo] | None = None
+    diff: DiffDocument, fmt: str, *, color: bool = False, catalog: Mapping[str, CheckInfo] | None = None
 ) -> str:
     _check_format(fmt, DIFF_FORMATS, "diff")
     if fmt == "json":
-        return _json(diff)
+        return dumps(diff)
     view = diff_view(diff, _catalog(catalog))
     return render_text(view, color=color) if fmt == "text" else render_html(view)
 
 
 def render_drift_report(
-    report: Mapping[str, Any],
+    report: DriftReport,
     fmt: str,
     *,
     color: bool = False,
@@ -92,7 +86,7 @@ def render_drift_report(
     """`attachment=True` (the e-mail) points readers of cut lists to the attached JSON."""
     _check_format(fmt, REPORT_FORMATS, "drift report")
     if fmt == "json":
-        return _json(report)
+        return dumps(report)
     view = drift_view(report, _catalog(catalog))
     if fmt == "text":
         return render_text(view, color=color)

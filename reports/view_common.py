@@ -1,8 +1,9 @@
-"""Shared parts of the report views: formatting, input access, capped groups, finding, waiver and
-source rows, snapshot references and the check appendix.
+"""Shared parts of the report views: formatting, capped groups, finding, waiver and source rows,
+snapshot references and the check appendix.
 
 Every view module builds on these, so a finding, a waiver or a source reads the same in the check
-run, the diff and the drift report. Malformed input raises `ReportError` naming what is wrong.
+run, the diff and the drift report. The inputs are the typed documents (`auditor.documents`):
+what a row reads is there because the document's type says so, never looked up in a dict.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from auditor.errors import ReportError
-from auditor.results import fingerprint
+from auditor import documents as doc
+from auditor.records import SourceInfo
+from auditor.results import FindingRecord, WaiverNote, isoformat
 
 from .catalog import CheckInfo, anchor_for, info_for
 
@@ -29,18 +31,14 @@ __all__ = [
     "SourceRow",
     "WaiverRow",
     "appendix",
-    "as_int",
-    "as_mapping",
-    "as_text",
     "capped",
+    "change_row",
     "day",
     "duration",
-    "finding_row",
     "finding_sections",
     "group_by_check",
-    "list_at",
     "plural",
-    "require",
+    "record_row",
     "severity_rank",
     "short_time",
     "snapshot_ref",
@@ -95,42 +93,6 @@ def duration(seconds: float | None) -> str:
     return f"{seconds / 60:.1f} min"
 
 
-# -- input access ---------------------------------------------------------------------------------
-
-
-def require(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
-    if not isinstance(doc, Mapping):
-        raise ReportError(f"{what}: expected a JSON object, got {type(doc).__name__}")
-    if key not in doc:
-        raise ReportError(f"{what}: missing {key!r}")
-    value = doc[key]
-    if not isinstance(value, kind):
-        raise ReportError(f"{what}: {key!r} has the wrong type ({type(value).__name__})")
-    return value
-
-
-def list_at(doc: Mapping[str, Any], key: str, what: str) -> list[Any]:
-    value = doc.get(key) if isinstance(doc, Mapping) else None
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ReportError(f"{what}: {key!r} must be a list, got {type(value).__name__}")
-    return value
-
-
-def as_mapping(value: object) -> Mapping[str, Any]:
-    """An optional object member: absent or not an object reads as empty."""
-    return value if isinstance(value, Mapping) else {}
-
-
-def as_text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def as_int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 # -- groups ---------------------------------------------------------------------------------------
 
 
@@ -182,26 +144,42 @@ class FindingRow:
         return plural(self.failing_for_days, "day")
 
 
-def finding_row(raw: object, catalog: Mapping[str, CheckInfo], what: str) -> FindingRow:
-    if not isinstance(raw, Mapping):
-        raise ReportError(f"{what}: a finding is not a JSON object")
-    check = as_text(require(raw, "check", str, what))
-    info = info_for(check, catalog)
-    waiver = raw.get("waiver") if isinstance(raw.get("waiver"), Mapping) else {}
+def record_row(finding: FindingRecord, catalog: Mapping[str, CheckInfo]) -> FindingRow:
+    """A finding of a check run: new or not, with its waiver when waived."""
     return FindingRow(
-        check=check,
-        title=info.title,
-        anchor=anchor_for(check),
-        severity=as_text(raw.get("severity") or info.severity or "info"),
-        status=as_text(raw.get("status") or "fail"),
-        subject=as_text(raw.get("subject")),
-        message=as_text(raw.get("message")),
-        fingerprint=as_text(raw.get("fingerprint")) or fingerprint(check, as_text(raw.get("subject"))),
-        first_seen=as_text(raw.get("first_seen")),
-        failing_for_days=as_int(raw.get("failing_for_days")),
-        new=bool(raw.get("new", False)),
-        waiver_reason=as_text(waiver.get("reason") if waiver else raw.get("reason")),
-        waiver_expires=as_text(waiver.get("expires") if waiver else raw.get("expires")),
+        check=finding.check,
+        title=info_for(finding.check, catalog).title,
+        anchor=anchor_for(finding.check),
+        severity=finding.severity.value,
+        status=finding.status.value,
+        subject=finding.subject,
+        message=finding.message,
+        fingerprint=finding.fingerprint,
+        first_seen=isoformat(finding.first_seen) or "",
+        failing_for_days=None,
+        new=finding.new,
+        waiver_reason=finding.waiver_reason or "",
+        waiver_expires=finding.waiver_expires.isoformat() if finding.waiver_expires else "",
+    )
+
+
+def change_row(finding: doc.FindingChange, catalog: Mapping[str, CheckInfo]) -> FindingRow:
+    """A finding of a diff or a drift report (the latter with its streak: first seen, days failing)."""
+    streak = finding if isinstance(finding, doc.DriftFinding) else None
+    return FindingRow(
+        check=finding.check,
+        title=info_for(finding.check, catalog).title,
+        anchor=anchor_for(finding.check),
+        severity=finding.severity.value,
+        status=finding.status.value,
+        subject=finding.subject,
+        message=finding.message,
+        fingerprint=finding.fingerprint,
+        first_seen=(streak.first_seen or "") if streak else "",
+        failing_for_days=streak.failing_for_days if streak else None,
+        new=False,
+        waiver_reason="",
+        waiver_expires="",
     )
 
 
@@ -244,16 +222,11 @@ FINDING_SECTIONS = (
 
 
 def finding_sections(
-    raw: object, keys: Sequence[str], catalog: Mapping[str, CheckInfo], what: str
+    findings: doc.FindingChanges | doc.DriftFindings, keys: Sequence[str], catalog: Mapping[str, CheckInfo]
 ) -> tuple[FindingSection, ...]:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise ReportError(f"{what}: 'findings' must be an object")
     labels = dict(FINDING_SECTIONS)
     return tuple(
-        _section(key, labels[key], [finding_row(f, catalog, what) for f in list_at(raw, key, what)])
-        for key in keys
+        _section(key, labels[key], [change_row(f, catalog) for f in getattr(findings, key)]) for key in keys
     )
 
 
@@ -283,19 +256,23 @@ class WaiverRow:
         return f"{self.expires} ({plural(-self.days_left, 'day')} ago)"
 
 
-def waiver_row(raw: object, state: str, catalog: Mapping[str, CheckInfo], what: str) -> WaiverRow:
-    if not isinstance(raw, Mapping):
-        raise ReportError(f"{what}: a waiver entry is not a JSON object")
-    check = as_text(raw.get("check"))
+def waiver_row(
+    waiver: WaiverNote | doc.WaiverEntry, state: str, catalog: Mapping[str, CheckInfo]
+) -> WaiverRow:
+    """A check run's waiver note (it says its state), or a drift report's (`state`: its list)."""
+    if isinstance(waiver, WaiverNote):
+        expires, state, days_left = waiver.expires.isoformat(), waiver.state, None
+    else:
+        expires, days_left = waiver.expires, waiver.days_left
     return WaiverRow(
-        check=check,
-        title=info_for(check, catalog).title,
-        anchor=anchor_for(check),
-        subject=as_text(raw.get("subject")),
-        reason=as_text(raw.get("reason")),
-        expires=as_text(raw.get("expires")),
-        state=as_text(raw.get("state") or state),
-        days_left=as_int(raw.get("days_left")),
+        check=waiver.check,
+        title=info_for(waiver.check, catalog).title,
+        anchor=anchor_for(waiver.check),
+        subject=waiver.subject,
+        reason=waiver.reason,
+        expires=expires,
+        state=state,
+        days_left=days_left,
     )
 
 
@@ -333,17 +310,16 @@ class SourceRow:
     error: str
 
 
-def source_row(raw: object, what: str) -> SourceRow:
-    if not isinstance(raw, Mapping):
-        raise ReportError(f"{what}: a source entry is not a JSON object")
-    seconds = raw.get("duration_seconds")
+def source_row(source: SourceInfo | doc.SourceEntry) -> SourceRow:
+    # A check run holds the source itself: round its time as its JSON does, so both read alike.
+    seconds = round(source.duration_seconds, 3) if isinstance(source, SourceInfo) else source.duration_seconds
     return SourceRow(
-        name=as_text(raw.get("name")),
-        kind=as_text(raw.get("kind")),
-        complete=bool(raw.get("complete")),
-        objects=as_int(raw.get("objects")),
-        duration=duration(float(seconds)) if isinstance(seconds, int | float) else "",
-        error=as_text(raw.get("error")),
+        name=source.name,
+        kind=source.kind,
+        complete=source.complete,
+        objects=source.objects,
+        duration=duration(float(seconds)),
+        error=source.error or "",
     )
 
 
@@ -362,10 +338,10 @@ class SnapshotRef:
         return f"snapshot {self.id}" + (f" ({self.taken_at})" if self.taken_at else "")
 
 
-def snapshot_ref(raw: object) -> SnapshotRef:
-    if not isinstance(raw, Mapping):
+def snapshot_ref(ref: doc.SnapshotRef | None) -> SnapshotRef:
+    if ref is None:
         return SnapshotRef("", "")
-    return SnapshotRef(as_text(raw.get("id")), short_time(raw.get("taken_at")))
+    return SnapshotRef(str(ref.id), short_time(ref.taken_at))
 
 
 # -- appendix -------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""The view of a diff between two snapshots (auditor.diff/1): finding changes, then object changes."""
+"""The view of a diff between two snapshots (auditor.diff/1, a `DiffDocument`): finding changes,
+then object changes."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from auditor.documents import DiffDocument
 
 from .catalog import CheckInfo
 from .view_common import (
@@ -13,7 +15,6 @@ from .view_common import (
     appendix,
     finding_sections,
     plural,
-    require,
     snapshot_ref,
 )
 from .view_objects import ObjectChanges, object_changes
@@ -50,15 +51,13 @@ class DiffView:
         return ", ".join(parts)
 
 
-def diff_view(diff: Mapping[str, Any], catalog: Mapping[str, CheckInfo]) -> DiffView:
-    what = "diff"
-    require(diff, "objects", Mapping, what)
-    findings = finding_sections(diff.get("findings"), ("new", "persisting", "resolved"), catalog, what)
+def diff_view(diff: DiffDocument, catalog: Mapping[str, CheckInfo]) -> DiffView:
+    findings = finding_sections(diff.findings, ("new", "persisting", "resolved"), catalog)
     linked = {g.key for s in findings for g in s.groups}
     return DiffView(
-        source=snapshot_ref(diff.get("from")),
-        target=snapshot_ref(diff.get("to")),
+        source=snapshot_ref(diff.source),
+        target=snapshot_ref(diff.target),
         findings=findings,
-        objects=object_changes(diff.get("objects"), what),
+        objects=object_changes(diff.objects),
         appendix=appendix(linked, catalog),
     )

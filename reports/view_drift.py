@@ -1,5 +1,5 @@
-"""The view of a drift report over a period (auditor.report/1): finding changes, object changes,
-collection health, waivers to review and missed deliveries.
+"""The view of a drift report over a period (auditor.report/1, a `DriftReport`): finding changes,
+object changes, collection health, waivers to review and missed deliveries.
 """
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+
+from auditor import documents as doc
 
 from .catalog import CheckInfo
 from .view_common import (
@@ -18,16 +19,11 @@ from .view_common import (
     SourceRow,
     WaiverRow,
     appendix,
-    as_int,
-    as_mapping,
-    as_text,
     capped,
     day,
     duration,
     finding_sections,
-    list_at,
     plural,
-    require,
     short_time,
     snapshot_ref,
     source_row,
@@ -80,38 +76,30 @@ class CollectionHealth:
     sources: tuple[SourceHealth, ...]
 
 
-def collection_health(raw: object, what: str) -> CollectionHealth:
-    snapshots = list_at(raw, "snapshots", what) if isinstance(raw, Mapping) else []
-    ordered = sorted(
-        (s for s in snapshots if isinstance(s, Mapping)),
-        key=lambda s: (as_text(s.get("taken_at")), as_text(s.get("id"))),
-    )
-    per_source: dict[tuple[str, str], list[tuple[Mapping[str, Any], SourceRow]]] = {}
+def collection_health(collection: doc.Collection) -> CollectionHealth:
+    ordered = sorted(collection.snapshots, key=lambda s: (s.taken_at, str(s.id)))
+    per_source: dict[tuple[str, str], list[tuple[doc.SourceEntry, SourceRow]]] = {}
     incomplete: list[SnapshotRow] = []
     for snap in ordered:
         rows = []
-        for source in list_at(snap, "sources", what):
-            row = source_row(source, what)
+        for source in snap.sources:
+            row = source_row(source)
             rows.append(row)
             per_source.setdefault((row.name, row.kind), []).append((source, row))
-        if not snap.get("complete", False):
+        if not snap.complete:
             incomplete.append(
                 SnapshotRow(
-                    id=as_text(snap.get("id")),
-                    taken_at=short_time(snap.get("taken_at")),
+                    id=str(snap.id),
+                    taken_at=short_time(snap.taken_at),
                     complete=False,
-                    objects=as_int(snap.get("objects")),
-                    error=as_text(snap.get("error")),
+                    objects=snap.objects,
+                    error=snap.error or "",
                     failed_sources=tuple(r for r in rows if not r.complete),
                 )
             )
     health = []
     for (name, kind), entries in sorted(per_source.items()):
-        seconds = [
-            float(s["duration_seconds"])
-            for s, _ in entries
-            if isinstance(s.get("duration_seconds"), int | float)
-        ]
+        seconds = [float(source.duration_seconds) for source, _ in entries]
         last_error = next((row.error for _, row in reversed(entries) if row.error), "")
         health.append(
             SourceHealth(
@@ -184,7 +172,7 @@ class DriftView:
         return f"to {self.until_day}" if self.until_day else "period"
 
 
-def _period_days(since: object, until: object) -> int | None:
+def _period_days(since: str, until: str) -> int | None:
     try:
         start = datetime.fromisoformat(str(since).replace("Z", "+00:00"))
         end = datetime.fromisoformat(str(until).replace("Z", "+00:00"))
@@ -196,56 +184,43 @@ def _period_days(since: object, until: object) -> int | None:
         return None
 
 
-def drift_view(report: Mapping[str, Any], catalog: Mapping[str, CheckInfo]) -> DriftView:
-    what = "drift report"
-    period = require(report, "period", Mapping, what)
-    raw_findings = require(report, "findings", Mapping, what)
-    findings = finding_sections(
-        raw_findings,
-        ("new", "persisting", "reopened", "resolved", *(("waived",) if raw_findings.get("waived") else ())),
-        catalog,
-        what,
-    )
-    objects = object_changes(report.get("objects"), what)
-    health = collection_health(report.get("collection"), what)
-    raw_summary = as_mapping(report.get("summary"))
+def drift_view(report: doc.DriftReport, catalog: Mapping[str, CheckInfo]) -> DriftView:
+    period = report.period
+    keys = ("new", "persisting", "reopened", "resolved", *(("waived",) if report.findings.waived else ()))
+    findings = finding_sections(report.findings, keys, catalog)
+    objects = object_changes(report.objects)
+    health = collection_health(report.collection)
     counts = {s.key: s.total for s in findings}
     counts["object_changes"] = objects.total
     counts["snapshots"] = health.snapshots
     counts["incomplete_snapshots"] = health.incomplete.total
-    for key, value in raw_summary.items():
-        if as_int(value) is not None:
-            counts[str(key)] = value  # the producer's totals win: lists may have been trimmed upstream
-    waivers_raw = as_mapping(report.get("waivers"))
+    counts.update(report.summary)  # the producer's totals win: lists may have been trimmed upstream
     waiver_rows = [
-        waiver_row(w, state, catalog, what)
-        for state in ("expired", "expiring", "stale")
-        for w in list_at(waivers_raw, state, what)
+        *(waiver_row(w, "expired", catalog) for w in report.waivers.expired),
+        *(waiver_row(w, "expiring", catalog) for w in report.waivers.expiring),
     ]
-    delivery = as_mapping(report.get("delivery"))
+    delivery = report.delivery
     missed = tuple(
-        MissedDelivery(day(m.get("period_from")), day(m.get("period_to")), as_text(m.get("error")))
-        for m in list_at(delivery, "missed", what)
-        if isinstance(m, Mapping)
+        MissedDelivery(day(m.period_from), day(m.period_to), m.error or "") for m in delivery.missed
     )
     linked = {g.key for s in findings for g in s.groups} | {w.check for w in waiver_rows}
     return DriftView(
-        organization=as_text(report.get("organization")),
-        generated_at=short_time(report.get("generated_at")),
-        since=short_time(period.get("since")),
-        until=short_time(period.get("until")),
-        until_day=day(period.get("until")),
-        period_days=_period_days(period.get("since"), period.get("until")),
-        source=snapshot_ref(report.get("from")),
-        target=snapshot_ref(report.get("to")),
+        organization=report.organization,
+        generated_at=short_time(report.generated_at),
+        since=short_time(period.since),
+        until=short_time(period.until),
+        until_day=day(period.until),
+        period_days=_period_days(period.since, period.until),
+        source=snapshot_ref(report.source),
+        target=snapshot_ref(report.target),
         counts=counts,
         findings=findings,
         objects=objects,
         health=health,
         waivers=waiver_groups(waiver_rows),
-        last_sent=short_time(delivery.get("last_sent")),
+        last_sent=short_time(delivery.last_sent),
         missed=missed,
         appendix=appendix(linked, catalog),
-        trend=trend_view(report.get("trend")),
-        chain=chain_ref(report.get("chain")),
+        trend=trend_view(report.trend),
+        chain=chain_ref(report.chain),
     )

@@ -7,12 +7,11 @@ among an object's attribute changes; long value lists are capped like every othe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from auditor.errors import ReportError
+from auditor import documents as doc
 
-from .view_common import CAP, Group, as_text, capped, list_at, short_time
+from .view_common import CAP, Group, capped, short_time
 
 __all__ = [
     "KIND_LABELS",
@@ -52,75 +51,46 @@ class ObjectRow:
     origin: str = ""  # an added object's creation, a removed one's deletion
 
 
-def origin_label(raw: object) -> str:
-    """`2026-12-05 14:03 UTC on DC2, version 7` for an `origin` object; "" when there is none."""
-    if not isinstance(raw, Mapping) or not raw.get("time"):
+def origin_label(origin: doc.OriginEntry | None) -> str:
+    """`2026-12-05 14:03 UTC on DC2, version 7` for an `origin`; "" when there is none."""
+    if origin is None:
         return ""
-    label = short_time(raw.get("time"))
-    if raw.get("dc"):
-        label += f" on {as_text(raw.get('dc'))}"
-    if isinstance(raw.get("version"), int):
-        label += f", version {raw['version']}"
-    return label
+    return f"{short_time(origin.time)} on {origin.dc}, version {origin.version}"
 
 
-def _values(raw: object) -> list[str]:
-    if raw is None:
-        return []
-    if isinstance(raw, list | tuple):
-        return [as_text(v) for v in raw]
-    return [as_text(raw)]
-
-
-def _scalar(raw: object) -> str | None:
-    if raw is None:
-        return None
-    if isinstance(raw, list | tuple):
-        return "; ".join(as_text(v) for v in raw)
-    return as_text(raw)
-
-
-def _object(raw: object, what: str) -> ObjectRow:
-    if not isinstance(raw, Mapping):
-        raise ReportError(f"{what}: an object entry is not a JSON object")
+def _object(entry: doc.ObjectEntry) -> ObjectRow:
     changes: list[AttributeChange] = []
-    attributes = raw.get("attributes") or {}
-    if not isinstance(attributes, Mapping):
-        raise ReportError(f"{what}: 'attributes' of {raw.get('dn')!r} must be an object")
     # A rename or move is the most important change of an object: show it first.
-    for name in sorted(attributes, key=lambda n: (n != "dn", n.casefold())):
-        change = attributes[name]
-        if not isinstance(change, Mapping):
-            raise ReportError(f"{what}: change of attribute {name!r} must be an object")
-        if "added" in change or "removed" in change:
-            added, removed = _values(change.get("added")), _values(change.get("removed"))
+    for name in sorted(entry.attributes, key=lambda n: (n != "dn", n.casefold())):
+        change = entry.attributes[name]
+        if isinstance(change, doc.SetChange):
             changes.append(
                 AttributeChange(
-                    name=str(name),
+                    name=name,
                     multi=True,
-                    added=tuple(added[:CAP]),
-                    removed=tuple(removed[:CAP]),
-                    more_added=max(0, len(added) - CAP),
-                    more_removed=max(0, len(removed) - CAP),
-                    origin=origin_label(change.get("origin")),
+                    added=tuple(change.added[:CAP]),
+                    removed=tuple(change.removed[:CAP]),
+                    more_added=max(0, len(change.added) - CAP),
+                    more_removed=max(0, len(change.removed) - CAP),
+                    origin=origin_label(change.origin),
                 )
             )
         else:
             changes.append(
                 AttributeChange(
-                    name=str(name),
+                    name=name,
                     multi=False,
-                    before=_scalar(change.get("before")),
-                    after=_scalar(change.get("after")),
-                    origin=origin_label(change.get("origin")),
+                    before=change.before,
+                    after=change.after,
+                    origin=origin_label(change.origin),
                 )
             )
     return ObjectRow(
-        kind=as_text(raw.get("kind") or "object"),
-        key=as_text(raw.get("key")),
-        dn=as_text(raw.get("dn")),
+        kind=entry.kind or "object",
+        key=entry.key,
+        dn=entry.dn,
         attributes=tuple(changes),
-        origin=origin_label(raw.get("origin")),
+        origin=origin_label(entry.origin),
     )
 
 
@@ -173,14 +143,11 @@ def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind.replace("_", " "))
 
 
-def object_changes(objects: object, what: str) -> ObjectChanges:
-    if objects is None:
-        objects = {}
-    if not isinstance(objects, Mapping):
-        raise ReportError(f"{what}: 'objects' must be an object")
+def object_changes(objects: doc.ObjectChanges) -> ObjectChanges:
     lists = {
-        change: [_object(raw, what) for raw in list_at(objects, change, what)]
-        for change in ("added", "removed", "changed")
+        "added": [_object(entry) for entry in objects.added],
+        "removed": [_object(entry) for entry in objects.removed],
+        "changed": [_object(entry) for entry in objects.changed],
     }
     kinds = sorted(
         {row.kind for rows in lists.values() for row in rows},

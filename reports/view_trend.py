@@ -15,11 +15,13 @@ Why it is drawn this way:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .view_common import as_int, list_at, plural, short_time
+from auditor import documents as doc
+
+from .view_common import plural, short_time
 
 __all__ = ["SEVERITY_COLOURS", "ChainRef", "TrendView", "TrendWeek", "chain_ref", "trend_view"]
 
@@ -104,22 +106,18 @@ def _nice_step(top: int) -> int:
     return int(10 ** len(str(top)))
 
 
-def trend_view(raw: object) -> TrendView | None:
-    """The chart and table of an `auditor.report/1` `trend` object; None when the report has none."""
-    if not isinstance(raw, Mapping):
+def trend_view(trend: doc.Trend | None) -> TrendView | None:
+    """The chart and table of an `auditor.report/1` `trend`; None when the report has none."""
+    if trend is None:
         return None
-    start, end = _moment(raw.get("since")), _moment(raw.get("until"))
+    start, end = _moment(trend.since), _moment(trend.until)
     if start is None or end is None or end <= start:
         return None
     points: list[tuple[datetime, tuple[int, ...]]] = []
-    for item in list_at(raw, "snapshots", "drift report trend"):
-        if not isinstance(item, Mapping):
-            continue
-        moment = _moment(item.get("taken_at"))
-        failing = item.get("failing")
-        if moment is None or not isinstance(failing, Mapping):
-            continue
-        points.append((moment, tuple(max(0, as_int(failing.get(s)) or 0) for s in SEVERITY_ORDER)))
+    for item in trend.snapshots:
+        moment = _moment(item.taken_at)
+        if moment is not None:
+            points.append((moment, tuple(max(0, item.failing.get(s, 0)) for s in SEVERITY_ORDER)))
     points.sort(key=lambda p: p[0])
     weeks = _weeks(points, end)
     plot_left, plot_right = float(LEFT), float(WIDTH - RIGHT)
@@ -216,7 +214,7 @@ def _describe(points: Sequence[tuple[datetime, tuple[int, ...]]], start: datetim
     )
 
 
-def chain_ref(raw: object) -> ChainRef | None:
-    if not isinstance(raw, Mapping) or not raw.get("digest"):
+def chain_ref(chain: doc.ChainEntry | None) -> ChainRef | None:
+    if chain is None:
         return None
-    return ChainRef(str(raw.get("snapshot", "")), short_time(raw.get("taken_at")), str(raw["digest"]))
+    return ChainRef(str(chain.snapshot), short_time(chain.taken_at), chain.digest)

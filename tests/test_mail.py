@@ -14,7 +14,6 @@ import json
 import logging
 import socket
 import ssl
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,10 +29,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from report_inputs import SCRIPT, make_report, report_json
 
-sys.path.insert(0, str(Path(__file__).parent / "reports"))
-from report_inputs import SCRIPT, make_report
-
+from auditor.documents import DriftReport
 from auditor.errors import DeliveryError
 from auditor.mail import MailSettings, build_report_message, send_message
 
@@ -240,7 +238,7 @@ def test_message_is_mixed_with_text_html_alternative_and_json_attachment() -> No
     assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html"]
     assert attachment.get_content_type() == "application/json"
     assert attachment.get_filename() == "report.json"
-    assert json.loads(attachment.get_content()) == report
+    assert json.loads(attachment.get_content()) == report.to_json()
     assert (
         message["Subject"]
         == f"[auditor] Contoso {SCRIPT}: 2 new failures, 1 resolved, 1 reopened (week to 2026-11-30)"
@@ -251,8 +249,7 @@ def test_message_is_mixed_with_text_html_alternative_and_json_attachment() -> No
 
 
 def test_subject_cannot_be_split_by_a_hostile_organization_name() -> None:
-    report = make_report()
-    report["organization"] = "Contoso\r\nBcc: victim@example.com"
+    report = make_report().model_copy(update={"organization": "Contoso\r\nBcc: victim@example.com"})
     message = build_report_message(report, settings(25))
     headers = message.as_string().split("\n\n", 1)[0]
     reparsed = email.message_from_string(message.as_string(), policy=email.policy.default)
@@ -261,10 +258,11 @@ def test_subject_cannot_be_split_by_a_hostile_organization_name() -> None:
 
 
 def test_subject_says_one_new_failure_in_the_singular() -> None:
-    report = make_report()
-    report["findings"]["new"] = report["findings"]["new"][:1]
-    report["summary"]["new"] = 1
-    report["summary"]["reopened"] = 0
+    data = report_json()
+    data["findings"]["new"] = data["findings"]["new"][:1]
+    data["summary"]["new"] = 1
+    data["summary"]["reopened"] = 0
+    report = DriftReport.model_validate(data)
     message = build_report_message(report, settings(25))
     assert message["Subject"] == f"[auditor] Contoso {SCRIPT}: 1 new failure, 1 resolved (week to 2026-11-30)"
 
@@ -291,7 +289,7 @@ def test_delivers_over_starttls_with_auth(starttls_server: tuple[Mailbox, int, s
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html.get_content()
     (attachment,) = received.iter_attachments()
     assert attachment.get_filename() == "report.json"
-    assert json.loads(attachment.get_content()) == make_report()
+    assert json.loads(attachment.get_content()) == report_json()
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")

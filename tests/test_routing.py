@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "checks"))
-
-from builders import (
+from auditor.model import Snapshot
+from auditor.records import ObjectKind, ObjectRecord
+from auditor.routing import Trace, UnknownSystemError, choose_connector, systems, trace
+from auditor.testing import (
     connector,
     exchange_server,
     mailbox_store,
@@ -17,13 +15,10 @@ from builders import (
     pop3_domain,
     pop3_mailbox,
     pop3_server,
+    recipient,
     snapshot,
     user,
 )
-
-from auditor.model import Snapshot
-from auditor.records import ObjectRecord
-from auditor.routing import Trace, UnknownSystemError, choose_connector, systems, trace
 
 
 def shared_domain(*extra: ObjectRecord) -> Snapshot:
@@ -187,3 +182,30 @@ def test_render_shows_every_hop_with_its_rule() -> None:
     )
     assert "3. POP01  bob@pop.contoso.com" in text
     assert "bob a mailbox: delivered" in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule"),
+    [
+        (
+            ObjectKind.GROUP,
+            "is a proxy address of group CN=Team,OU=Mail,DC=contoso,DC=com: delivered by expansion",
+        ),
+        (
+            ObjectKind.DYNAMIC_GROUP,
+            "is a proxy address of query-based distribution group CN=Team,OU=Mail,DC=contoso,DC=com: "
+            "delivered by expansion",
+        ),
+        (
+            ObjectKind.PUBLIC_FOLDER,
+            "is a proxy address of public folder CN=Team,OU=Mail,DC=contoso,DC=com: delivered",
+        ),
+    ],
+)
+def test_an_address_of_a_group_or_public_folder_is_delivered_inside_exchange(
+    kind: ObjectKind, rule: str
+) -> None:
+    snap = shared_domain(recipient(kind, "Team", "SMTP:team@contoso.com"))
+    found = trace(snap, "team@contoso.com")
+    assert (found.outcome, found.path()) == ("delivered", "EX01")
+    assert found.final.rule == f"team@contoso.com {rule}"

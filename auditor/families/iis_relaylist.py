@@ -13,9 +13,13 @@ little-endian DWORDs; a "reference" is a byte offset with bit 31 set (self-relat
 The decoder follows references instead of assuming offsets, cross-checks every count, and refuses
 anything it does not recognise (`RelayListDecodeError`): an open-relay check must never pass on a
 guess. A blob whose header or references point past its end raises the subclass
-`RelayListTruncatedError`: the collectors treat that as a damaged export file, while a complete blob
-of an unknown layout is kept and reported by the checks. Name (DNS) lists are counted but their entry layout is unknown, so a blob with name entries
-is refused too.
+`RelayListTruncatedError`. Either way the collectors keep the raw blob and the families' adapters
+turn it into an unreadable relay policy, which the checks report as `error` for manual review (one
+damaged value in a valid export is not a failed pass). Name (DNS) lists are counted but their entry
+layout is unknown, so a blob with name entries is refused too.
+
+This module is shared by the Exchange family (Exchange 2003's SMTP virtual server is IIS SMTP) and
+the Windows POP3 family; `to_relay_policy` is where the IIS list becomes the model's `RelayPolicy`.
 
 Mode: a grant list with at least one entry means "only the list below" (deny by default); no grant
 entries means "all except the list below" (everyone not denied may relay). The UI's "only the list
@@ -29,7 +33,16 @@ import struct
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["RelayList", "RelayListDecodeError", "RelayListTruncatedError", "RelayMode", "decode_relay_list"]
+from auditor.model.transport import RelayPolicy
+
+__all__ = [
+    "RelayList",
+    "RelayListDecodeError",
+    "RelayListTruncatedError",
+    "RelayMode",
+    "decode_relay_list",
+    "to_relay_policy",
+]
 
 _SELF_RELATIVE = 0x80000000
 _AF_INET = 2
@@ -176,3 +189,18 @@ def decode_relay_list(blob: bytes) -> RelayList:
         )
     mode = RelayMode.ONLY_LIST if grant_entries else RelayMode.ALL_EXCEPT
     return RelayList(mode=mode, grants=grants, denies=denies)
+
+
+def to_relay_policy(relay: RelayList) -> RelayPolicy:
+    """The IIS IP security list as the model's relay policy (shared with the Windows POP3 family)."""
+    nobody = ipaddress.IPv4Network("0.0.0.0/32")
+    everyone = None
+    if relay.mode is RelayMode.ALL_EXCEPT:
+        everyone = f"relay list is in 'all except the list below' mode ({relay.describe()})"
+    return RelayPolicy(
+        only_listed=relay.mode is RelayMode.ONLY_LIST,
+        grants=tuple(g for g in relay.grants if g != nobody),
+        denies=relay.denies,
+        description=relay.describe(),
+        everyone_reason=everyone,
+    )

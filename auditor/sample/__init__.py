@@ -1,8 +1,9 @@
 """The bundled sample organization: made-up Contoso data that exercises every check.
 
 `auditor check --once --sample` audits it, so a first run needs no Active Directory and no POP3
-server. The data files are written by `make_sample.py` (run `python -m auditor.sample.make_sample`
-to regenerate them); README.md beside this module lists every deliberate misconfiguration.
+server. The data files are written by `tools/make_sample.py` in the source repository (`make
+sample-data`; the generator is not installed); README.md beside this module lists every deliberate
+misconfiguration.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""Add the Exchange 2003 attributes and classes auditor reads to a Samba AD DC's schema, over LDAP.
+"""Add the Exchange attributes and classes auditor reads to a Samba AD DC's schema, over LDAP.
 
-Samba ships no Exchange schema. This defines what `auditor.records.COLLECTED_ATTRIBUTES` needs that
-the base AD schema lacks (Exchange names and syntaxes, binary ones as octet strings) and the
-classes the Exchange configuration tree uses, so that ldifde exports of an Exchange 2003
-organization load as they are. Lab only: the OIDs are from the RFC 5612 documentation arc, not
+Samba ships no Exchange schema. This defines what `auditor.records.COLLECTED_ATTRIBUTES` and the
+2007+ tables (`auditor.families.exchange.modern`) need that the base AD schema lacks (Exchange names
+and syntaxes, binary ones as octet strings) and the classes the Exchange configuration tree uses
+(2003, and 2007 to Subscription Edition: send connectors, receive connectors, databases under
+`CN=Databases`), so that ldifde exports of such organizations load as they are. Lab only: the OIDs are from the RFC 5612 documentation arc, not
 Exchange's; the classes are deliberately permissive (any parent, any Exchange attribute).
 
 Idempotent: names that already exist are skipped. Needs `dsdb:schema update allowed = true`.
@@ -81,14 +82,44 @@ ATTRIBUTES: tuple[tuple[str, str, bool], ...] = (
     ("msExchSmtpMaxMessageSize", INTEGER, True),
     # servers
     ("msExchCurrentServerRoles", INTEGER, True),
+    # 2007+ (appended: the OIDs above are positional and must not move)
+    ("msExchRemoteRecipientType", LARGE, True),
+    ("msExchVersion", LARGE, True),
+    ("msExchCatchAllRecipientLink", DN, True),
+    ("msExchQueryFilter", STRING, True),
+    ("msExchRecipientFilterFlags", INTEGER, True),
+    ("msExchSearchBase", DN, True),
+    ("msExchServerSite", DN, True),
+    ("msExchSmtpSendPort", INTEGER, True),
+    ("msExchSmtpSendEnabled", BOOLEAN, True),
+    ("msExchSMTPSendConnectorFQDN", STRING, True),
+    ("msExchSmtpSendBindingIPAddress", STRING, True),
+    ("msExchSmtpSendTlsDomain", STRING, True),
+    ("msExchSmtpSendFlags", INTEGER, True),
+    ("msExchSmtpReceiveBindings", STRING, False),
+    ("msExchSmtpReceiveRemoteIPRanges", STRING, False),
+    ("msExchSMTPReceiveInboundSecurityFlag", INTEGER, True),
+    ("msExchSmtpReceiveRole", INTEGER, True),
+    ("msExchSmtpReceiveEnabled", BOOLEAN, True),
+    ("msExchSMTPReceiveConnectorFQDN", STRING, True),
+    ("msExchSmtpReceiveProtocolRestrictions", INTEGER, True),
+    ("msExchSmtpReceiveProtocolOptions", INTEGER, True),
+    ("msExchSmtpReceiveMaxMessageSize", INTEGER, True),
+    ("msExchSmtpReceiveMaxRecipientsPerMessage", INTEGER, True),
+    ("msExchSMTPReceiveDefaultAcceptedDomainLink", DN, True),
+    ("msExchOwningServer", DN, True),
+    # query-based distribution groups
+    ("msExchDynamicDLFilter", STRING, True),
+    ("msExchDynamicDLBaseDN", DN, True),
 )
 _EXCHANGE_ATTRIBUTES = tuple(name for name, _, _ in ATTRIBUTES)
-_RECIPIENT_ATTRIBUTES = _EXCHANGE_ATTRIBUTES[:14]
+_RECIPIENT_ATTRIBUTES = (*_EXCHANGE_ATTRIBUTES[:14], "msExchRemoteRecipientType", "msExchVersion")
 _CONFIG_MAY_CONTAIN = (
-    *_EXCHANGE_ATTRIBUTES[14:],
+    *(name for name in _EXCHANGE_ATTRIBUTES[14:] if name != "msExchRemoteRecipientType"),
     "legacyExchangeDN",
     "networkAddress",
     "serialNumber",
+    "versionNumber",
     "homeMTA",
     "purportedSearch",
     "adminDisplayName",
@@ -129,7 +160,14 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("msExchAcceptedDomain", "top"),
     ("mTA", "top"),
     ("addressBookContainer", "top"),
+    # 2007+
+    ("msExchSmtpReceiveConnector", "top"),
+    ("msExchMDBContainer", "top"),
+    # Recipients that are neither users nor contacts: they carry mailRecipient like groups do.
+    ("publicFolder", "top"),
+    ("msExchDynamicDistributionList", "top"),
 )
+RECIPIENT_CLASSES = ("publicFolder", "msExchDynamicDistributionList")
 
 BASE_CLASSES_ANYWHERE = ("addressBookContainer", "mTA", "container", "server", "msExchConfigurationContainer")
 
@@ -191,6 +229,9 @@ def extend(conn: ldap3.Connection, schema_dn: str) -> tuple[int, int]:
             "rDNAttID": "cn",
             "mayContain": list(_CONFIG_MAY_CONTAIN),
         }
+        if name in RECIPIENT_CLASSES:
+            values["auxiliaryClass"] = ["mailRecipient"]
+            values["mayContain"] = [*_CONFIG_MAY_CONTAIN, "mail"]
         _check(conn, conn.add(f"CN={name},{schema_dn}", attributes=values), f"add class {name}")
         added_classes += 1
     _update_now(conn)

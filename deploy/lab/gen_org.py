@@ -1,7 +1,8 @@
 """Generate ldifde-style LDIF of many recipients (mailbox users, POP3 mail users, contacts).
 
 For the LDAP tests (a few hundred, so paged reads cross several pages) and the benchmark (20,000).
-Deterministic: the same arguments give the same file.
+Deterministic: the same arguments give the same file. Written with auditor's own LDIF writer
+(auditor.collect.ldif_writer), so the lab reads the format auditor writes.
 
     gen_org.py --count 300 --out recipients.ldf [--ou "OU=Generated,DC=contoso,DC=com"]
                [--many-proxies 1600]   # one extra user carrying that many proxyAddresses
@@ -10,19 +11,21 @@ Deterministic: the same arguments give the same file.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+_REPO = Path(__file__).resolve().parents[2]
+if str(_REPO) not in sys.path:
+    sys.path.insert(0, str(_REPO))
+from auditor.collect.ldif_writer import ldif_record  # noqa: E402
 
 DOMAIN_DN = "DC=contoso,DC=com"
 ORG_DN = "CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
 
 
 def _record(dn: str, pairs: list[tuple[str, str]]) -> Iterator[str]:
-    yield f"dn: {dn}"
-    yield "changetype: add"
-    for name, value in pairs:
-        yield f"{name}: {value}"
-    yield ""
+    yield from ldif_record(dn, pairs)
 
 
 def recipient(index: int, ou: str) -> Iterator[str]:

@@ -6,13 +6,23 @@ and object classes the lab schema does not define are dropped and listed, so an 
 richer forest still loads. Parents are added before children whatever the file order. Users get a
 lab password, since AD refuses an enabled account without one.
 
+Security descriptors: an exported `nTSecurityDescriptor` names the source forest's SIDs and is
+dropped. A lab-only attribute `auditorLabSDDL: <SDDL>` instead becomes the entry's binary
+`nTSecurityDescriptor`, packed by Samba's own encoder (deploy/lab/samba_sd.py under the Debian
+interpreter that has python3-samba, `LAB_SAMBA_PYTHON`, default /usr/bin/python3), so the lab's
+descriptors are never produced by the decoder the tests check.
+
 Lab only; the product never writes to a directory.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
+import os
 import re
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -28,7 +38,7 @@ _REPO = Path(__file__).resolve().parents[2]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 from auditor.collect.ldif import decode_export_text, parse_ldif  # noqa: E402
-from auditor.records import BINARY_ATTRIBUTES  # noqa: E402
+from auditor.families.exchange.attributes import BINARY_ATTRIBUTES  # noqa: E402
 
 USER_PASSWORD = "Lab-User-Passw0rd!"
 SERVER_MAINTAINED = frozenset(
@@ -68,6 +78,9 @@ SERVER_MAINTAINED = frozenset(
     )
 )
 
+LAB_SDDL = "auditorLabSDDL"
+SAMBA_SD = Path(__file__).resolve().parent / "samba_sd.py"
+
 Entry = tuple[str, dict[str, list[bytes | str]]]
 _BINARY = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
 
@@ -102,6 +115,49 @@ def schema_names(conn: ldap3.Connection) -> tuple[set[str], set[str], set[str]]:
         if raw.get("attributeSyntax") == [b"2.5.5.1"]:
             dn_syntax.add(name)
     return attributes, classes, dn_syntax
+
+
+def domain_sid(conn: ldap3.Connection) -> str:
+    """The domain's SID as S-1-5-21-... text (the domain-relative SDDL aliases need it)."""
+    conn.search("", "(objectClass=*)", ldap3.BASE, attributes=["defaultNamingContext"])
+    base = conn.response[0]["raw_attributes"]["defaultNamingContext"][0].decode()
+    conn.search(base, "(objectClass=*)", ldap3.BASE, attributes=["objectSid"])
+    raw = conn.response[0]["raw_attributes"]["objectSid"][0]
+    count = raw[1]
+    subs = [int.from_bytes(raw[8 + 4 * i : 12 + 4 * i], "little") for i in range(count)]
+    return "-".join(["S", str(raw[0]), str(int.from_bytes(raw[2:8], "big")), *map(str, subs)])
+
+
+def samba_sd(command: str, sid: str, items: list[str]) -> list[object]:
+    """Run deploy/lab/samba_sd.py (Samba's NDR and SDDL code) on `items`; see its docstring."""
+    python = os.environ.get("LAB_SAMBA_PYTHON", "/usr/bin/python3")
+    done = subprocess.run(
+        [python, str(SAMBA_SD), command, sid],
+        input=json.dumps(items),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"load_org: samba_sd.py {command} failed: {done.stderr.strip()[-500:]}")
+    result = json.loads(done.stdout)
+    assert isinstance(result, list)
+    return result
+
+
+def lab_descriptors(conn: ldap3.Connection, entries: list[Entry]) -> dict[str, bytes]:
+    """Lower-case DN -> binary descriptor for every entry with `auditorLabSDDL` (removed from it)."""
+    wanted: list[tuple[str, str]] = []
+    for dn, values in entries:
+        for name in list(values):
+            if name.lower() == LAB_SDDL.lower():
+                sddl = values.pop(name)
+                wanted.append((dn.lower(), str(sddl[0])))
+    if not wanted:
+        return {}
+    packed = samba_sd("encode", domain_sid(conn), [sddl for _, sddl in wanted])
+    return {dn: base64.b64decode(str(blob)) for (dn, _), blob in zip(wanted, packed, strict=True)}
 
 
 def _depth(dn: str) -> int:
@@ -169,12 +225,15 @@ def load(conn: ldap3.Connection, entries: Iterable[Entry]) -> tuple[int, int]:
     """
     attributes, classes, dn_syntax = schema_names(conn)
     ordered = sorted(entries, key=lambda e: _depth(e[0]))
+    descriptors = lab_descriptors(conn, ordered)
     dropped: Counter[str] = Counter()
     added = existing = placeholders = 0
     references: list[tuple[str, dict[str, list[bytes | str]]]] = []
     for entry in ordered:
         dn = entry[0]
         values = prepare(entry, attributes, classes, dropped)
+        if dn.lower() in descriptors:
+            values["nTSecurityDescriptor"] = [descriptors[dn.lower()]]
         later = {name: values.pop(name) for name in list(values) if name.lower() in dn_syntax}
         if conn.add(dn, attributes=values):
             added += 1
@@ -184,8 +243,9 @@ def load(conn: ldap3.Connection, entries: Iterable[Entry]) -> tuple[int, int]:
         failure = dict(conn.result)
         result = failure.get("description")
         # Partition roots and system containers answer with a referral or "system-only" rather
-        # than "exists"; whatever the answer, an entry that is there already is skipped.
-        if result == "entryAlreadyExists" or _exists(conn, dn):
+        # than "exists"; whatever the answer, an entry that is there already is skipped. AD also
+        # answers entryAlreadyExists for a clash of sAMAccountName under another DN: not skipped.
+        if _exists(conn, dn):
             existing += 1
             continue
         missing = re.search(r"mandatory attribute \('([^']+)'\)", str(failure.get("message")))

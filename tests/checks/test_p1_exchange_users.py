@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from auditor.checks.p1_exchange_users import mailbox_users_are_complete as coex_101
-from builders import exchange_server, mailbox_store, outcome, policy, snapshot, store_dn, user
 
+from auditor.checks.p1_exchange_users import mailbox_users_are_complete as coex_101
 from auditor.model import Snapshot
 from auditor.registry import SkipCheck
+from auditor.testing import exchange_server, mailbox_store, outcome, policy, snapshot, store_dn, user
 
 
 def fixture(*, domain: bool = True, configuration: bool = True) -> Snapshot:

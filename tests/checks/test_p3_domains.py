@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+
 from auditor.checks.p3_domains import domain_authority_consistent as coex_304
 from auditor.checks.p3_domains import pop3_domain_not_authoritative as coex_301
 from auditor.checks.p3_domains import pop3_domain_not_in_exchange as coex_302
 from auditor.checks.p3_domains import routing_terminates as coex_303
-from builders import (
+from auditor.model import Snapshot
+from auditor.registry import SkipCheck
+from auditor.testing import (
     accepted_domain,
     connector,
     exchange_server,
@@ -19,9 +22,6 @@ from builders import (
     snapshot,
     user,
 )
-
-from auditor.model import Snapshot
-from auditor.registry import SkipCheck
 
 
 def fixture_301(*, domain: bool = True, configuration: bool = True) -> Snapshot:

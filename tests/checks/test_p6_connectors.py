@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from auditor.checks.p6_connectors import connector_routes_pop3_domain as coex_601
-from builders import connector, outcome, pop3_domain, pop3_server, snapshot, virtual_server, vs_dn
 
+from auditor.checks.p6_connectors import connector_routes_pop3_domain as coex_601
 from auditor.model import Snapshot
 from auditor.registry import SkipCheck
+from auditor.testing import connector, outcome, pop3_domain, pop3_server, snapshot, virtual_server, vs_dn
 
 POP01 = "[10.0.0.25]"
 ELSEWHERE = "[192.0.2.1]"

@@ -5,13 +5,25 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from auditor.checks.p9_hygiene import no_open_relay as coex_901
 from auditor.checks.p9_hygiene import one_primary_smtp as coex_903
 from auditor.checks.p9_hygiene import smtp_addresses_unique as coex_902
-from builders import b64, dn_of, outcome, pop3_server, relay_blob, snapshot, user, virtual_server, vs_dn
-
 from auditor.model import Snapshot
+from auditor.records import ObjectKind
 from auditor.registry import SkipCheck
+from auditor.testing import (
+    b64,
+    dn_of,
+    outcome,
+    pop3_server,
+    recipient,
+    relay_blob,
+    snapshot,
+    user,
+    virtual_server,
+    vs_dn,
+)
 
 UNDECODABLE = base64.b64encode(b"\x00" * 10).decode()
 
@@ -62,7 +74,7 @@ def test_901_without_configuration_examines_only_pop3_servers() -> None:
 
 
 def test_901_skips_with_nothing_to_examine() -> None:
-    with pytest.raises(SkipCheck, match="no SMTP virtual server"):
+    with pytest.raises(SkipCheck, match="no SMTP service to examine"):
         list(coex_901.run(snapshot(pop3_server("POP01", files=["pop3.reg"]), configuration=False)))
 
 
@@ -104,3 +116,23 @@ def test_903_exact_sets() -> None:
 def test_903_skips_without_proxy_addresses() -> None:
     with pytest.raises(SkipCheck, match="proxyAddresses"):
         list(coex_903.run(snapshot(user("plain"))))
+
+
+def test_902_and_903_judge_every_kind_of_recipient() -> None:
+    """A user claiming a distribution group's address collides; a group with two primaries fails."""
+    snap = snapshot(
+        user(
+            "fail-902-user",
+            mailbox=True,
+            proxies=["SMTP:fail-902-user@contoso.com", "smtp:sales@contoso.com"],
+        ),
+        recipient(ObjectKind.GROUP, "Sales", "SMTP:sales@contoso.com"),
+        recipient(ObjectKind.GROUP, "fail-903-group", "SMTP:a@contoso.com", "SMTP:b@contoso.com"),
+        recipient(ObjectKind.DYNAMIC_GROUP, "pass-dynamic", "SMTP:dynamic@contoso.com"),
+        recipient(ObjectKind.PUBLIC_FOLDER, "pass-folder", "SMTP:folder@contoso.com"),
+    )
+    _, failed, _ = outcome(coex_902, snap)
+    assert failed == {"sales@contoso.com"}
+    passed, failed, _ = outcome(coex_903, snap)
+    assert failed == {dn_of("fail-903-group")}
+    assert {dn_of("pass-dynamic"), dn_of("pass-folder"), dn_of("Sales")} <= passed

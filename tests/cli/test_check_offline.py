@@ -152,7 +152,6 @@ def _empty_export_folder(org: Path) -> str:
         (_external_entity, r"(?i)DOCTYPE|DTD|entit"),
         (_entity_bomb, r"(?i)DOCTYPE|DTD|entit"),
         (_reg_not_utf16, r"(?i)UTF-16"),
-        (_relay_blob_wrong_length, r"(?i)relay"),
         (_empty_export_folder, r"(?i)none of|no export|empty"),
     ],
 )
@@ -207,3 +206,22 @@ def test_trace_shows_the_path_hop_by_hop(auditor: Any, org: Path) -> None:
     unknown = auditor("trace", "x@contoso.com", "-c", "auditor.toml", "--from", "POP99", cwd=org)
     assert unknown.returncode == 2
     assert "POP99" in unknown.stderr
+
+
+def test_a_relay_list_cut_short_is_an_error_finding_and_the_pass_completes(auditor: Any, org: Path) -> None:
+    """One undecodable value inside a valid export is for manual review: exit 1 with an `error`
+    finding for that virtual server (never a pass, never exit 2), and the snapshot is complete."""
+    _relay_blob_wrong_length(org)
+    done = auditor("check", "--once", "-c", "auditor.toml", "--format", "json", cwd=org)
+    assert done.returncode == 1, done.stderr
+    document = json.loads(done.stdout)
+    assert document["snapshot"]["complete"] is True
+    vs1 = (
+        "CN=1,CN=SMTP,CN=Protocols,CN=EX01,CN=Servers,CN=First Administrative Group,CN=Administrative Groups,"
+        "CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
+    )
+    errors = {(f["check"], f["subject"]) for f in document["findings"] if f["status"] == "error"}
+    assert ("COEX-901", vs1) in errors
+    [finding] = [f for f in document["findings"] if (f["check"], f["subject"]) == ("COEX-901", vs1)]
+    assert "msExchSmtpRelayIpList cannot be decoded" in finding["message"]
+    assert history(auditor, org)[0]["complete"] is True

@@ -14,10 +14,11 @@ with a one-space continuation, as ldifde writes long lines.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import struct
 from pathlib import Path
+
+from auditor.collect.ldif_writer import fold, value_line
 
 __all__ = ["BINARY_USER_ATTRIBUTES", "full_attribute_export", "ldifde_line"]
 
@@ -82,13 +83,7 @@ BINARY_USER_ATTRIBUTES = tuple(_values("x"))
 
 def ldifde_line(name: str, value: bytes) -> str:
     """`name:: base64`, folded at 76 columns with a leading space, as ldifde writes it."""
-    text = f"{name}:: {base64.b64encode(value).decode('ascii')}"
-    lines = [text[:76]]
-    rest = text[76:]
-    while rest:
-        lines.append(" " + rest[:75])
-        rest = rest[75:]
-    return "\n".join(lines) + "\n"
+    return "\n".join(fold(value_line(name, value))) + "\n"
 
 
 def full_attribute_export(lean: Path, target: Path) -> int:

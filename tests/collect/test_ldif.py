@@ -10,7 +10,9 @@ import pytest
 
 from auditor.errors import InputFormatError
 from auditor.families.exchange.ldif import LdifSource
+from auditor.model import Snapshot
 from auditor.records import ObjectKind, ObjectRecord
+from auditor.registry import Status, discover_checks
 
 DATA = Path(__file__).parent / "data"
 DOMAIN = DATA / "domain.ldf"
@@ -240,16 +242,23 @@ def test_same_object_guid_twice_across_files_names_both(tmp_path: Path) -> None:
     assert f"objectGUID {guid(1)} also at {DOMAIN}:4" in error.problem
 
 
-def test_relay_list_cut_short_names_file_and_entry(tmp_path: Path) -> None:
+def test_relay_list_cut_short_is_collected_and_judged_an_error_not_a_failed_read(tmp_path: Path) -> None:
+    """One undecodable value in a valid export is for manual review (COEX-901 `error`), not exit 2."""
     short = base64.b64encode(base64.b64decode(VS_RELAY_LIST)[:-4]).decode()
     dn = "CN=1,CN=SMTP,CN=Protocols,CN=EX01,CN=Configuration,DC=contoso,DC=com"
     path = write(
         tmp_path,
         f"version: 1\n\ndn: {dn}\nobjectClass: protocolCfgSMTPServer\nmsExchSmtpRelayIpList:: {short}\n",
     )
-    error = error_of(path)
-    assert error.location == f"{path}:3"
-    assert error.problem.startswith(f"entry {dn}: msExchSmtpRelayIpList is cut short")
+    source = LdifSource([path])
+    [record] = list(source.collect())
+    assert record.values("msExchSmtpRelayIpList") == (short,)
+    snap = Snapshot.from_records([record], [source.info])
+    [service] = snap.exchange_smtp_services
+    assert service.relay.is_unreadable
+    assert service.relay.note.startswith("msExchSmtpRelayIpList cannot be decoded (")
+    [finding] = list(next(s for s in discover_checks() if s.id == "COEX-901").run(snap))
+    assert (finding.subject, finding.status) == (dn, Status.ERROR)
 
 
 def test_same_dn_twice_without_guids_is_refused(tmp_path: Path) -> None:

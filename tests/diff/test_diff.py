@@ -59,7 +59,7 @@ def test_diff_of_two_snapshots(store: HistoryStore) -> None:
     second = save(store, [ALICE_2, BOB_2, DAVE_MOVED, ERIN_2, FRANK_2, GINA, HANK_2], 4)
     checked(store, second, [finding("COEX-302", "CN=Bob"), finding("COEX-302", "CN=Gina")])
 
-    diff = diff_snapshots(store, "previous", "latest")
+    diff = diff_snapshots(store, "previous", "latest").to_json()
 
     jsonschema.Draft202012Validator(SCHEMA).validate(diff)
     assert diff["schema"] == "auditor.diff/1"
@@ -132,14 +132,18 @@ def test_diff_backwards_swaps_added_and_removed_and_ignores_transient_states(sto
     save(store, [ALICE, CAROL, GINA, BOB], 4)  # Gina comes and goes between the two ends
     third = save(store, [ALICE, BOB_2], 8)
 
-    forward = diff_snapshots(store, first.id, third.id)["objects"]
-    backward = diff_snapshots(store, third.id, first.id)["objects"]
+    forward = diff_snapshots(store, first.id, third.id).to_json()["objects"]
+    backward = diff_snapshots(store, third.id, first.id).to_json()["objects"]
 
     assert [e["key"] for e in forward["added"]] == ["guid-b"]
     assert [e["key"] for e in forward["removed"]] == ["guid-c"]
     assert forward["changed"] == []
     assert (backward["added"], backward["removed"]) == (forward["removed"], forward["added"])
-    assert diff_snapshots(store, third.id, third.id)["objects"] == {"added": [], "removed": [], "changed": []}
+    assert diff_snapshots(store, third.id, third.id).to_json()["objects"] == {
+        "added": [],
+        "removed": [],
+        "changed": [],
+    }
 
 
 def test_diff_refuses_an_incomplete_snapshot(store: HistoryStore) -> None:
@@ -154,7 +158,9 @@ def test_diff_refuses_an_incomplete_snapshot(store: HistoryStore) -> None:
     assert str(caught.value) == (
         f"snapshot {failed.id} is incomplete (directory: connection lost); an incomplete collection cannot be diffed"
     )
-    assert diff_snapshots(store)["from"]["taken_at"] == "2026-11-01T07:00:00Z"  # never the incomplete one
+    assert (
+        diff_snapshots(store).to_json()["from"]["taken_at"] == "2026-11-01T07:00:00Z"
+    )  # never the incomplete one
 
 
 @pytest.mark.parametrize(
@@ -208,4 +214,4 @@ def test_attribute_comparison(
 ) -> None:
     old = ObjectRecord(ObjectKind.USER, "guid", "CN=X,DC=contoso,DC=com", before)
     new = ObjectRecord(ObjectKind.USER, "guid", "CN=X,DC=contoso,DC=com", after)
-    assert attribute_changes(old, new) == expected
+    assert {name: change.to_json() for name, change in attribute_changes(old, new).items()} == expected

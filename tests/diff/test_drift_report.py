@@ -71,7 +71,7 @@ def test_drift_report_over_a_week(store: HistoryStore) -> None:
         ("COEX-303", "x.com", "long term", date(2027, 1, 1)),
     ]
 
-    report = build_drift_report(store, since=timedelta(days=7), now=at(168), waivers=waivers)
+    report = build_drift_report(store, since=timedelta(days=7), now=at(168), waivers=waivers).to_json()
 
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
     assert report["organization"] == "Contoso"
@@ -154,7 +154,7 @@ def test_drift_report_of_a_new_store_has_no_ends(store: HistoryStore) -> None:
         [directory_source(0, complete=False, error="bind failed")], at(1), "directory: bind failed"
     )
 
-    report = build_drift_report(store, since=timedelta(days=7), now=at(24), organization="Fabrikam")
+    report = build_drift_report(store, since=timedelta(days=7), now=at(24), organization="Fabrikam").to_json()
 
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
     assert (report["from"], report["to"], report["organization"]) == (None, None, "Fabrikam")
@@ -177,7 +177,7 @@ def test_first_complete_snapshot_inside_the_period_is_the_start(store: HistorySt
     last = save(store, [ALICE_2], 48)
     checked(store, last, [finding(*N)])
 
-    report = build_drift_report(store, since=timedelta(days=7), now=at(168))
+    report = build_drift_report(store, since=timedelta(days=7), now=at(168)).to_json()
 
     assert (report["from"]["id"], report["to"]["id"]) == (first.id, last.id)
     assert [f["check"] for f in report["findings"]["new"]] == ["COEX-304"]
@@ -194,7 +194,7 @@ def test_waived_findings_are_listed_apart_not_as_new_or_still_failing(store: His
     # A stays failing; R is now waived; N appears already waived.
     checked(store, after, [finding(*A), finding(*R, status=Status.WAIVED), finding(*N, status=Status.WAIVED)])
 
-    report = build_drift_report(store, since=timedelta(days=7), now=at(48))
+    report = build_drift_report(store, since=timedelta(days=7), now=at(48)).to_json()
 
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
     listed = {key: {(f["check"], f["subject"]) for f in value} for key, value in report["findings"].items()}

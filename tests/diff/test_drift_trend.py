@@ -31,7 +31,7 @@ def test_trend_counts_failing_findings_by_severity_for_the_last_12_weeks(store: 
     store.save_incomplete([], at(10 * WEEK + 3 * WEEK + 2), "directory: unreachable")
     now = at(10 * WEEK + 3 * WEEK + 3)
 
-    trend = build_drift_report(store, since=timedelta(days=7), now=now)["trend"]
+    trend = build_drift_report(store, since=timedelta(days=7), now=now).to_json()["trend"]
     assert trend["since"] == (now - timedelta(weeks=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert [p["id"] for p in trend["snapshots"]] == [s.id for s in inside]
     assert [p["failing"] for p in trend["snapshots"]] == [

@@ -71,7 +71,7 @@ def test_origins_are_kept_for_changes_only_and_shown_beside_them(store: HistoryS
     assert rows(store, "object_version") == versions + 2
     assert rows(store, "object_origin") == 3  # Bob, Erin, Dave's deletion (guid-x never existed here)
 
-    diff = diff_snapshots(store, first.id, second.id)
+    diff = diff_snapshots(store, first.id, second.id).to_json()
     jsonschema.validate(diff, SCHEMA)
     [bob] = diff["objects"]["changed"]
     assert bob["attributes"]["targetAddress"] == {
@@ -83,10 +83,10 @@ def test_origins_are_kept_for_changes_only_and_shown_beside_them(store: HistoryS
     assert diff["objects"]["added"] == [{**_identity(ERIN), "origin": EDITED.to_json()}]
     assert diff["objects"]["removed"] == [{**_identity(DAVE), "origin": DELETED.to_json()}]
 
-    backwards = diff_snapshots(store, second.id, first.id)
+    backwards = diff_snapshots(store, second.id, first.id).to_json()
     assert "origin" not in json.dumps(backwards)
 
-    report = build_drift_report(store, since=at(5) - at(-1), now=at(5))
+    report = build_drift_report(store, since=at(5) - at(-1), now=at(5)).to_json()
     assert report["objects"] == diff["objects"]
 
 
@@ -94,7 +94,7 @@ def test_sources_without_metadata_never_get_an_origin(store: HistoryStore) -> No
     plain = [dataclasses.replace(r, origins=None) for r in (BOB, CAROL, DAVE)]
     first = save(store, plain, 0)
     second = save(store, [dataclasses.replace(BOB_2, origins=None), plain[1]], 4, deletions={})
-    diff = diff_snapshots(store, first.id, second.id)
+    diff = diff_snapshots(store, first.id, second.id).to_json()
     assert "origin" not in json.dumps(diff)
     assert rows(store, "object_origin") == 0
 
@@ -110,7 +110,7 @@ def test_origins_follow_the_latest_change_in_the_period(store: HistoryStore) -> 
         dn=EDITED,
     )
     third = save(store, [bob_3, CAROL], 8)
-    [bob] = diff_snapshots(store, first.id, third.id)["objects"]["changed"]
+    [bob] = diff_snapshots(store, first.id, third.id).to_json()["objects"]["changed"]
     assert bob["attributes"]["targetAddress"]["origin"] == later.to_json()
     assert bob["attributes"]["dn"]["origin"] == EDITED.to_json()
 

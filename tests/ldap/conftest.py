@@ -8,8 +8,11 @@ session costs about a second once the caches exist:
     .lab/samba-run           the copy this session runs (the tests may kill it)
 
 The test organization is the sample organization's LDIF (auditor/sample/*.ldf, when present),
-the lab fixture tests/ldap/data/org.ldf (every object kind, under a second org "Lab"), and a few
-hundred generated recipients plus one user with 1,600 proxyAddresses.
+the lab fixture tests/ldap/data/org.ldf (every 2003 object kind, under a second org "Lab"),
+tests/ldap/data/modern.ldf (the same org's Exchange 2007+ objects: a 2003 -> 2016 migration
+forest, receive connectors with binary descriptors packed by Samba from SDDL, and the non-admin
+account `svc-auditor`), and a few hundred generated recipients plus one user with 1,600
+proxyAddresses.
 
 Samba's LDAP ports are fixed, so sessions take a file lock. If Samba cannot be installed or
 started the tests fail loudly; they are skipped only when AUDITOR_SKIP_SAMBA=1 is set.
@@ -17,7 +20,6 @@ started the tests fail loudly; they are skipped only when AUDITOR_SKIP_SAMBA=1 i
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -28,8 +30,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import gen_org
 import pytest
 from filelock import FileLock, Timeout
+from labcache import cache_key
 
 from auditor.families.exchange.ldap import LdapSettings
 
@@ -45,9 +49,8 @@ GENERATED_RECIPIENTS = 300
 MANY_PROXIES = 1600
 ADMIN_PASSWORD = "Lab-Adm1n-Passw0rd"
 ADMIN_DN = "CN=Administrator,CN=Users,DC=contoso,DC=com"
-
-sys.path.insert(0, str(LAB_SCRIPTS))
-import gen_org  # noqa: E402
+SERVICE_DN = "CN=svc-auditor,OU=Lab Modern,DC=contoso,DC=com"  # an ordinary user (modern.ldf)
+SERVICE_PASSWORD = "Lab-User-Passw0rd!"  # what deploy/lab/load_org.py gives every loaded user
 
 
 @dataclass
@@ -109,14 +112,6 @@ def _run(*args: str) -> str:
     return done.stdout
 
 
-def _digest(paths: list[Path], extra: str = "") -> str:
-    digest = hashlib.sha256(extra.encode())
-    for path in paths:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
 def _build(target: Path, make: Callable[[Path], None]) -> None:
     """Create a cached DC folder atomically: build in a scratch folder, stop, rename."""
     if target.exists():
@@ -173,7 +168,7 @@ def samba_lab() -> Iterator[SambaLab]:
         if run_dir.exists():
             _run("stop", str(run_dir))  # left over by a crashed session
         scripts = [SAMBA, LAB_SCRIPTS / "exchange_schema.py", LAB_SCRIPTS / "labconn.py"]
-        base = LAB / f"samba-base-{_digest(scripts)}"
+        base = LAB / f"samba-base-{cache_key(scripts)}"
 
         def provision(folder: Path) -> None:
             _run("provision", str(folder))
@@ -189,9 +184,9 @@ def samba_lab() -> Iterator[SambaLab]:
             GENERATED_RECIPIENTS,
             proxies=MANY_PROXIES,
         )
-        inputs = [*SAMPLE, DATA / "org.ldf", generated]
-        loader = [LAB_SCRIPTS / "load_org.py", LAB_SCRIPTS / "gen_org.py"]
-        loaded = LAB / f"samba-org-{_digest(loader + inputs, base.name)}"
+        inputs = [*SAMPLE, DATA / "org.ldf", DATA / "modern.ldf", generated]
+        loader = [LAB_SCRIPTS / "load_org.py", LAB_SCRIPTS / "gen_org.py", LAB_SCRIPTS / "samba_sd.py"]
+        loaded = LAB / f"samba-org-{cache_key(loader + inputs, base.name)}"
 
         def load(folder: Path) -> None:
             _copy(base, folder)

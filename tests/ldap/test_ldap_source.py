@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from auditor.errors import ConfigError, DirectoryError
+from auditor.families.exchange.attributes import RECIPIENT_KINDS
 from auditor.families.exchange.ldap import LdapSource, merge_ranges
 from auditor.families.exchange.ldif import LdifSource
 from auditor.families.exchange.ldif_export import export_ldif
@@ -55,12 +56,18 @@ def test_collects_exactly_the_loaded_objects_of_every_kind(
     assert {r.kind for r in collected.values()} == {
         ObjectKind.USER,
         ObjectKind.CONTACT,
+        ObjectKind.GROUP,
+        ObjectKind.DYNAMIC_GROUP,
+        ObjectKind.PUBLIC_FOLDER,
         ObjectKind.RECIPIENT_POLICY,
         ObjectKind.ACCEPTED_DOMAIN,
         ObjectKind.SMTP_CONNECTOR,
         ObjectKind.SMTP_VIRTUAL_SERVER,
         ObjectKind.EXCHANGE_SERVER,
         ObjectKind.MAILBOX_STORE,
+        "send_connector",
+        "receive_connector",
+        "mailbox_database",
     }
 
 
@@ -258,7 +265,7 @@ def test_export_reads_back_to_the_same_snapshot(
     assert all(len(line) <= 76 for line in text.split(b"\r\n"))
     exported = by_key(LdifSource([domain, configuration]).collect())
     assert exported == collected
-    domain_records = sum(1 for r in collected.values() if r.kind in (ObjectKind.USER, ObjectKind.CONTACT))
+    domain_records = sum(1 for r in collected.values() if r.kind in RECIPIENT_KINDS)
     assert counts == (domain_records, len(collected) - domain_records)
 
 

@@ -1,21 +1,17 @@
 """Fixtures for the report tests; `report_inputs` (beside this file) builds the documents.
 
-pytest runs in importlib mode without packages, so this folder is put on sys.path for the
-test modules to import `report_inputs` directly.
+pytest runs in importlib mode without packages; this folder is on pytest's `pythonpath`
+(pyproject.toml) for the test modules to import `report_inputs` directly.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-from typing import Any
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from auditor.reports.catalog import CheckInfo
 from report_inputs import CATALOG, make_diff, make_report, make_run
+
+from auditor.documents import DiffDocument, DriftReport
+from auditor.reports.catalog import CheckInfo
+from auditor.results import RunResult
 
 
 @pytest.fixture
@@ -24,15 +20,15 @@ def catalog() -> dict[str, CheckInfo]:
 
 
 @pytest.fixture
-def check_run() -> dict[str, Any]:
-    return make_run().to_json()
+def check_run() -> RunResult:
+    return make_run()
 
 
 @pytest.fixture
-def diff() -> dict[str, Any]:
+def diff() -> DiffDocument:
     return make_diff()
 
 
 @pytest.fixture
-def drift_report() -> dict[str, Any]:
+def drift_report() -> DriftReport:
     return make_report()

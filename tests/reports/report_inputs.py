@@ -1,8 +1,10 @@
 """Report inputs built the way the product builds them, carrying hostile directory values.
 
 The check run comes from real `RunResult` objects (so its shape is what `auditor check` emits);
-the diff and the drift report follow `auditor.diff/1` and `auditor.report/1`. The catalogue is
-our own, so golden files do not change when the built-in checks' docs do.
+the diff and the drift report are written as their published JSON (`diff_json`, `report_json`)
+and read into the typed documents the reports take (`make_diff`, `make_report`), so a key the
+documents do not know, or a value of the wrong type, fails here. The catalogue is our own, so
+golden files do not change when the built-in checks' docs do.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
-from auditor.reports.catalog import CheckInfo
-
+from auditor.documents import DiffDocument, DriftReport
 from auditor.records import SourceInfo
 from auditor.registry import Severity, Status
+from auditor.reports.catalog import CheckInfo
 from auditor.results import CheckResult, FindingRecord, RunResult, SnapshotInfo, WaiverNote, fingerprint
 
 SCRIPT = "<script>alert(1)</script>"
@@ -194,10 +196,10 @@ def finding(
 ) -> dict[str, Any]:
     return {
         "check": check,
-        "severity": severity,
         "subject": subject,
-        "message": message,
         "status": status,
+        "severity": severity,
+        "message": message,
         "fingerprint": fingerprint(check, subject),
         **extra,
     }
@@ -208,7 +210,7 @@ ORIGIN_NEW = {"time": "2026-11-27T06:58:00Z", "dc": f"DC1{SCRIPT}", "version": 1
 ORIGIN_GONE = {"time": "2026-11-26T14:44:10Z", "dc": "5e2f1a44-52c3-4d33-9a8e-6c1d0b4e7a21", "version": 1}
 
 
-def with_origins(diff: dict[str, Any]) -> dict[str, Any]:
+def add_origins(diff: dict[str, Any]) -> dict[str, Any]:
     """The same diff as a live source would attribute it: origins on changes, creations, deletions."""
     objects = diff["objects"]
     objects["added"][0]["origin"] = ORIGIN_NEW
@@ -241,7 +243,22 @@ def make_trend() -> dict[str, Any]:
     return {"since": "2026-09-07T07:00:00Z", "until": "2026-11-30T07:00:00Z", "snapshots": snapshots}
 
 
-def make_diff() -> dict[str, Any]:
+CHAIN = {"snapshot": 9, "taken_at": "2026-11-30T07:00:02Z", "digest": "3f" * 32}
+
+
+def make_diff(*, origins: bool = False) -> DiffDocument:
+    """The diff; with `origins`, as a live source attributes it."""
+    data = diff_json()
+    return DiffDocument.model_validate(add_origins(data) if origins else data)
+
+
+def make_report(*, many: int = 0, history: bool = False) -> DriftReport:
+    """The drift report; `history` adds what a store with a chain and a live source gives: origins,
+    the 12-week trend and the chain's digest."""
+    return DriftReport.model_validate(report_json(many=many, history=history))
+
+
+def diff_json() -> dict[str, Any]:
     return {
         "schema": "auditor.diff/1",
         "from": {"id": 6, "taken_at": "2026-11-26T07:00:01Z"},
@@ -289,21 +306,17 @@ def make_diff() -> dict[str, Any]:
     }
 
 
-def make_report(*, many: int = 0, history: bool = False) -> dict[str, Any]:
-    """An `auditor.report/1` week with every section populated; `many` extra new COEX-403 failures.
-
-    `history` adds what a store with a chain and a live source gives: origins, the 12-week trend
-    and the chain's digest.
-    """
-    report = _report(many)
+def report_json(*, many: int = 0, history: bool = False) -> dict[str, Any]:
+    """An `auditor.report/1` week with every section populated; `many` extra new COEX-403 failures."""
+    report = _report_json(many)
     if history:
-        report["objects"] = with_origins(make_diff())["objects"]
+        report["objects"] = add_origins(diff_json())["objects"]
         report["trend"] = make_trend()
-        report["chain"] = {"snapshot": 9, "taken_at": "2026-11-30T07:00:02Z", "digest": "3f" * 32}
+        report["chain"] = CHAIN
     return report
 
 
-def _report(many: int) -> dict[str, Any]:
+def _report_json(many: int) -> dict[str, Any]:
     new = [
         finding(
             "COEX-301",
@@ -333,7 +346,7 @@ def _report(many: int) -> dict[str, Any]:
         )
         for i in range(many)
     ]
-    diff = make_diff()
+    diff = diff_json()
     return {
         "schema": "auditor.report/1",
         "organization": f"Contoso {SCRIPT}",
@@ -477,7 +490,6 @@ def _report(many: int) -> dict[str, Any]:
                     "reason": f"resource mailbox {IMG}",
                     "expires": "2026-12-05",
                     "days_left": 5,
-                    "state": "expiring",
                 }
             ],
             "expired": [
@@ -487,7 +499,6 @@ def _report(many: int) -> dict[str, Any]:
                     "reason": "migration",
                     "expires": "2026-11-01",
                     "days_left": -29,
-                    "state": "expired",
                 }
             ],
         },

@@ -9,9 +9,13 @@ from typing import Any
 
 import jsonschema
 import pytest
+from report_inputs import IMG, SCRIPT, diff_json, make_diff, make_run, report_json
+
+from auditor.documents import DiffDocument, DriftReport
+from auditor.registry import Severity
 from auditor.reports.catalog import CheckInfo
 from auditor.reports.render import render_check_run, render_diff, render_drift_report
-from report_inputs import IMG, SCRIPT, make_diff, make_run
+from auditor.results import RunResult
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "auditor" / "schemas"
 
@@ -20,27 +24,46 @@ def _schema(name: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / name).read_text("utf-8"))
 
 
-def test_check_run_json_is_the_document_and_validates(check_run: dict[str, Any]) -> None:
+def test_check_run_json_is_the_document_and_validates(check_run: RunResult) -> None:
     text = render_check_run(check_run, "json", catalog={})
-    assert json.loads(text) == check_run
+    assert json.loads(text) == check_run.to_json()
     assert SCRIPT in text  # ensure_ascii=False: values stay readable
     jsonschema.validate(json.loads(text), _schema("check-run.schema.json"))
 
 
-def test_diff_json_is_the_document_and_validates(diff: dict[str, Any]) -> None:
+def test_diff_json_reads_back_as_the_same_document_and_validates(diff: DiffDocument) -> None:
     text = render_diff(diff, "json", catalog={})
-    assert json.loads(text) == diff
+    assert DiffDocument.model_validate(json.loads(text)) == diff
+    assert json.loads(text) == diff_json()  # nothing added, nothing lost
+    assert list(json.loads(text)) == ["schema", "from", "to", "objects", "findings"]
     jsonschema.validate(json.loads(text), _schema("diff.schema.json"))
 
 
-def test_drift_report_json_round_trips_and_keeps_its_key_order(drift_report: dict[str, Any]) -> None:
+def test_drift_report_json_round_trips_and_keeps_its_key_order(drift_report: DriftReport) -> None:
     text = render_drift_report(drift_report, "json", catalog={})
-    assert json.loads(text) == drift_report
-    assert list(json.loads(text)) == list(drift_report)
+    assert DriftReport.model_validate(json.loads(text)) == drift_report
+    assert json.loads(text) == report_json()
+    assert list(json.loads(text)) == list(report_json())
     jsonschema.validate(json.loads(text), _schema("report.schema.json"))
 
 
-def test_text_has_colour_only_when_asked(check_run: dict[str, Any], catalog: dict[str, CheckInfo]) -> None:
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: d.pop("from"), "from\n  Field required"),
+        (lambda d: d["findings"].update(new="x"), "findings.new\n  Input should be a valid list"),
+        (lambda d: d["objects"]["added"][0].update(colour="red"), "objects.added.0.colour\n  Extra inputs"),
+        (lambda d: d.update(schema="auditor.diff/2"), "schema 'auditor.diff/2' is not 'auditor.diff/1'"),
+    ],
+)
+def test_a_malformed_diff_document_is_refused_naming_the_field(change: Any, problem: str) -> None:
+    document = diff_json()
+    change(document)
+    with pytest.raises(ValueError, match=problem):
+        DiffDocument.model_validate(document)
+
+
+def test_text_has_colour_only_when_asked(check_run: RunResult, catalog: dict[str, CheckInfo]) -> None:
     plain = render_check_run(check_run, "text", catalog=catalog)
     coloured = render_check_run(check_run, "text", color=True, catalog=catalog)
     assert "\x1b[" not in plain
@@ -49,16 +72,14 @@ def test_text_has_colour_only_when_asked(check_run: dict[str, Any], catalog: dic
 
 
 def test_text_neutralises_terminal_control_characters(catalog: dict[str, CheckInfo]) -> None:
-    run = make_run().to_json()
-    run["findings"][0]["subject"] = "evil\x1b]0;pwned\x07\rname"
+    run = make_run()
+    run.findings[0].subject = "evil\x1b]0;pwned\x07\rname"
     text = render_check_run(run, "text", color=False, catalog=catalog)
     assert "\x1b" not in text and "\x07" not in text and "\r" not in text
     assert "evil\\x1b]0;pwned\\x07\\x0dname" in text
 
 
-def test_drift_text_lists_sections_in_order(
-    drift_report: dict[str, Any], catalog: dict[str, CheckInfo]
-) -> None:
+def test_drift_text_lists_sections_in_order(drift_report: DriftReport, catalog: dict[str, CheckInfo]) -> None:
     text = render_drift_report(drift_report, "text", catalog=catalog)
     order = [
         "New failures (2)",
@@ -85,7 +106,7 @@ def test_diff_text_shows_attribute_level_changes(catalog: dict[str, CheckInfo]) 
 
 
 def test_junit_has_one_testcase_per_check_and_subject(
-    check_run: dict[str, Any], catalog: dict[str, CheckInfo]
+    check_run: RunResult, catalog: dict[str, CheckInfo]
 ) -> None:
     root = ET.fromstring(render_check_run(check_run, "junit", catalog=catalog))
     suite = root.find("testsuite")
@@ -116,15 +137,15 @@ def test_junit_has_one_testcase_per_check_and_subject(
 
 
 def test_junit_stays_valid_xml_with_control_characters(catalog: dict[str, CheckInfo]) -> None:
-    run = make_run().to_json()
-    run["findings"][0]["message"] = "bad\x00byte\x1b"
+    run = make_run()
+    run.findings[0].message = "bad\x00byte\x1b"
     root = ET.fromstring(render_check_run(run, "junit", catalog=catalog))
     messages = [f.get("message") for f in root.iter("failure")]
     assert "bad\ufffdbyte\ufffd" in messages
 
 
 def test_sarif_has_rules_per_check_and_results_per_failing_finding(
-    check_run: dict[str, Any], catalog: dict[str, CheckInfo]
+    check_run: RunResult, catalog: dict[str, CheckInfo]
 ) -> None:
     sarif = json.loads(render_check_run(check_run, "sarif", catalog=catalog))
     assert sarif["version"] == "2.1.0"
@@ -164,7 +185,8 @@ def test_sarif_has_rules_per_check_and_results_per_failing_finding(
     [("critical", "error"), ("high", "error"), ("medium", "warning"), ("low", "note"), ("info", "note")],
 )
 def test_sarif_level_follows_severity(severity: str, level: str) -> None:
-    run = make_run().to_json()
-    run["findings"] = [dict(run["findings"][0], severity=severity)]
+    run = make_run()
+    run.findings = [run.findings[0]]
+    run.findings[0].severity = Severity(severity)
     sarif = json.loads(render_check_run(run, "sarif", catalog={}))
     assert [r["level"] for r in sarif["runs"][0]["results"]] == [level]

@@ -11,23 +11,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from report_inputs import CATALOG, make_diff, make_report, make_run
+
 from auditor.reports.render import render_check_run, render_diff, render_drift_report
-from report_inputs import CATALOG, make_diff, make_report, make_run, with_origins
 
 GOLDEN = Path(__file__).parent / "golden"
 
 CASES: dict[str, Callable[[], str]] = {
-    "check_run.html": lambda: render_check_run(make_run().to_json(), "html", catalog=CATALOG),
-    "check_run.json": lambda: render_check_run(make_run().to_json(), "json", catalog=CATALOG),
-    "check_run.txt": lambda: render_check_run(make_run().to_json(), "text", catalog=CATALOG),
-    "check_run.junit.xml": lambda: render_check_run(make_run().to_json(), "junit", catalog=CATALOG),
+    "check_run.html": lambda: render_check_run(make_run(), "html", catalog=CATALOG),
+    "check_run.json": lambda: render_check_run(make_run(), "json", catalog=CATALOG),
+    "check_run.txt": lambda: render_check_run(make_run(), "text", catalog=CATALOG),
+    "check_run.junit.xml": lambda: render_check_run(make_run(), "junit", catalog=CATALOG),
     "diff.html": lambda: render_diff(make_diff(), "html", catalog=CATALOG),
     "diff.json": lambda: render_diff(make_diff(), "json", catalog=CATALOG),
     "drift_report.html": lambda: render_drift_report(make_report(), "html", catalog=CATALOG, attachment=True),
     "drift_report.json": lambda: render_drift_report(make_report(), "json", catalog=CATALOG),
     "drift_report.txt": lambda: render_drift_report(make_report(), "text", catalog=CATALOG),
-    "diff_origins.html": lambda: render_diff(with_origins(make_diff()), "html", catalog=CATALOG),
-    "diff_origins.txt": lambda: render_diff(with_origins(make_diff()), "text", catalog=CATALOG),
+    "diff_origins.html": lambda: render_diff(make_diff(origins=True), "html", catalog=CATALOG),
+    "diff_origins.txt": lambda: render_diff(make_diff(origins=True), "text", catalog=CATALOG),
     "drift_report_history.html": lambda: render_drift_report(
         make_report(history=True), "html", catalog=CATALOG, attachment=True
     ),

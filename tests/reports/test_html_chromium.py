@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auditor.reports.render import render_check_run, render_drift_report
 from report_inputs import CATALOG, HOSTILE, make_report, make_run
+
+from auditor.reports.render import render_check_run, render_drift_report
 
 pytestmark = [
     pytest.mark.chromium,
@@ -107,7 +108,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "drift": render_drift_report(
             make_report(many=60, history=True), "html", catalog=CATALOG, attachment=True
         ),
-        "run": render_check_run(make_run(many=60).to_json(), "html", catalog=CATALOG),
+        "run": render_check_run(make_run(many=60), "html", catalog=CATALOG),
     }
     files = {}
     for name, html in pages.items():

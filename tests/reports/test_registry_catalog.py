@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from auditor.reports.catalog import anchor_for, registry_catalog
-from auditor.reports.render import render_check_run
 from report_inputs import PageInspector, make_run
 
 from auditor.registry import discover_checks
+from auditor.reports.catalog import anchor_for, registry_catalog
+from auditor.reports.render import render_check_run
 
 
 def test_registry_catalog_carries_every_discovered_check_with_its_doc() -> None:
@@ -19,7 +19,7 @@ def test_registry_catalog_carries_every_discovered_check_with_its_doc() -> None:
 
 
 def test_default_rendering_uses_the_registry_titles_and_docs() -> None:
-    html = render_check_run(make_run().to_json(), "html")
+    html = render_check_run(make_run(), "html")
     page = PageInspector(html)
     spec = next(s for s in discover_checks() if s.id == "COEX-301")
     assert anchor_for("COEX-301") in page.ids

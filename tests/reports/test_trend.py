@@ -7,10 +7,11 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from auditor.reports.render import render_drift_report
-from report_inputs import CATALOG, PageInspector, make_report, make_trend
+from report_inputs import CATALOG, CHAIN, PageInspector, make_report, make_trend, report_json
 
+from auditor.documents import DriftReport
 from auditor.mail import MailSettings, build_report_message
+from auditor.reports.render import render_drift_report
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
@@ -55,15 +56,14 @@ def test_chart_is_inline_svg_with_attributes_only_and_one_band_per_severity_pres
 
 
 def test_the_table_holds_the_numbers_of_each_weeks_last_snapshot() -> None:
-    report = make_report(history=True)
-    html = render_drift_report(report, "html", catalog=CATALOG)
+    html = render_drift_report(make_report(history=True), "html", catalog=CATALOG)
     table = re.search(r"<caption>Failing findings at the end of each week.*?</table>", html, flags=re.S)
     assert table is not None
     cells = [
         re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row)
         for row in re.findall(r"<tr>(.*?)</tr>", table.group(0), flags=re.S)
     ]
-    expected = weekly_expectation(report["trend"])
+    expected = weekly_expectation(make_trend())
     assert len(cells) == 1 + len(expected)
     for row, (until, snapshots, counts) in zip(cells[1:], expected, strict=True):
         numbers = [re.sub(r"<[^>]+>", "", cell) for cell in row]
@@ -73,16 +73,15 @@ def test_the_table_holds_the_numbers_of_each_weeks_last_snapshot() -> None:
 
 
 def test_the_text_email_gets_the_table_and_the_html_part_the_chart() -> None:
-    report = make_report(history=True)
     settings = MailSettings(
         smtp_url="smtp://127.0.0.1:1", sender="a@contoso.com", recipients=("b@contoso.com",)
     )
-    message = build_report_message(report, settings)
+    message = build_report_message(make_report(history=True), settings)
     plain = message.get_body(("plain",))
     html = message.get_body(("html",))
     assert plain is not None and html is not None
     text, page = plain.get_content(), html.get_content()
-    for until, snapshots, counts in weekly_expectation(report["trend"]):
+    for until, snapshots, counts in weekly_expectation(make_trend()):
         assert counts is not None
         assert re.search(
             rf"^  {until}\s+{snapshots}" + "".join(rf"\s+{n}" for n in counts) + rf"\s+{sum(counts)}$",
@@ -90,13 +89,13 @@ def test_the_text_email_gets_the_table_and_the_html_part_the_chart() -> None:
             re.M,
         )
     assert "<svg" in page and "<polygon" in page
-    assert report["chain"]["digest"] in text and report["chain"]["digest"] in page
+    assert CHAIN["digest"] in text and CHAIN["digest"] in page
 
 
 def test_a_report_without_checked_snapshots_says_so_instead_of_drawing() -> None:
-    report = make_report(history=True)
-    report["trend"]["snapshots"] = []
-    html = render_drift_report(report, "html", catalog=CATALOG)
+    data = report_json(history=True)
+    data["trend"]["snapshots"] = []
+    html = render_drift_report(DriftReport.model_validate(data), "html", catalog=CATALOG)
     assert "<svg" not in html
     assert "No checked snapshot from 2026-09-07 to 2026-11-30." in html
     assert html.count("no checked snapshot</td>") == 12

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from auditor.documents import DriftReport
 from auditor.reports.render import render_drift_report
 
 
-def report_with_waived() -> dict[str, object]:
+def report_with_waived() -> DriftReport:
     waived = {
         "check": "COEX-403",
         "severity": "medium",
@@ -16,29 +17,31 @@ def report_with_waived() -> dict[str, object]:
         "first_seen": "2026-11-20T07:00:00Z",
         "failing_for_days": 7,
     }
-    return {
-        "schema": "auditor.report/1",
-        "organization": "Contoso",
-        "generated_at": "2026-11-27T07:00:00Z",
-        "period": {"since": "2026-11-20T07:00:00Z", "until": "2026-11-27T07:00:00Z"},
-        "from": {"id": 1, "taken_at": "2026-11-20T07:00:00Z"},
-        "to": {"id": 2, "taken_at": "2026-11-27T07:00:00Z"},
-        "summary": {
-            "new": 0,
-            "resolved": 0,
-            "persisting": 0,
-            "reopened": 0,
-            "waived": 1,
-            "object_changes": 0,
-            "snapshots": 2,
-            "incomplete_snapshots": 0,
-        },
-        "findings": {"new": [], "resolved": [], "persisting": [], "reopened": [], "waived": [waived]},
-        "objects": {"added": [], "removed": [], "changed": []},
-        "collection": {"snapshots": []},
-        "waivers": {"expiring": [], "expired": []},
-        "delivery": {"last_sent": None, "missed": []},
-    }
+    return DriftReport.model_validate(
+        {
+            "schema": "auditor.report/1",
+            "organization": "Contoso",
+            "generated_at": "2026-11-27T07:00:00Z",
+            "period": {"since": "2026-11-20T07:00:00Z", "until": "2026-11-27T07:00:00Z"},
+            "from": {"id": 1, "taken_at": "2026-11-20T07:00:00Z"},
+            "to": {"id": 2, "taken_at": "2026-11-27T07:00:00Z"},
+            "summary": {
+                "new": 0,
+                "resolved": 0,
+                "persisting": 0,
+                "reopened": 0,
+                "waived": 1,
+                "object_changes": 0,
+                "snapshots": 2,
+                "incomplete_snapshots": 0,
+            },
+            "findings": {"new": [], "resolved": [], "persisting": [], "reopened": [], "waived": [waived]},
+            "objects": {"added": [], "removed": [], "changed": []},
+            "collection": {"snapshots": []},
+            "waivers": {"expiring": [], "expired": []},
+            "delivery": {"last_sent": None, "missed": []},
+        }
+    )
 
 
 def test_waived_findings_get_their_own_section_and_do_not_count_as_failing() -> None:

@@ -16,6 +16,7 @@ import pytest
 from auditor.config import AuditorConfig, load_config
 from auditor.engine import Waiver, run_checks
 from auditor.model import Snapshot
+from auditor.records import ObjectRecord
 from auditor.registry import CheckSpec, Finding, Status, discover_checks
 from auditor.run import build_snapshot, build_sources
 from auditor.sample import sample_config_path
@@ -25,7 +26,7 @@ EX01 = (
     "CN=SMTP,CN=Protocols,CN=EX01,CN=Servers,CN=First Administrative Group,CN=Administrative Groups,"
     "CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
 )
-VS1, VS2 = f"CN=1,{EX01}", f"CN=2,{EX01}"
+VS1, VS2, VS3 = f"CN=1,{EX01}", f"CN=2,{EX01}", f"CN=3,{EX01}"
 
 
 def staff(cn: str) -> str:
@@ -34,6 +35,10 @@ def staff(cn: str) -> str:
 
 def pop3(cn: str) -> str:
     return f"CN={cn},OU=POP3,{DOMAIN}"
+
+
+def group(cn: str) -> str:
+    return f"CN={cn},CN=Users,{DOMAIN}"
 
 
 def partner(cn: str) -> str:
@@ -92,14 +97,34 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "COEX-502": ({"POP02"}, {"POP01"}),
     "COEX-601": ({"sales.contoso.com"}, {"pop.contoso.com", "fabrikam.com"}),
     "COEX-701": ({"POP02"}, {"POP01"}),
-    "COEX-702": ({"POP02"}, {"POP01"}),
+    # POP02's address is on no decodable list, but VS3's list is damaged: it cannot be told (error).
+    "COEX-702": (set(), {"POP01"}),
     "COEX-901": ({VS2, "POP02"}, {VS1, "POP01"}),
     "COEX-902": (
-        {"anna.lee@contoso.com"},
-        {"alice@contoso.com", "bob@contoso.com", "nancy@northwindtraders.com"},
+        {"anna.lee@contoso.com", "sales@contoso.com"},
+        {
+            "alice@contoso.com",
+            "bob@contoso.com",
+            "nancy@northwindtraders.com",
+            "sales.team@contoso.com",
+            "everyone.sales@contoso.com",
+            "support.inbox@contoso.com",
+            "allstaff@contoso.com",
+        },
     ),
-    "COEX-903": ({staff("Frank Fox"), staff("Laura Martin")}, {staff("Alice Adams"), pop3("Erin Evans")}),
+    "COEX-903": (
+        {staff("Frank Fox"), staff("Laura Martin"), group("IT Support")},
+        {
+            staff("Alice Adams"),
+            pop3("Erin Evans"),
+            group("Sales Team"),
+            group("Everyone in Sales"),
+            f"CN=Support Inbox,CN=Microsoft Exchange System Objects,{DOMAIN}",
+        },
+    ),
 }
+# check id -> the exact subjects that are `error` (input that needs a human), not fail.
+EXPECTED_ERRORS: dict[str, set[str]] = {"COEX-901": {VS3}, "COEX-702": {"POP02"}}
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +155,12 @@ def test_every_discovered_check_has_a_row(specs: dict[str, CheckSpec]) -> None:
 
 
 def test_sample_is_dozens_of_recipients_one_exchange_server_two_pop3_servers(snap: Snapshot) -> None:
-    assert 40 <= len(snap.recipients) <= 70
+    assert 40 <= len(snap.recipients) <= 80
+    kinds = {r.kind.value for r in snap.recipients}
+    assert kinds == {"user", "contact", "group", "dynamic_group", "public_folder"}
+    assert not [r for r in snap.recipients if r.name == "Domain Helpers"], (
+        "a group without mail is no recipient"
+    )
     assert [server.name for server in snap.exchange_servers] == ["EX01"]
     assert sorted(server.name for server in snap.pop3_servers) == ["POP01", "POP02"]
     assert snap.pop3_domains_by_server == {
@@ -147,7 +177,7 @@ def test_check_fails_exactly_the_designed_subjects_and_passes_others(
     failing, passing = EXPECTED[check_id]
     findings = _findings(specs[check_id], snap)
     assert {f.subject for f in findings if f.status is Status.FAIL} == failing
-    assert not [f for f in findings if f.status is Status.ERROR]
+    assert {f.subject for f in findings if f.status is Status.ERROR} == EXPECTED_ERRORS.get(check_id, set())
     passed = {f.subject for f in findings if f.status is Status.PASS}
     assert passing <= passed
     assert not passed & failing
@@ -163,4 +193,39 @@ def test_sample_waivers_turn_exactly_their_findings_into_waived(
     failing = {(f.check, f.subject) for f in outcome.findings if f.status is Status.FAIL}
     designed = {(check_id, subject) for check_id, (subjects, _) in EXPECTED.items() for subject in subjects}
     assert failing == designed - waived
-    assert {result.id: result.status for result in outcome.checks} == dict.fromkeys(EXPECTED, Status.FAIL)
+    errors = {(f.check, f.subject) for f in outcome.findings if f.status is Status.ERROR}
+    assert errors == {
+        (check_id, subject) for check_id, subjects in EXPECTED_ERRORS.items() for subject in subjects
+    }
+    assert {result.id: result.status for result in outcome.checks} == {
+        check_id: Status.ERROR if check_id in EXPECTED_ERRORS else Status.FAIL for check_id in EXPECTED
+    }
+
+
+def test_every_verdict_names_the_stored_objects_it_depends_on(
+    snap: Snapshot, specs: dict[str, CheckSpec], config: AuditorConfig
+) -> None:
+    """Evidence (contract: "Findings: evidence and cause") on every finding, passing ones included:
+    the drift report recomputes an earlier verdict to tell which change broke it."""
+    known = {(r.kind, r.key) for r in _sample_records(config)}
+    for spec in specs.values():
+        for finding in _findings(spec, snap):
+            assert finding.evidence, f"{spec.id} {finding.subject}: no evidence"
+            assert {(ref.kind, ref.key) for ref in finding.evidence} <= known, f"{spec.id} {finding.subject}"
+
+
+def _sample_records(config: AuditorConfig) -> list[ObjectRecord]:
+    return [record for source in build_sources(config) for record in source.collect()]
+
+
+def test_evidence_follows_the_contract_examples(snap: Snapshot, specs: dict[str, CheckSpec]) -> None:
+    by_subject = {f.subject: f for f in _findings(specs["COEX-902"], snap)}
+    assert {ref.dn for ref in by_subject["anna.lee@contoso.com"].evidence} == {
+        staff("Anna Lee"),
+        staff("Frank Fox"),
+    }
+    [sales] = [f for f in _findings(specs["COEX-601"], snap) if f.subject == "sales.contoso.com"]
+    kinds = [ref.kind for ref in sales.evidence]
+    assert "pop3_server" in kinds and "smtp_connector" in kinds
+    [loop] = [f for f in _findings(specs["COEX-303"], snap) if f.subject == "legacy.contoso.com"]
+    assert {"smtp_connector", "pop3_server"} <= {ref.kind for ref in loop.evidence}

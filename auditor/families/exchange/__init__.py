@@ -1,0 +1,83 @@
+"""The Exchange directory family: Active Directory and Exchange's configuration, live or exported.
+
+attributes   kinds, the attributes each keeps, object classes -> kinds
+entries      one raw directory entry -> an ObjectRecord (shared by LDAP and LDIF: parity)
+ldap         LdapSource: live AD over ldap3
+ldif         LdifSource: ldifde exports of the domain and Configuration partitions
+ldif_export  `auditor export-ldif`: what a live read saw, as LDIF
+adapter      records -> recipients, policies, accepted domains, connectors, servers, SMTP services
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from auditor.families import Family, KindSpec
+from auditor.families.exchange.adapter import ExchangeAdapter
+from auditor.families.exchange.attributes import KINDS
+from auditor.families.exchange.modern import (
+    MAILBOX_DATABASE,
+    MODERN_BINARY_ATTRIBUTES,
+    MODERN_COLLECTED_ATTRIBUTES,
+    MODERN_MULTI_VALUED_ATTRIBUTES,
+    RECEIVE_CONNECTOR,
+    SEND_CONNECTOR,
+)
+
+if TYPE_CHECKING:
+    from auditor.collect import Source
+    from auditor.config import AuditorConfig, DirectoryConfig
+
+__all__ = ["FAMILY"]
+
+
+def directory_sources(directory: DirectoryConfig, config: AuditorConfig) -> Sequence[Source]:
+    """`[directory]`: ldifde exports when `ldif` is set, else live LDAP."""
+    if directory.ldif:
+        from auditor.families.exchange.ldif import LdifSource
+
+        return [LdifSource(directory.ldif)]
+    from auditor.families.exchange.ldap import LdapSettings, LdapSource
+
+    assert directory.url is not None
+    settings = LdapSettings(
+        url=directory.url,
+        bind_dn=directory.bind_dn,
+        password=directory.password() if directory.bind_dn else None,
+        tls=directory.tls or "auto",
+        allow_insecure=directory.allow_insecure,
+        ca_file=str(directory.ca_file) if directory.ca_file else None,
+        base_dn=directory.base_dn,
+        configuration_dn=directory.configuration_dn,
+        page_size=directory.page_size,
+        timeout=directory.timeout,
+        retries=directory.retries,
+    )
+    return [LdapSource(settings)]
+
+
+_MODERN_LABELS = {
+    SEND_CONNECTOR: "send connector",
+    RECEIVE_CONNECTOR: "receive connector",
+    MAILBOX_DATABASE: "mailbox database",
+}
+MODERN_KIND_SPECS = tuple(
+    KindSpec(
+        name=kind,
+        label=label,
+        multi_valued=frozenset(
+            n for n in MODERN_COLLECTED_ATTRIBUTES[kind] if n in MODERN_MULTI_VALUED_ATTRIBUTES
+        ),
+        binary=frozenset(n for n in MODERN_COLLECTED_ATTRIBUTES[kind] if n in MODERN_BINARY_ATTRIBUTES),
+    )
+    for kind, label in _MODERN_LABELS.items()
+)
+
+FAMILY = Family(
+    name="exchange",
+    kinds=(*KINDS, *MODERN_KIND_SPECS),
+    adapter=ExchangeAdapter,
+    reads=(("directory", None),),
+    sources=directory_sources,
+)

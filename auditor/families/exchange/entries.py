@@ -13,13 +13,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 from auditor.collect import RawValue
-from auditor.records import (
+from auditor.families.exchange.attributes import (
     BINARY_ATTRIBUTES,
     COLLECTED_ATTRIBUTES,
-    ObjectRecord,
+    MAIL_ATTRIBUTES,
     canonical_attribute,
     kind_for_object_classes,
 )
+from auditor.records import ObjectKind, ObjectRecord
 
 __all__ = ["RawValue", "guid_from_value", "partition_of", "record_from_entry"]
 
@@ -74,7 +75,8 @@ def record_from_entry(dn: str, attributes: Mapping[str, Sequence[RawValue]]) -> 
     """The record for a directory entry, or None when auditor does not keep that kind of object.
 
     `attributes` may use any case for names; values are bytes or text. Only the attributes of
-    `COLLECTED_ATTRIBUTES` for the entry's kind are kept (volatile ones never are).
+    `COLLECTED_ATTRIBUTES` for the entry's kind are kept (volatile ones never are). Groups are kept
+    only when mail-enabled, as the live search asks.
     """
     by_name: dict[str, Sequence[RawValue]] = {}
     for name, values in attributes.items():
@@ -83,6 +85,8 @@ def record_from_entry(dn: str, attributes: Mapping[str, Sequence[RawValue]]) -> 
     kind = kind_for_object_classes(object_classes)
     if kind is None:
         return None
+    if kind == ObjectKind.GROUP and not any(by_name.get(name) for name in MAIL_ATTRIBUTES):
+        return None  # a group that is not mail-enabled: no address, nothing for a mail audit
     guid_values = by_name.get("objectGUID", ())
     guid = guid_from_value(guid_values[0]) if guid_values else None
     key = guid if guid else "dn:" + dn.lower()

@@ -16,6 +16,10 @@ Why it is shaped this way:
   already yielded cannot be taken back. Past that point a lost server raises `DirectoryError`.
 - Every error is one line naming the URL (scheme, host and port) and what failed; the password is
   never in a message or a log line.
+- What is read comes from a `DirectoryTables` (filters, attributes, record builder): the 2003
+  tables of `auditor.records` by default. When a search names `nTSecurityDescriptor` it goes with
+  the SD-flags control asking for the DACL only (`0x04`): AD returns the SACL part only to holders
+  of SeSecurityPrivilege, so without the control a non-admin service account gets no descriptor.
 - Values beyond AD's `MaxValRange` (1,500) come back as `name;range=0-1499`; the rest is fetched
   (`name;range=1500-*` ...) and merged before the record is built. Referrals are skipped, never
   chased: a referral points at another partition or forest that this source was not asked to read.
@@ -42,32 +46,38 @@ from urllib.parse import urlsplit
 
 import ldap3
 from ldap3.core import exceptions as ldap_exceptions
+from ldap3.protocol.microsoft import security_descriptor_control
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from auditor.attribution import Origin
 from auditor.errors import ConfigError, DirectoryError
-from auditor.families.exchange.entries import record_from_entry
+from auditor.families.exchange.attributes import (
+    COLLECTED_ATTRIBUTES,
+    CONFIGURATION_CLASSES,
+    CONFIGURATION_FILTER,
+    CONFIGURATION_KINDS,
+    RECIPIENT_FILTER,
+    RECIPIENT_KINDS,
+)
 from auditor.families.exchange.ldap_attribution import (
     METADATA_ATTRIBUTE,
     read_attribution,
     read_deletions,
 )
+from auditor.families.exchange.modern import MODERN_TABLES
 from auditor.families.exchange.prefixmap import PrefixMapError
 from auditor.families.exchange.replication import Attribution
-from auditor.records import (
-    COLLECTED_ATTRIBUTES,
-    ObjectKind,
-    ObjectRecord,
-    SourceInfo,
-    kind_for_object_classes,
-)
+from auditor.families.exchange.tables import DESCRIPTOR_ATTRIBUTE, DirectoryTables
+from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 
 __all__ = [
     "CONFIGURATION_CLASSES",
     "CONFIGURATION_FILTER",
     "CONFIGURATION_KINDS",
+    "DEFAULT_TABLES",
     "RECIPIENT_FILTER",
     "RECIPIENT_KINDS",
+    "SD_FLAGS_DACL",
     "LdapSettings",
     "LdapSource",
     "RawEntry",
@@ -78,27 +88,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
-RECIPIENT_FILTER = "(|(&(objectCategory=person)(objectClass=user))(objectClass=contact))"
-# Most derived Exchange classes of the kinds kept from the Configuration partition.
-CONFIGURATION_CLASSES = (
-    "msExchRecipientPolicy",
-    "msExchAcceptedDomain",
-    "msExchRoutingSMTPConnector",
-    "protocolCfgSMTPServer",
-    "msExchExchangeServer",
-    "msExchPrivateMDB",
-)
-CONFIGURATION_FILTER = "(|" + "".join(f"(objectClass={name})" for name in CONFIGURATION_CLASSES) + ")"
-RECIPIENT_KINDS = (ObjectKind.USER, ObjectKind.CONTACT)
-CONFIGURATION_KINDS: tuple[ObjectKind, ...] = tuple(
-    kind for kind in (kind_for_object_classes([name]) for name in CONFIGURATION_CLASSES) if kind is not None
-)
+SD_FLAGS_DACL = 0x04  # OWNER 1, GROUP 2, DACL 4, SACL 8
 
 Partition = Literal["domain", "configuration"]
 # One directory entry as read: partition, DN, raw values by attribute name (ranges merged).
 RawEntry = tuple[Partition, str, dict[str, list[bytes]]]
 
 _PAGED_RESULTS = "1.2.840.113556.1.4.319"
+_CLASS_TERM = re.compile(r"\(objectClass=([^)*]+)\)", re.IGNORECASE)
 _RANGE = re.compile(r"^(?P<name>[^;]+);range=(?P<low>\d+)-(?P<high>\d+|\*)$", re.IGNORECASE)
 _AD_DATA = re.compile(r"data ([0-9a-f]{3,4})", re.IGNORECASE)
 # AD's sub-codes of invalidCredentials (the `data NNN` part of the diagnostic message).
@@ -153,6 +150,10 @@ def attributes_for(kinds: Sequence[ObjectKind]) -> list[str]:
     return list(names)
 
 
+# Every directory read collects the 2007+ tables (a superset of the 2003 ones) unless told otherwise.
+DEFAULT_TABLES = MODERN_TABLES
+
+
 def merge_ranges(
     dn: str, attributes: Mapping[str, list[bytes]], fetch: Callable[[str, str], Mapping[str, list[bytes]]]
 ) -> dict[str, list[bytes]]:
@@ -192,8 +193,9 @@ class LdapSource:
 
     `value_range` asks for multi-valued attributes in ranges of that many values, as AD itself
     does past 1,500 values; only useful to exercise range retrieval against a server that does not
-    range on its own (Samba). `attribution=False` reads no replication metadata and no tombstones
-    (records then carry no origins; the benchmark measures what attribution costs with it).
+    range on its own (Samba). `tables` says what to read (default: `DEFAULT_TABLES`).
+    `attribution=False` reads no replication metadata and no tombstones (records then carry no
+    origins; the benchmark measures what attribution costs with it).
     """
 
     def __init__(
@@ -202,9 +204,11 @@ class LdapSource:
         *,
         name: str = "directory",
         value_range: int | None = None,
+        tables: DirectoryTables | None = None,
         attribution: bool = True,
     ) -> None:
         self.settings = settings
+        self.tables = tables or DEFAULT_TABLES
         self.info = SourceInfo(name=name, kind="ldap")
         self.value_range = value_range
         self._scheme, self._host, self._port, self._use_ssl, self._start_tls = _endpoint(settings)
@@ -229,13 +233,11 @@ class LdapSource:
         try:
             for _partition, dn, attributes in self.entries(metadata=self.attribution_wanted):
                 metadata = _pop_any_case(attributes, METADATA_ATTRIBUTE)
-                record = record_from_entry(dn, attributes)
+                record = self.tables.record(dn, attributes)
                 if record is None:
                     continue
                 if metadata and self.attribution is not None:
-                    record = dataclasses.replace(
-                        record, origins=self.attribution.origins(record.kind, metadata[0])
-                    )
+                    record = dataclasses.replace(record, origins=self.attribution.origins(metadata[0]))
                 self.info.objects += 1
                 yield record
         except DirectoryError as exc:
@@ -255,19 +257,20 @@ class LdapSource:
         self.attribution, self.deletions = None, {}
         try:
             base_dn, configuration_dn = self._retrying(self._naming_contexts)
+            tables = self.tables
             extra: list[str] = []
             if metadata:
                 self.attribution = self._read_attribution(configuration_dn)
                 extra = [METADATA_ATTRIBUTE] if self.attribution is not None else []
             yield from self._partition(
-                "domain", base_dn, RECIPIENT_FILTER, attributes_for(RECIPIENT_KINDS) + extra
+                "domain", base_dn, tables.recipient_filter, [*tables.recipient_attributes, *extra]
             )
             self.info.coverage.add("domain")
             yield from self._partition(
                 "configuration",
                 configuration_dn,
-                CONFIGURATION_FILTER,
-                attributes_for(CONFIGURATION_KINDS) + extra,
+                tables.configuration_filter,
+                [*tables.configuration_attributes, *extra],
             )
             self.info.coverage.add("configuration")
             if self.attribution is not None:
@@ -278,8 +281,10 @@ class LdapSource:
     # -- attribution ----------------------------------------------------------------------------
 
     def _read_attribution(self, configuration_dn: str) -> Attribution | None:
+        kept = [*self.tables.recipient_attributes, *self.tables.configuration_attributes]
+
         def read() -> Attribution:
-            return read_attribution(self._search_base, self._search_all, configuration_dn, None)
+            return read_attribution(self._search_base, self._search_all, configuration_dn, None, kept)
 
         try:
             return self._retrying(read)
@@ -290,7 +295,11 @@ class LdapSource:
             return None
 
     def _read_deletions(self, attribution: Attribution, naming_contexts: Sequence[str]) -> dict[str, Origin]:
-        classes = ("user", "contact", *CONFIGURATION_CLASSES)
+        # Tombstones keep objectClass (not objectCategory nor the mail attributes): the classes the
+        # tables' filters name are what a deleted object of a kept kind still shows.
+        classes = sorted(
+            set(_CLASS_TERM.findall(self.tables.recipient_filter + self.tables.configuration_filter))
+        )
         try:
             found = self._retrying(
                 lambda: read_deletions(self._search_all, attribution, naming_contexts, classes)
@@ -446,10 +455,16 @@ class LdapSource:
         attributes: list[str],
         cookie: bytes | None,
         what: str,
-        controls: Sequence[str] = (),
+        extra_controls: Sequence[str] = (),
     ) -> tuple[list[dict[str, Any]], bytes | None]:
-        """One page of a paged subtree search: (entries, cookie of the next page or None)."""
+        """One page of a paged subtree search: (entries, cookie of the next page or None).
+
+        `extra_controls` are OIDs of value-less controls sent as critical (show-deleted).
+        """
         conn = self._session()
+        controls = [(oid, True, None) for oid in extra_controls]
+        if DirectoryTables.asks_for_descriptor(attributes):
+            controls += security_descriptor_control(sdflags=SD_FLAGS_DACL)
         try:
             conn.search(
                 base_dn,
@@ -459,7 +474,7 @@ class LdapSource:
                 paged_size=self.settings.page_size,
                 paged_cookie=cookie,
                 time_limit=max(1, int(self.settings.timeout)),
-                controls=[(oid, True, None) for oid in controls] or None,
+                controls=controls or None,
             )
         except ldap_exceptions.LDAPException as exc:
             raise self._communication_failure(exc, what) from None
@@ -506,10 +521,8 @@ class LdapSource:
         if not self.value_range:
             return attributes
         high = self.value_range - 1
-        return [
-            name if name in ("objectClass", "objectGUID", METADATA_ATTRIBUTE) else f"{name};range=0-{high}"
-            for name in attributes
-        ]
+        whole = ("objectClass", "objectGUID", DESCRIPTOR_ATTRIBUTE, METADATA_ATTRIBUTE)
+        return [name if name in whole else f"{name};range=0-{high}" for name in attributes]
 
     def _fetch_range(self, dn: str, description: str) -> dict[str, list[bytes]]:
         return self._search_base(dn, [description])

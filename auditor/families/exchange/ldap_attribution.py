@@ -29,7 +29,6 @@ from auditor.families.exchange.replication import (
     SchemaAttribute,
     dc_name_of,
 )
-from auditor.records import COLLECTED_ATTRIBUTES
 
 __all__ = [
     "METADATA_ATTRIBUTE",
@@ -63,18 +62,17 @@ def _text(raw: Raw, name: str) -> str | None:
 
 
 def read_attribution(
-    read_base: ReadBase, search: SearchAll, configuration_dn: str, schema_dn: str | None
+    read_base: ReadBase, search: SearchAll, configuration_dn: str, schema_dn: str | None, kept: Iterable[str]
 ) -> Attribution:
-    """Everything `Attribution` needs, read from the directory (raises what the searches raise;
-    an undecodable prefix table raises `PrefixMapError`)."""
+    """Everything `Attribution` needs for the `kept` attributes, read from the directory (raises
+    what the searches raise; an undecodable prefix table raises `PrefixMapError`)."""
+    kept = list(kept)
     if not schema_dn:
         schema_dn = _text(read_base("", ["schemaNamingContext"]), "schemaNamingContext")
     schema_dn = schema_dn or f"CN=Schema,{configuration_dn}"
     prefix_values = _values(read_base(schema_dn, ["prefixMap"]), "prefixMap")
     prefixes = decode_prefix_map(prefix_values[0] if prefix_values else b"")
-    names = sorted(
-        {name for names in COLLECTED_ATTRIBUTES.values() for name in names} | set(EXTRA_ATTRIBUTES)
-    )
+    names = sorted(set(kept) | set(EXTRA_ATTRIBUTES))
     wanted = "".join(f"(lDAPDisplayName={name})" for name in names)
     schema = []
     for _dn, raw in search(
@@ -91,7 +89,7 @@ def read_attribution(
         for value in _values(raw, "invocationId"):
             if len(value) == 16:
                 dcs[str(uuid.UUID(bytes_le=value))] = dc_name_of(dn)
-    return Attribution(prefixes, schema, dcs)
+    return Attribution(prefixes, schema, dcs, kept)
 
 
 def read_deletions(

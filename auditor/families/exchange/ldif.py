@@ -10,13 +10,13 @@ from pathlib import Path
 
 from auditor.collect.ldif import LdifEntry, decode_export_text, parse_ldif
 from auditor.errors import InputFormatError
-from auditor.families.exchange.entries import guid_from_value, partition_of, record_from_entry
-from auditor.families.iis_relaylist import RelayListDecodeError, RelayListTruncatedError, decode_relay_list
-from auditor.records import BINARY_ATTRIBUTES, READ_ATTRIBUTES, ObjectRecord, SourceInfo, canonical_attribute
+from auditor.families.exchange.attributes import canonical_attribute
+from auditor.families.exchange.entries import guid_from_value, partition_of
+from auditor.families.exchange.modern import MODERN_READ_ATTRIBUTES, MODERN_TABLES
+from auditor.families.exchange.tables import DirectoryTables
+from auditor.records import ObjectRecord, SourceInfo
 
 __all__ = ["LdifSource"]
-
-_BINARY_LOWER = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
 
 
 class LdifSource:
@@ -27,8 +27,11 @@ class LdifSource:
     error, since the snapshot would otherwise silently keep one of two differing versions.
     """
 
-    def __init__(self, paths: Sequence[Path], *, name: str = "directory") -> None:
+    def __init__(
+        self, paths: Sequence[Path], *, name: str = "directory", tables: DirectoryTables = MODERN_TABLES
+    ) -> None:
         self.paths = [Path(p) for p in paths]
+        self.tables = tables
         self.info = SourceInfo(name=name, kind="ldif")
 
     def collect(self) -> Iterator[ObjectRecord]:
@@ -49,16 +52,18 @@ class LdifSource:
         for path in self.paths:
             entries = 0
             for entry in parse_ldif(
-                path, decode_export_text(path, _read(path)), binary=_BINARY_LOWER, wanted=READ_ATTRIBUTES
+                path,
+                decode_export_text(path, _read(path)),
+                binary=self.tables.binary,
+                wanted=MODERN_READ_ATTRIBUTES,
             ):
                 entries += 1
                 location = f"{path}:{entry.line}"
                 coverage.add(partition_of(entry.dn))
                 if not any(key.lower() == "objectclass" for key in entry.attributes):
                     raise InputFormatError(location, f"entry {entry.dn} has no objectClass")
-                _check_relay_list(location, entry)
                 _check_guid(location, entry, seen)
-                record = record_from_entry(entry.dn, entry.attributes)
+                record = self.tables.record(entry.dn, entry.attributes)
                 if record is None:
                     continue
                 if record.key.startswith("dn:"):
@@ -91,20 +96,3 @@ def _check_guid(location: str, entry: LdifEntry, seen: dict[str, str]) -> None:
             if guid in seen:
                 raise InputFormatError(location, f"entry {entry.dn}: objectGUID {guid} also at {seen[guid]}")
             seen[guid] = location
-
-
-def _check_relay_list(location: str, entry: LdifEntry) -> None:
-    """A relay list cut short is a damaged export; an unknown but complete layout is the checks' call."""
-    for name, values in entry.attributes.items():
-        if canonical_attribute(name.split(";", 1)[0]) != "msExchSmtpRelayIpList":
-            continue
-        for value in values:
-            blob = value if isinstance(value, bytes) else value.encode("latin-1", errors="replace")
-            try:
-                decode_relay_list(blob)
-            except RelayListTruncatedError as exc:
-                raise InputFormatError(
-                    location, f"entry {entry.dn}: msExchSmtpRelayIpList is cut short ({exc})"
-                ) from None
-            except RelayListDecodeError:
-                continue

@@ -2,8 +2,9 @@
 
 The export is made of exactly the entries and attribute values `LdapSource` reads (it reuses
 `LdapSource.entries()`), so `LdifSource` over the two files gives the same snapshot as a live read
-(collector parity). Format, as `ldifde` writes it: CRLF line ends, `changetype: add`, values that
-are binary, non-ASCII or not LDIF-safe as base64 (`name:: ...`), lines folded at 76 characters.
+(collector parity). The format is `ldifde`'s, written by the project's one LDIF writer
+(`auditor.collect.ldif_writer`): CRLF line ends, `changetype: add`, values that are binary,
+non-ASCII or not LDIF-safe as base64 (`name:: ...`), lines folded at 76 characters.
 
 A file is written to a temporary name and renamed only when its partition was read to the end:
 a failed read leaves no export that could pass for a complete one.
@@ -21,90 +22,46 @@ The equivalent on a Windows domain controller (run by an admin; one line each, s
 
 from __future__ import annotations
 
-import base64
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from auditor.collect.ldif_writer import directory_values, write_records
 from auditor.errors import DirectoryError
-from auditor.families.exchange.ldap import (
-    CONFIGURATION_FILTER,
-    CONFIGURATION_KINDS,
-    RECIPIENT_FILTER,
-    RECIPIENT_KINDS,
-    LdapSettings,
-    LdapSource,
-    attributes_for,
-)
-from auditor.records import BINARY_ATTRIBUTES
+from auditor.families.exchange.ldap import DEFAULT_TABLES, LdapSettings, LdapSource
+from auditor.families.exchange.tables import DirectoryTables
 
-__all__ = ["export_ldif", "ldif_lines", "ldifde_commands"]
-
-_LINE = 76
-_BINARY_LOWER = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
+__all__ = ["export_ldif", "ldifde_commands"]
 
 
-def ldifde_commands(base_dn: str, configuration_dn: str) -> list[str]:
-    """The two `ldifde` command lines that export the same objects and attributes as `export_ldif`."""
+def ldifde_commands(
+    base_dn: str, configuration_dn: str, tables: DirectoryTables = DEFAULT_TABLES
+) -> list[str]:
+    """The two `ldifde` command lines that export the same objects and attributes as `export_ldif`.
+
+    With tables that read `nTSecurityDescriptor` the configuration export must run as an account
+    allowed to read it; whether `ldifde` sends the SD-flags control for a non-admin is unverified.
+    """
     return [
-        f'ldifde -f domain.ldf -d "{base_dn}" -p subtree -r "{RECIPIENT_FILTER}" '
-        f'-l "{",".join(attributes_for(RECIPIENT_KINDS))}"',
-        f'ldifde -f configuration.ldf -d "{configuration_dn}" -p subtree -r "{CONFIGURATION_FILTER}" '
-        f'-l "{",".join(attributes_for(CONFIGURATION_KINDS))}"',
+        f'ldifde -f domain.ldf -d "{base_dn}" -p subtree -r "{tables.recipient_filter}" '
+        f'-l "{",".join(tables.recipient_attributes)}"',
+        f'ldifde -f configuration.ldf -d "{configuration_dn}" -p subtree -r "{tables.configuration_filter}" '
+        f'-l "{",".join(tables.configuration_attributes)}"',
     ]
 
 
-def _safe(text: str) -> bool:
-    """RFC 2849 SAFE-STRING, and no trailing space (ldifde would lose it)."""
-    if not text:
-        return True
-    if text[0] in " :<" or text[-1] == " ":
-        return False
-    return all(32 <= ord(char) < 127 for char in text)
-
-
-def _line(name: str, value: bytes | str, binary: bool) -> str:
-    if not binary:
-        raw = value if isinstance(value, bytes) else value.encode("utf-8")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is not None and _safe(text):
-            return f"{name}: {text}"
-        value = raw
-    raw = value if isinstance(value, bytes) else value.encode("utf-8")
-    return f"{name}:: {base64.b64encode(raw).decode('ascii')}"
-
-
-def _fold(line: str) -> Iterator[str]:
-    yield line[:_LINE]
-    for start in range(_LINE, len(line), _LINE - 1):
-        yield " " + line[start : start + _LINE - 1]
-
-
-def ldif_lines(dn: str, attributes: dict[str, list[bytes]]) -> Iterator[str]:
-    """One `changetype: add` record, folded, without line ends."""
-    for line in (
-        _line("dn", dn, False),
-        "changetype: add",
-        *(
-            _line(name, value, name.lower() in _BINARY_LOWER)
-            for name, values in attributes.items()
-            for value in values
-        ),
-    ):
-        yield from _fold(line)
-    yield ""
-
-
-def export_ldif(settings: LdapSettings, domain_out: Path, configuration_out: Path) -> tuple[int, int]:
-    """Export both partitions; returns (domain entries, configuration entries).
+def export_ldif(
+    settings: LdapSettings,
+    domain_out: Path,
+    configuration_out: Path,
+    *,
+    tables: DirectoryTables = DEFAULT_TABLES,
+) -> tuple[int, int]:
+    """Export both partitions as `tables` reads them; returns (domain entries, configuration entries).
 
     Raises `DirectoryError` (and leaves neither file behind) when the directory cannot be read in full.
     """
-    source = LdapSource(settings, name="export")
+    source = LdapSource(settings, name="export", tables=tables)
     outputs = {"domain": Path(domain_out), "configuration": Path(configuration_out)}
     temporary = {key: path.with_name(f".{path.name}.partial") for key, path in outputs.items()}
     counts = {"domain": 0, "configuration": 0}
@@ -116,9 +73,8 @@ def export_ldif(settings: LdapSettings, domain_out: Path, configuration_out: Pat
             except OSError as exc:
                 raise DirectoryError(f"{path}: cannot write the export ({exc.strerror or exc})") from None
         for partition, dn, attributes in source.entries():
-            handle = handles[partition]
-            handle.write("\n".join(ldif_lines(dn, attributes)) + "\n")
-            counts[partition] += 1
+            values = directory_values(attributes, tables.binary)
+            counts[partition] += write_records(handles[partition], [(dn, values)])
         if source.info.coverage != {"domain", "configuration"}:
             raise DirectoryError(f"{source.where}: the export did not read both partitions")
         for key, handle in handles.items():

@@ -29,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 
 from auditor.attribution import ORIGIN_CREATED, ORIGIN_DN, Origin
 from auditor.families.exchange.prefixmap import PrefixMapError, PrefixTable, is_int_id
-from auditor.records import COLLECTED_ATTRIBUTES, canonical_attribute
 
 __all__ = [
     "DELETION_ATTRIBUTE",
@@ -50,7 +49,6 @@ _ENTRY_WRITE = struct.Struct("<IIQ16s16x")  # the same 48 bytes without the USNs
 _SKIP = -1
 _MAX_SECONDS = int((datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH).total_seconds())
 _PACKED = struct.Struct("<HHIq")  # name index, DC index, version, seconds since 1601
-_KEPT_BY_KIND: dict[str, tuple[str, ...]] = {str(kind): names for kind, names in COLLECTED_ATTRIBUTES.items()}
 
 # Metadata of these stands for the object itself: `name` changes on every rename and move,
 # `instanceType` is written once, when the object is created; `isDeleted` when it is deleted.
@@ -169,13 +167,18 @@ class PackedOrigins(Mapping[str, Origin]):
 
 
 class Attribution:
-    """Turns an object's replication metadata into origins for the attributes its kind keeps."""
+    """Turns an object's replication metadata into origins for the attributes a read keeps.
+
+    `kept` are the attribute names the read asks for, spelled as its records spell them (origins
+    go under those spellings); metadata of any other attribute is left out.
+    """
 
     def __init__(
         self,
         prefixes: PrefixTable,
         schema: Iterable[SchemaAttribute],
         dcs: Mapping[str, str],
+        kept: Iterable[str],
     ) -> None:
         by_oid: dict[str, str] = {}
         self._by_int_id: dict[int, str] = {}
@@ -190,8 +193,9 @@ class Attribution:
         self._name_index: dict[str, int] = {}
         self._dcs: list[str] = []
         self._dc_index: dict[str, int] = {}
+        self._kept = {name.lower(): name for name in kept}
         self._attid_names: dict[int, str | None] = {}
-        self._keys_by_kind: dict[str, dict[int, int]] = {}  # kind -> ATTRTYP -> name index or _SKIP
+        self._keys: dict[int, int] = {}  # ATTRTYP -> name index or _SKIP
         self._dc_by_bytes: dict[bytes, int] = {}
         self.unreadable = 0  # values that could not be decoded (counted, then logged once)
 
@@ -213,8 +217,8 @@ class Attribution:
         """The DC's server `cn` for an invocation id; the raw id when no NTDS Settings carries it."""
         return self._dc_of.get(invocation_id.lower(), invocation_id)
 
-    def origins(self, kind: str, blob: bytes) -> PackedOrigins | None:
-        """The origins of the attributes a record of `kind` keeps, plus `dn` and `@created`.
+    def origins(self, blob: bytes) -> PackedOrigins | None:
+        """The origins of the kept attributes of one object, plus `dn` and `@created`.
 
         Runs once per object of a live read, so it decodes straight into the packed form: no
         per-entry objects, the ATTRTYP -> name and invocation id -> DC lookups cached.
@@ -226,14 +230,12 @@ class Attribution:
         if version != 1 or len(blob) != _HEADER.size + count * _ENTRY.size:
             self.unreadable += 1
             return None
-        keys = self._keys_by_kind.get(kind)
-        if keys is None:
-            keys = self._keys_by_kind[kind] = {}
+        keys = self._keys
         packed = bytearray()
         for attid, attr_version, seconds, dsa in _ENTRY_WRITE.iter_unpack(memoryview(blob)[_HEADER.size :]):
             index = keys.get(attid)
             if index is None:
-                index = keys[attid] = self._key_index(kind, attid)
+                index = keys[attid] = self._key_index(attid)
             if index == _SKIP or seconds > _MAX_SECONDS:  # no date to show for a time past year 9999
                 continue
             dc_index = self._dc_by_bytes.get(dsa)
@@ -242,13 +244,15 @@ class Attribution:
             packed += _PACKED.pack(index, dc_index, attr_version, seconds)
         return PackedOrigins(bytes(packed), self._names, self._dcs)
 
-    def _key_index(self, kind: str, attid: int) -> int:
-        """The name index an ATTRTYP's origin goes under for this kind, or _SKIP."""
+    def _key_index(self, attid: int) -> int:
+        """The name index an ATTRTYP's origin goes under, or _SKIP."""
         name = self.name_of(attid)
-        key = _origin_key(canonical_attribute(name)) if name is not None else None
-        if key is None or key not in frozenset((*_KEPT_BY_KIND.get(kind, ()), ORIGIN_DN, ORIGIN_CREATED)):
+        if name is None:
             return _SKIP
-        return self._intern_name(key)
+        key = _origin_key(name)
+        if key not in (ORIGIN_DN, ORIGIN_CREATED):
+            key = self._kept.get(name.lower()) if key is not None else None
+        return _SKIP if key is None else self._intern_name(key)
 
     def deletion(self, blob: bytes) -> Origin | None:
         """When and where a tombstone was deleted: its `isDeleted` metadata."""
@@ -280,10 +284,11 @@ class Attribution:
 
 def _origin_key(name: str) -> str | None:
     """The key an attribute's origin goes under: its own name, or `dn` / `@created` for the object."""
-    if name == RENAME_ATTRIBUTE:
+    lowered = name.lower()
+    if lowered == RENAME_ATTRIBUTE.lower():
         return ORIGIN_DN
-    if name == CREATION_ATTRIBUTE:
+    if lowered == CREATION_ATTRIBUTE.lower():
         return ORIGIN_CREATED
-    if name == DELETION_ATTRIBUTE:
+    if lowered == DELETION_ATTRIBUTE.lower():
         return None
     return name

@@ -3,8 +3,9 @@
 The folder holds what an administrator copies off a Windows Server 2003 POP3 server (contract.md,
 "The POP3 server export folder"): `MetaBase.xml`, `pop3.reg`, `winpop-auth.txt`,
 `winpop-list.txt` and one `winpop-list-DOMAIN.txt` per domain. Every file is optional, because a
-check that needs a missing file reports `skipped`; coverage records exactly which files were read
-so that "absent" never turns into "compliant". A folder with none of them is an error: it is almost
+check that needs a missing file reports `skipped`; coverage records exactly which capabilities the
+files gave (`smtp-settings`, `auth`, `domains`, `mailboxes`), so that "absent" never turns into
+"compliant". A folder with none of them is an error: it is almost
 certainly the wrong folder.
 
 Records: one `pop3_server` (metabase settings resolved, auth method lists, files found), one
@@ -21,6 +22,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from auditor.errors import InputFormatError
+from auditor.families.windows_pop3.adapter import (
+    METABASE,
+    POP3_REG,
+    WINPOP_AUTH,
+    WINPOP_LIST,
+    capabilities_of,
+)
 from auditor.families.windows_pop3.metabase import parse_metabase
 from auditor.families.windows_pop3.regfile import parse_pop3_reg, read_reg_file
 from auditor.families.windows_pop3.winpop import (
@@ -31,12 +39,8 @@ from auditor.families.windows_pop3.winpop import (
 )
 from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 
-__all__ = ["EXPORT_FILES", "Pop3ExportSource"]
+__all__ = ["EXPORT_FILES", "ConfiguredPop3Source", "Pop3ExportSource"]
 
-METABASE = "MetaBase.xml"
-POP3_REG = "pop3.reg"
-WINPOP_AUTH = "winpop-auth.txt"
-WINPOP_LIST = "winpop-list.txt"
 EXPORT_FILES = (METABASE, POP3_REG, WINPOP_AUTH, WINPOP_LIST)
 _MAILBOX_LIST = re.compile(r"^winpop-list-(.+)\.txt$", re.IGNORECASE)
 
@@ -158,8 +162,34 @@ class Pop3ExportSource:
                         attributes={"server": (server,), "domain": (domain,), "mailbox": (mailbox,)},
                     )
                 )
-        self.info.coverage = {f"pop3:{server}"} | {f"pop3:{server}:{name}" for name in files}
+        capabilities = capabilities_of(frozenset(files))
+        self.info.coverage = {f"pop3:{server}"} | {f"pop3:{server}:{c.value}" for c in capabilities}
         server_record = ObjectRecord(
             kind=ObjectKind.POP3_SERVER, key=prefix, dn=server, attributes=attributes
         )
         return [server_record, *domains, *mailboxes]
+
+
+class ConfiguredPop3Source:
+    """A POP3 server named in the config without an export folder: its names and addresses only.
+
+    Connector (COEX-601) and relay-grant (COEX-702) checks need no more than that; checks that
+    need the server's own settings report `skipped`.
+    """
+
+    def __init__(self, *, name: str, fqdn: str | None, addresses: Sequence[str]) -> None:
+        self.name, self.fqdn, self.addresses = name, fqdn, tuple(addresses)
+        self.info = SourceInfo(name=f"pop3:{name}", kind="config")
+
+    def collect(self) -> Iterator[ObjectRecord]:
+        attributes: dict[str, tuple[str, ...]] = {"name": (self.name,)}
+        if self.fqdn:
+            attributes["fqdn"] = (self.fqdn,)
+        if self.addresses:
+            attributes["addresses"] = self.addresses
+        self.info.coverage = {f"pop3:{self.name}"}
+        self.info.objects = 1
+        self.info.complete = True
+        yield ObjectRecord(
+            kind=ObjectKind.POP3_SERVER, key=f"pop3:{self.name.lower()}", dn=self.name, attributes=attributes
+        )

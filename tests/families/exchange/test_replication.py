@@ -18,7 +18,6 @@ from auditor.families.exchange.replication import (
     dc_name_of,
     decode_metadata,
 )
-from auditor.records import ObjectKind
 
 DC1 = "812e0fc2-f4e7-49d4-b0d2-fa4c4c4c8acf"
 RETIRED = "0b4f7c8e-0000-4000-8000-000000000001"
@@ -41,6 +40,8 @@ ATTIDS = {
     "name": 0x90001,
     "targetAddress": 0x98C36B5A,
 }
+# What the read asks for (description is not among them), spelled as records spell them.
+KEPT = ("objectClass", "cn", "proxyAddresses", "targetAddress", "mail")
 SECONDS_1601_TO_2026 = int(
     (datetime(2026, 12, 6, 4, 12, 38, tzinfo=UTC) - datetime(1601, 1, 1, tzinfo=UTC)).total_seconds()
 )
@@ -75,17 +76,16 @@ def test_damaged_metadata_is_refused(value: bytes, message: str) -> None:
         decode_metadata(value)
 
 
-def test_origins_keep_the_kinds_attributes_and_name_rename_and_creation() -> None:
-    attribution = Attribution(TABLE, SCHEMA, {DC1: "DC1"})
+def test_origins_keep_the_read_attributes_and_name_rename_and_creation() -> None:
+    attribution = Attribution(TABLE, SCHEMA, {DC1: "DC1"}, KEPT)
     created, later = SECONDS_1601_TO_2026 - 86400, SECONDS_1601_TO_2026
     origins = attribution.origins(
-        ObjectKind.USER,
         blob(
             [
                 (ATTIDS["instanceType"], 1, created, DC1),
                 (ATTIDS["cn"], 2, later, DC1),
                 (ATTIDS["name"], 3, later, DC1),
-                (ATTIDS["description"], 4, later, DC1),  # not kept for users
+                (ATTIDS["description"], 4, later, DC1),  # not read: not kept
                 (ATTIDS["proxyAddresses"], 1, created, RETIRED),  # a DC that no longer exists
                 (ATTIDS["targetAddress"], 2, later, DC1),  # an msDS-IntId
                 (0x00090999, 1, later, DC1),  # an ATTRTYP the schema read does not know
@@ -104,17 +104,17 @@ def test_origins_keep_the_kinds_attributes_and_name_rename_and_creation() -> Non
 
 
 def test_a_deletion_is_the_tombstones_isdeleted_write() -> None:
-    attribution = Attribution(TABLE, SCHEMA, {DC1.upper(): "DC1"})
+    attribution = Attribution(TABLE, SCHEMA, {DC1.upper(): "DC1"}, KEPT)
     tombstone = blob([(ATTIDS["cn"], 2, 5, DC1), (ATTIDS["isDeleted"], 1, SECONDS_1601_TO_2026, DC1)])
     assert attribution.deletion(tombstone) == Origin(datetime(2026, 12, 6, 4, 12, 38, tzinfo=UTC), "DC1", 1)
     assert attribution.deletion(blob([(ATTIDS["cn"], 2, 5, DC1)])) is None
 
 
 def test_unreadable_metadata_gives_no_origins_and_is_counted() -> None:
-    attribution = Attribution(TABLE, SCHEMA, {})
-    assert attribution.origins(ObjectKind.USER, b"junk") is None
+    attribution = Attribution(TABLE, SCHEMA, {}, KEPT)
+    assert attribution.origins(b"junk") is None
     far = blob([(ATTIDS["cn"], 1, 2**64 - 1, DC1), (ATTIDS["proxyAddresses"], 1, 5, DC1)])
-    assert set(attribution.origins(ObjectKind.USER, far) or {}) == {"proxyAddresses"}  # no year past 9999
+    assert set(attribution.origins(far) or {}) == {"proxyAddresses"}  # no year past 9999
     assert attribution.deletion(b"junk") is None
     assert attribution.unreadable == 2
 

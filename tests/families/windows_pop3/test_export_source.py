@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import InputFormatError
-from auditor.families.iis_relaylist import RelayMode, decode_relay_list
+from auditor.families.windows_pop3.adapter import AD_INTEGRATED_AUTH_GUID
 from auditor.families.windows_pop3.source import Pop3ExportSource
-from auditor.model import AD_INTEGRATED_AUTH_GUID, Snapshot
+from auditor.model import Capability, Snapshot
 from auditor.records import ObjectKind, ObjectRecord
 
 POP01 = Path(__file__).parent / "data" / "pop01"
@@ -130,31 +130,38 @@ def test_source_info_names_the_server_and_every_file_read() -> None:
         None,
     )
     assert len(records) == 1 + 5 + 3
-    assert info.coverage == {"pop3:POP01"} | {f"pop3:POP01:{name}" for name in ALL_FILES}
+    assert info.coverage == {"pop3:POP01"} | {
+        f"pop3:POP01:{capability}" for capability in ("smtp-settings", "auth", "domains", "mailboxes")
+    }
 
 
 def test_the_model_reads_what_the_collector_writes() -> None:
     source, records = collect(POP01)
     snap = Snapshot.from_records(records, [source.info])
     [server] = snap.pop3_servers
-    assert server.registry_auth_guid == AD_INTEGRATED_AUTH_GUID
-    assert server.winpop_auth_current == "Active Directory Integrated"
-    assert (server.smart_host, server.smart_host_type, server.auth_flags, server.relay_for_auth) == (
-        "[192.168.10.10]",
-        2,
-        7,
-        True,
+    assert server.capabilities == set(Capability)
+    assert server.mailbox_service is not None
+    [backend] = server.mailbox_service.backends
+    assert backend.ad_backed is True
+    assert backend.statement == (
+        f"winpop-auth.txt says 'Active Directory Integrated'; "
+        f"pop3.reg says Active Directory Integrated ({{{AD_INTEGRATED_AUTH_GUID}}})"
     )
-    assert server.relay_ip_list is not None
-    relay = decode_relay_list(server.relay_ip_list)
-    assert (relay.mode, relay.real_grants) == (RelayMode.ONLY_LIST, ())
+    [service] = server.smtp_services
+    assert server.outbound is service
+    assert (service.smart_host.value, service.smart_host_always.value) == ("[192.168.10.10]", True)
+    assert (service.client_auth.value, service.client_auth.note) == (True, "AuthFlags 7")
+    assert service.relay_for_authenticated.value is True
+    relay = service.relay.value
+    assert relay is not None
+    assert (relay.only_listed, relay.grants, relay.open_reason()) == (True, (), None)
     assert snap.pop3_domains_by_server == {"POP01": frozenset({"pop.contoso.com", "pop2.contoso.com"})}
     assert {m.address for m in snap.pop3_mailboxes} == {
         "bob@pop.contoso.com",
         "erin@pop.contoso.com",
         "carol@pop2.contoso.com",
     }
-    assert snap.has_pop3_file("POP01", "pop3.reg")
+    assert "pop3:POP01:auth" in snap.coverage
 
 
 def test_a_folder_with_only_some_files_covers_only_those(tmp_path: Path) -> None:
@@ -171,7 +178,7 @@ def test_a_folder_with_only_some_files_covers_only_those(tmp_path: Path) -> None
         ),
         "winpopAuthCurrent": ("Active Directory Integrated",),
     }
-    assert source.info.coverage == {"pop3:POP01", "pop3:POP01:winpop-auth.txt"}
+    assert source.info.coverage == {"pop3:POP01", "pop3:POP01:auth"}
 
 
 def test_file_names_match_case_insensitively(tmp_path: Path) -> None:
@@ -180,7 +187,7 @@ def test_file_names_match_case_insensitively(tmp_path: Path) -> None:
     shutil.copy(POP01 / "MetaBase.xml", folder / "METABASE.XML")
     source, records = collect(folder)
     assert records[0].values("exportFiles") == ("MetaBase.xml",)
-    assert source.info.coverage == {"pop3:POP01", "pop3:POP01:MetaBase.xml"}
+    assert source.info.coverage == {"pop3:POP01", "pop3:POP01:smtp-settings", "pop3:POP01:domains"}
 
 
 def test_missing_folder_is_an_error(tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""Ten-line fixtures for check tests: `ObjectRecord`s built directly, no LDIF parser involved.
+"""Builders for check tests: ten-line snapshots of `ObjectRecord`s, no LDIF parser involved.
+
+For plugin authors and for auditor's own check tests alike (contract.md, "Check plugins": these
+names stay importable from here). Pure data, no I/O:
 
     snap = snapshot(
         policy("Default", "SMTP:@contoso.com"),
@@ -7,7 +10,8 @@
     )
 
 `snapshot()` gives the coverage a full collection would (domain, configuration, and each POP3
-server's export files) unless told otherwise.
+server's export files) unless told otherwise; `outcome(spec, snap)` runs one check and returns its
+(passed, failed, error) subjects.
 """
 
 from __future__ import annotations
@@ -15,12 +19,37 @@ from __future__ import annotations
 import base64
 import ipaddress
 import struct
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable
 
-from auditor.model import EAP_POLICY_GUID, MAILBOX_MANAGER_POLICY_GUID, Snapshot
+from auditor.families.exchange.adapter import EAP_POLICY_GUID, MAILBOX_MANAGER_POLICY_GUID
+from auditor.model import Snapshot
 from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 from auditor.registry import CheckSpec, Finding, Status
+
+__all__ = [
+    "AG",
+    "DOMAIN_DN",
+    "ORG",
+    "accepted_domain",
+    "b64",
+    "connector",
+    "dn_of",
+    "exchange_server",
+    "mailbox_store",
+    "outcome",
+    "policy",
+    "pop3_domain",
+    "pop3_mailbox",
+    "pop3_server",
+    "relay_blob",
+    "run",
+    "snapshot",
+    "store_dn",
+    "subjects",
+    "user",
+    "virtual_server",
+    "vs_dn",
+]
 
 ORG = "CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
 AG = f"CN=First Administrative Group,CN=Administrative Groups,{ORG}"
@@ -86,6 +115,26 @@ def user(
     }
     attrs.update(extra)
     kind = ObjectKind.CONTACT if contact else ObjectKind.USER
+    return _record(kind, dn_of(cn), attrs)
+
+
+def recipient(kind: ObjectKind, cn: str, *proxies: str, **extra: Iterable[str] | str | None) -> ObjectRecord:
+    """A mail-enabled group, query-based group or public folder (`kind`) with these proxy addresses."""
+    primary = next((p.partition(":")[2] for p in proxies if p.startswith("SMTP:")), None)
+    classes = {
+        ObjectKind.GROUP: ("top", "group"),
+        ObjectKind.DYNAMIC_GROUP: ("top", "msExchDynamicDistributionList"),
+        ObjectKind.PUBLIC_FOLDER: ("top", "publicFolder"),
+    }[kind]
+    attrs: dict[str, Iterable[str] | str | None] = {
+        "objectClass": classes,
+        "cn": cn,
+        "mailNickname": cn.replace(" ", ""),
+        "mail": primary,
+        "proxyAddresses": proxies or None,
+        "sAMAccountName": cn if kind == ObjectKind.GROUP else None,
+        **extra,
+    }
     return _record(kind, dn_of(cn), attrs)
 
 
@@ -235,7 +284,8 @@ def subjects(findings: Iterable[Finding], status: Status) -> set[str]:
 def outcome(spec: CheckSpec, snap: Snapshot) -> tuple[set[str], set[str], set[str]]:
     """(passed, failed, error) subjects."""
     found = run(spec, snap)
-    assert len({f.subject for f in found}) == len(found), "one finding per subject"
+    if len({f.subject for f in found}) != len(found):
+        raise AssertionError(f"{spec.id}: more than one finding for a subject (one per subject)")
     return subjects(found, Status.PASS), subjects(found, Status.FAIL), subjects(found, Status.ERROR)
 
 
@@ -283,16 +333,3 @@ def relay_blob(grants: Iterable[str] = (), denies: Iterable[str] = (), *, all_ex
 
 def b64(blob: bytes) -> str:
     return base64.b64encode(blob).decode()
-
-
-def check_named(check_id: str) -> CheckSpec:
-    from auditor.registry import discover_checks
-
-    for spec in discover_checks():
-        if spec.id == check_id:
-            return spec
-    raise KeyError(check_id)
-
-
-def iter_test_files(root: Path) -> Iterator[Path]:
-    yield from root.rglob("test_*.py")

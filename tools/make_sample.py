@@ -1,7 +1,9 @@
 """Writes the bundled sample organization: made-up Contoso data that exercises every check.
 
-Run `python -m auditor.sample.make_sample` to rewrite the data files beside this module. The output
-is deterministic (GUIDs are name-based, timestamps count up from a fixed date), so a re-run changes
+Run `.venv/bin/python tools/make_sample.py` (or `make sample-data`) to rewrite the data files in
+auditor/sample/. The generator is a development tool and is not installed with auditor: the wheel
+ships the data it writes, never this file (tests/sample/test_packaging.py). The output is
+deterministic (GUIDs are name-based, timestamps count up from a fixed date), so a re-run changes
 nothing unless this file changed, and the diff of the data files is the review of the change.
 
 The data is generated, not typed by hand, because the files must look the way Windows tools write
@@ -13,7 +15,6 @@ output redirected to a file (CRLF, and CR CR LF on POP02) and IIS 6 `MetaBase.xm
 
 from __future__ import annotations
 
-import base64
 import codecs
 import ipaddress
 import struct
@@ -24,9 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from auditor.collect.ldif_writer import LdifValue, ldif_bytes
+
 __all__ = ["Entry", "main", "relay_blob", "write_sample"]
 
-HERE = Path(__file__).resolve().parent
+SAMPLE_FOLDER = Path(__file__).resolve().parents[1] / "auditor" / "sample"
 # Namespace of the made-up objectGUIDs: uuid5(namespace, lower-case DN).
 GUID_NAMESPACE = uuid.UUID("6f1c2a10-3b4d-4e5f-8a9b-0c1d2e3f4a5b")
 
@@ -52,6 +55,7 @@ GONE_STORE = f"CN=Mailbox Store (EX00),CN=First Storage Group,CN=InformationStor
 MTA = f"CN=Microsoft MTA,{EX01}"
 VS1 = f"CN=1,CN=SMTP,CN=Protocols,{EX01}"
 VS2 = f"CN=2,CN=SMTP,CN=Protocols,{EX01}"
+VS3 = f"CN=3,CN=SMTP,CN=Protocols,{EX01}"
 LEGACY_AG = "/o=Contoso/ou=First Administrative Group"
 EX01_LEGACY_DN = f"{LEGACY_AG}/cn=Configuration/cn=Servers/cn=EX01"
 EX00_LEGACY_DN = f"{LEGACY_AG}/cn=Configuration/cn=Servers/cn=EX00"
@@ -66,7 +70,7 @@ EX01_ADDRESS = "10.0.0.10"
 POP01_ADDRESS = "10.0.0.25"
 POP02_ADDRESS = "10.0.0.26"
 
-Value = str | bytes
+Value = LdifValue
 
 
 def guid(dn: str) -> uuid.UUID:
@@ -652,7 +656,7 @@ def domain_entries() -> list[Entry]:
             targetAddress="SMTP:kim.akers@contoso.com",
         ),
     ]
-    # A mail-enabled distribution group (groups are not recipients the checks read).
+    # A mail-enabled distribution group (a recipient like any other: it holds an SMTP address).
     entries.append(
         make(
             f"CN=All Staff,CN=Users,{DOMAIN}",
@@ -669,7 +673,97 @@ def domain_entries() -> list[Entry]:
             ],
         )
     )
+    # Every kind of mail-enabled object is a recipient (COEX-902, COEX-903, routing): a distribution
+    # group whose old address a user still carries (COEX-902), a security group left with two
+    # primary addresses (COEX-903), a query-based distribution group and a mail-enabled public folder.
+    entries += [
+        mailbox_user(
+            "Nina Patel",
+            "Nina",
+            "Patel",
+            "npatel",
+            "nina.patel",
+            proxyAddresses=[
+                "SMTP:nina.patel@contoso.com",
+                "smtp:sales@contoso.com",
+                f"X400:{_x400('Nina', 'Patel')}",
+            ],
+        ),
+        mail_group(
+            "Sales Team",
+            "SalesTeam",
+            "2",
+            ["SMTP:sales.team@contoso.com", "smtp:sales@contoso.com"],
+            members=[f"CN=Sven Berg,OU=POP3,{DOMAIN}", f"CN=Maria Rossi,OU=POP3,{DOMAIN}"],
+        ),
+        mail_group(
+            "IT Support",
+            "ITSupport",
+            "-2147483646",
+            ["SMTP:it.support@contoso.com", "SMTP:helpdesk.team@contoso.com"],
+            members=[f"CN=Andrew Cole,OU=Staff,{DOMAIN}"],
+        ),
+        make(
+            f"CN=Everyone in Sales,CN=Users,{DOMAIN}",
+            ("top", "msExchDynamicDistributionList"),
+            "ms-Exch-Dynamic-Distribution-List",
+            [
+                ("displayName", "Everyone in Sales"),
+                ("mail", "everyone.sales@contoso.com"),
+                ("mailNickname", "EveryoneSales"),
+                ("proxyAddresses", "SMTP:everyone.sales@contoso.com"),
+                ("legacyExchangeDN", f"{LEGACY_AG}/cn=Recipients/cn=EveryoneSales"),
+                ("msExchDynamicDLFilter", "(&(objectCategory=person)(objectClass=user)(department=Sales))"),
+                ("msExchDynamicDLBaseDN", DOMAIN),
+                ("showInAddressBook", [GAL]),
+            ],
+        ),
+        # A security group without mail: no address, so not a recipient (and not collected).
+        make(
+            f"CN=Domain Helpers,CN=Users,{DOMAIN}",
+            ("top", "group"),
+            "Group",
+            [("groupType", "-2147483646"), ("sAMAccountName", "Domain Helpers")],
+        ),
+        container(f"CN=Microsoft Exchange System Objects,{DOMAIN}"),
+        make(
+            f"CN=Support Inbox,CN=Microsoft Exchange System Objects,{DOMAIN}",
+            ("top", "publicFolder"),
+            "Public-Folder",
+            [
+                ("displayName", "Support Inbox"),
+                ("mail", "support.inbox@contoso.com"),
+                ("mailNickname", "SupportInbox"),
+                ("proxyAddresses", ["SMTP:support.inbox@contoso.com", f"X400:{_x400('Support', 'Inbox')}"]),
+                ("legacyExchangeDN", f"{LEGACY_AG}/cn=Recipients/cn=SupportInbox"),
+                ("showInAddressBook", [GAL]),
+            ],
+        ),
+    ]
     return entries
+
+
+def mail_group(
+    cn: str, alias: str, group_type: str, proxies: Sequence[str], *, members: Sequence[str]
+) -> Entry:
+    """A mail-enabled group (`groupType` 2: global distribution; -2147483646: global security)."""
+    primary = next(p.partition(":")[2] for p in proxies if p.startswith("SMTP:"))
+    return make(
+        f"CN={cn},CN=Users,{DOMAIN}",
+        ("top", "group"),
+        "Group",
+        [
+            ("groupType", group_type),
+            ("sAMAccountName", cn),
+            ("displayName", cn),
+            ("mail", primary),
+            ("mailNickname", alias),
+            ("proxyAddresses", list(proxies)),
+            ("legacyExchangeDN", f"{LEGACY_AG}/cn=Recipients/cn={alias}"),
+            ("member", list(members)),
+            ("showInAddressBook", [GAL]),
+        ],
+    )
 
 
 # -- the Configuration partition ---------------------------------------------------------------
@@ -923,52 +1017,34 @@ def configuration_entries() -> list[Entry]:
                 ("msExchServerAutoStart", "TRUE"),
             ],
         ),
+        # COEX-901 (error) and COEX-702 (error): a relay list damaged in the directory, cut short
+        # after its first address. It cannot be judged: a finding for manual review, not a failed run.
+        virtual_server(
+            VS3,
+            [
+                ("adminDisplayName", "Partner relay"),
+                ("msExchServerBindings", "10.0.0.12:25:"),
+                ("msExchAuthenticationFlags", "7"),
+                ("msExchAccessSSLFlags", "0"),
+                ("msExchSmtpRelayForAuth", "TRUE"),
+                ("msExchSmtpRelayIpList", relay_blob(["10.0.1.20", "10.0.1.21"], grant=True)[:-4]),
+                ("msExchSmtpFullyQualifiedDomainName", "partners.contoso.com"),
+                ("msExchSmtpSmartHostType", "0"),
+                ("msExchServerAutoStart", "TRUE"),
+            ],
+        ),
     ]
     return entries
 
 
 # -- writers -----------------------------------------------------------------------------------
 
-_FOLD = 78
-
-
-def _needs_base64(text: str) -> bool:
-    """RFC 2849 SAFE-STRING: ASCII, no control characters, no leading space, colon or `<`, no trailing space."""
-    return (
-        not text.isascii()
-        or text.startswith((" ", ":", "<"))
-        or text.endswith(" ")
-        or any(ord(c) < 32 or ord(c) == 127 for c in text)
-    )
-
-
-def _ldif_line(name: str, value: Value) -> str:
-    if isinstance(value, bytes):
-        return f"{name}:: {base64.b64encode(value).decode('ascii')}"
-    if _needs_base64(value):
-        return f"{name}:: {base64.b64encode(value.encode('utf-8')).decode('ascii')}"
-    return f"{name}: {value}"
-
-
-def _fold(line: str) -> list[str]:
-    """Long lines continue on lines that start with one space, as ldifde writes them."""
-    parts = [line[:_FOLD]]
-    rest = line[_FOLD:]
-    while rest:
-        parts.append(" " + rest[: _FOLD - 1])
-        rest = rest[_FOLD - 1 :]
-    return parts
+# The sample was first written folded at 78 columns; kept, so its committed files do not change.
+SAMPLE_WIDTH = 78
 
 
 def render_ldif(entries: Iterable[Entry]) -> bytes:
-    lines: list[str] = []
-    for entry in entries:
-        lines += _fold(_ldif_line("dn", entry.dn))
-        lines.append("changetype: add")
-        for name, value in entry.values:
-            lines += _fold(_ldif_line(name, value))
-        lines.append("")
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    return ldif_bytes(((entry.dn, entry.values) for entry in entries), width=SAMPLE_WIDTH)
 
 
 def _reg_hex(name: str, kind: str, data: bytes) -> list[str]:
@@ -1200,7 +1276,7 @@ def sample_files() -> dict[str, bytes]:
     return files
 
 
-def write_sample(folder: Path = HERE) -> list[Path]:
+def write_sample(folder: Path = SAMPLE_FOLDER) -> list[Path]:
     """Write the files; returns the paths whose content changed."""
     changed = []
     for relative, data in sample_files().items():

@@ -1,0 +1,318 @@
+"""The documents auditor writes, as types: `auditor.check-run/1`, `auditor.diff/1`, `auditor.report/1`.
+
+Producers build them (the pipeline's `RunResult`, `diff.diff_snapshots`, `drift.build_drift_report`)
+and every report format reads them as they are (`auditor.reports`): nothing re-validates a dict
+by hand, and a field a renderer reads exists because the type says so. Each document has one way
+to become JSON: `to_json()` gives the JSON value, `dumps()` below the text every command prints.
+
+- The check run is `auditor.results.RunResult`, the dataclasses the store and the engine share.
+- The diff and the drift report are frozen pydantic models. Keys are written in field order, the
+  order contract.md shows; a field with a default is optional in the document and is written
+  only when the producer set it (`SetChange.primary`, `DriftFinding.resolved_at`, ...), while a
+  field without one is always written, `None` as `null`. Reading a document back (tests, tools) is
+  `DiffDocument.model_validate(data)`: unknown keys and wrong types are refused.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from auditor.records import SourceInfo
+from auditor.registry import Severity, Status
+from auditor.results import CHECK_RUN_SCHEMA, RunResult
+
+__all__ = [
+    "CHECK_RUN_SCHEMA",
+    "DIFF_SCHEMA",
+    "REPORT_SCHEMA",
+    "AttributeChange",
+    "ChainEntry",
+    "Collection",
+    "Delivery",
+    "DiffDocument",
+    "Document",
+    "DriftFinding",
+    "DriftFindings",
+    "DriftReport",
+    "FindingChange",
+    "FindingChanges",
+    "MissedDelivery",
+    "ObjectChanges",
+    "ObjectEntry",
+    "OriginEntry",
+    "Period",
+    "RunResult",
+    "SetChange",
+    "SnapshotHealth",
+    "SnapshotRef",
+    "SourceEntry",
+    "Trend",
+    "TrendPoint",
+    "ValueChange",
+    "WaiverEntry",
+    "Waivers",
+    "dumps",
+]
+
+DIFF_SCHEMA = "auditor.diff/1"
+REPORT_SCHEMA = "auditor.report/1"
+
+
+class Document(Protocol):
+    """What every document offers: its JSON value, keys in the contract's order."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def dumps(document: Document) -> str:
+    """The JSON text of a document, as every command prints it (UTF-8 kept readable, 2-space indent)."""
+    return json.dumps(document.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+class _Part(BaseModel):
+    """A part of a document: immutable, no unknown keys, `from`/`to` spelled by alias."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class _TopLevel(_Part):
+    """A whole document: its `schema` key comes first and is checked when one is read back."""
+
+    SCHEMA: ClassVar[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_schema(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "schema" in data:
+            if data["schema"] != cls.SCHEMA:
+                raise ValueError(f"schema {data['schema']!r} is not {cls.SCHEMA!r}")
+            data = {key: value for key, value in data.items() if key != "schema"}
+        return data
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": self.SCHEMA, **super().to_json()}
+
+
+# -- shared parts ---------------------------------------------------------------------------------
+
+
+class SnapshotRef(_Part):
+    id: int
+    taken_at: str
+
+
+class FindingChange(_Part):
+    """A finding as the diff lists it: identity (check, subject, fingerprint) and its verdict."""
+
+    check: str
+    subject: str
+    status: Status
+    severity: Severity
+    message: str
+    fingerprint: str
+
+
+class OriginEntry(_Part):
+    """The last originating write of a change (live LDAP replication metadata): `auditor.attribution`.
+
+    Written only where the source could tell; a document never carries an invented one.
+    """
+
+    time: str
+    dc: str
+    version: int
+
+
+class ValueChange(_Part):
+    """A single value that changed (or a rename: `dn`); `origin` where the source could tell."""
+
+    before: str | None
+    after: str | None
+    origin: OriginEntry | None = None
+
+
+class SetChange(_Part):
+    """A multi-valued attribute's values added and removed; `primary` when the primary SMTP moved."""
+
+    added: list[str]
+    removed: list[str]
+    primary: ValueChange | None = None
+    origin: OriginEntry | None = None
+
+
+AttributeChange = SetChange | ValueChange
+
+
+class ObjectEntry(_Part):
+    """An added, removed or changed object; only a changed one has `attributes`. An added one may
+    carry the `origin` of its creation, a removed one that of its deletion (its tombstone)."""
+
+    kind: str
+    key: str
+    dn: str
+    origin: OriginEntry | None = None
+    attributes: dict[str, AttributeChange] = Field(default_factory=dict)
+
+
+class ObjectChanges(_Part):
+    added: list[ObjectEntry]
+    removed: list[ObjectEntry]
+    changed: list[ObjectEntry]
+
+    @property
+    def total(self) -> int:
+        return len(self.added) + len(self.removed) + len(self.changed)
+
+
+# -- auditor.diff/1 -------------------------------------------------------------------------------
+
+
+class FindingChanges(_Part):
+    new: list[FindingChange]
+    resolved: list[FindingChange]
+    persisting: list[FindingChange]
+
+
+class DiffDocument(_TopLevel):
+    """`auditor diff`: what changed between two complete snapshots."""
+
+    SCHEMA: ClassVar[str] = DIFF_SCHEMA
+
+    source: SnapshotRef = Field(alias="from")
+    target: SnapshotRef = Field(alias="to")
+    objects: ObjectChanges
+    findings: FindingChanges
+
+
+# -- auditor.report/1 -----------------------------------------------------------------------------
+
+
+class DriftFinding(FindingChange):
+    """A finding of the period, with the start of its current streak; `resolved_at` when resolved."""
+
+    first_seen: str | None
+    failing_for_days: int | None
+    resolved_at: str | None = None
+
+
+class DriftFindings(_Part):
+    new: list[DriftFinding]
+    resolved: list[DriftFinding]
+    persisting: list[DriftFinding]
+    reopened: list[DriftFinding]
+    waived: list[DriftFinding] = Field(default_factory=list)
+
+
+class Period(_Part):
+    since: str
+    until: str
+
+
+class SourceEntry(_Part):
+    """One source of one pass, as `SourceInfo.to_json()` writes it."""
+
+    name: str
+    kind: str
+    complete: bool
+    objects: int
+    duration_seconds: int | float
+    error: str | None
+    coverage: list[str]
+
+    @classmethod
+    def of(cls, info: SourceInfo) -> SourceEntry:
+        return cls.model_validate(info.to_json())
+
+
+class SnapshotHealth(_Part):
+    """One pass of the period, complete or not, for collection health."""
+
+    id: int
+    taken_at: str
+    complete: bool
+    objects: int
+    error: str | None
+    sources: list[SourceEntry]
+
+
+class Collection(_Part):
+    snapshots: list[SnapshotHealth]
+
+
+class WaiverEntry(_Part):
+    check: str
+    subject: str
+    reason: str
+    expires: str
+    days_left: int
+
+
+class Waivers(_Part):
+    expiring: list[WaiverEntry]
+    expired: list[WaiverEntry]
+
+
+class MissedDelivery(_Part):
+    period_from: str | None
+    period_to: str | None
+    error: str | None
+
+
+class Delivery(_Part):
+    last_sent: str | None
+    missed: list[MissedDelivery]
+
+
+class TrendPoint(_Part):
+    """One checked complete snapshot: failing (fail + error) findings per severity."""
+
+    id: int
+    taken_at: str
+    failing: dict[str, int]
+
+
+class Trend(_Part):
+    """Failing findings by severity for every checked complete snapshot of the chart's window."""
+
+    since: str
+    until: str
+    snapshots: list[TrendPoint]
+
+
+class ChainEntry(_Part):
+    """The history's newest digest when the report was made (`auditor verify --expect`)."""
+
+    snapshot: int
+    taken_at: str
+    digest: str
+
+
+class DriftReport(_TopLevel):
+    """`auditor report`: drift over a period. `summary` holds the producer's totals by name.
+
+    `trend` and `chain` (the 12-week chart's numbers, the hash chain's newest digest) are written
+    when the producer set them: `build_drift_report` always does, `chain` being null before the
+    first sealed snapshot.
+    """
+
+    SCHEMA: ClassVar[str] = REPORT_SCHEMA
+
+    organization: str
+    generated_at: str
+    period: Period
+    source: SnapshotRef | None = Field(alias="from")
+    target: SnapshotRef | None = Field(alias="to")
+    summary: dict[str, int]
+    findings: DriftFindings
+    objects: ObjectChanges
+    collection: Collection
+    waivers: Waivers
+    delivery: Delivery
+    trend: Trend | None = None
+    chain: ChainEntry | None = None

@@ -1,0 +1,367 @@
+"""The snapshot the checks read: every concept of one pass, with the indexes checks need.
+
+Built from raw records by the source families' adapters (`Snapshot.from_records`): each record goes
+to the adapter of the family that registered its kind, and each adapter adds typed objects. Indexes
+are built lazily, once, so that checks stay linear over 100,000 recipients.
+
+Coverage says what was looked at (`domain`, `configuration`, `pop3:<name>`,
+`pop3:<name>:<capability>`): checks use it to report `skipped` instead of a vacuous `pass`.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from auditor.model.codecs import normalize_dn, normalize_domain, normalize_host
+from auditor.model.directory import (
+    AcceptedDomain,
+    ExchangeServer,
+    MailboxStore,
+    ObjectRef,
+    Recipient,
+    RecipientPolicy,
+    SmtpConnector,
+)
+from auditor.model.transport import Capability, Mailbox, MailDomain, Pop3Host, SmtpService, SystemRole
+from auditor.records import ObjectRecord, SourceInfo
+
+if TYPE_CHECKING:
+    from auditor.families import Family
+
+__all__ = ["Snapshot"]
+
+
+@dataclass
+class Snapshot:
+    """Everything collected in one pass, typed, with the indexes checks need."""
+
+    recipients: list[Recipient] = field(default_factory=list)
+    recipient_policies: list[RecipientPolicy] = field(default_factory=list)
+    accepted_domains: list[AcceptedDomain] = field(default_factory=list)
+    smtp_connectors: list[SmtpConnector] = field(default_factory=list)
+    exchange_servers: list[ExchangeServer] = field(default_factory=list)
+    mailbox_stores: list[MailboxStore] = field(default_factory=list)
+    smtp_services: list[SmtpService] = field(default_factory=list)
+    pop3_servers: list[Pop3Host] = field(default_factory=list)
+    pop3_domains: list[MailDomain] = field(default_factory=list)
+    pop3_mailboxes: list[Mailbox] = field(default_factory=list)
+    coverage: set[str] = field(default_factory=set)
+    sources: list[SourceInfo] = field(default_factory=list)
+    # From the config's [[exchange_server]] tables: server name (lower case) -> extra host names.
+    configured_exchange_hosts: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_records(
+        cls,
+        records: Iterable[ObjectRecord],
+        sources: Sequence[SourceInfo] = (),
+        *,
+        families: Sequence[Family] | None = None,
+    ) -> Snapshot:
+        """The snapshot of these records, each handed to the adapter of the family of its kind.
+
+        A kind no family knows is skipped (an old store may hold kinds a plugin family no longer
+        provides); the record is still in the store and in diffs.
+        """
+        from auditor.families import adapters_by_kind
+
+        snap = cls(sources=list(sources))
+        for source in sources:
+            snap.coverage |= source.coverage
+        adapters, by_kind = adapters_by_kind(families)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for record in records:
+                adapter = by_kind.get(record.kind)
+                if adapter is not None:
+                    adapter.add(record, snap)
+            for adapter in adapters:
+                adapter.finish(snap)
+        finally:
+            if collecting:
+                gc.enable()
+        for host in snap.pop3_servers:
+            snap.coverage |= {f"pop3:{host.name}"} | {
+                f"pop3:{host.name}:{c.value}" for c in host.capabilities
+            }
+        return snap
+
+    # -- what was looked at -------------------------------------------------------------------
+
+    @property
+    def has_domain_partition(self) -> bool:
+        return "domain" in self.coverage
+
+    @property
+    def has_configuration(self) -> bool:
+        return "configuration" in self.coverage
+
+    def hosts_with(self, capability: Capability) -> list[Pop3Host]:
+        """POP3 hosts of which `capability` was read."""
+        return [host for host in self.pop3_servers if host.has(capability)]
+
+    # -- SMTP services ---------------------------------------------------------------------------
+
+    @cached_property
+    def exchange_smtp_services(self) -> list[SmtpService]:
+        return [s for s in self.smtp_services if s.role is SystemRole.EXCHANGE]
+
+    @cached_property
+    def virtual_server_dns(self) -> frozenset[str]:
+        """DNs of Exchange's SMTP services that are directory objects (bridgeheads point at them)."""
+        return frozenset(normalize_dn(s.dn) for s in self.exchange_smtp_services if s.dn)
+
+    # -- domain terms (checks.md) ---------------------------------------------------------------
+
+    @cached_property
+    def exchange_domains(self) -> dict[str, bool]:
+        """`D_ex` mapped to whether the domain is in `A_ex` (authoritative anywhere wins)."""
+        domains: dict[str, bool] = {}
+        for policy in self.recipient_policies:
+            if policy.is_mailbox_manager_policy:
+                continue
+            for domain, authoritative in policy.smtp_domains():
+                domains[domain] = domains.get(domain, False) or authoritative
+        for accepted in self.accepted_domains:
+            if accepted.domain:
+                domains[accepted.domain] = domains.get(accepted.domain, False) or accepted.authoritative
+        return domains
+
+    @cached_property
+    def authoritative_domains(self) -> frozenset[str]:
+        return frozenset(d for d, authoritative in self.exchange_domains.items() if authoritative)
+
+    @cached_property
+    def _wildcard_parents(self) -> tuple[tuple[str, bool], ...]:
+        """`*.parent` accepted domains as (`.parent`, authoritative)."""
+        return tuple((d[1:], a) for d, a in self.exchange_domains.items() if d.startswith("*."))
+
+    def is_authoritative(self, domain: str) -> bool:
+        """`A_ex` membership, including `*.parent` accepted domains that match subdomains."""
+        domain = normalize_domain(domain)
+        if domain in self.authoritative_domains:
+            return True
+        return any(a and domain.endswith(parent) for parent, a in self._wildcard_parents)
+
+    def is_exchange_domain(self, domain: str) -> bool:
+        """`D_ex` membership (authoritative or not), including `*.parent` accepted domains."""
+        domain = normalize_domain(domain)
+        if domain in self.exchange_domains:
+            return True
+        return any(domain.endswith(parent) for parent, _ in self._wildcard_parents)
+
+    @cached_property
+    def exchange_domain_sources(self) -> dict[str, list[tuple[str, bool]]]:
+        """Domain of `D_ex` -> every (policy or accepted domain, authoritative) that names it."""
+        index: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        for policy in self.recipient_policies:
+            if policy.is_mailbox_manager_policy:
+                continue
+            for domain, authoritative in policy.smtp_domains():
+                index[domain].append((f"recipient policy {policy.name!r}", authoritative))
+        for accepted in self.accepted_domains:
+            if accepted.domain:
+                index[accepted.domain].append((f"accepted domain {accepted.dn}", accepted.authoritative))
+        return dict(index)
+
+    @cached_property
+    def _domain_refs(self) -> dict[str, list[ObjectRef]]:
+        index: dict[str, list[ObjectRef]] = defaultdict(list)
+        for policy in self.recipient_policies:
+            if policy.is_mailbox_manager_policy:
+                continue
+            for domain, _ in policy.smtp_domains():
+                index[domain].append(policy.ref)
+        for accepted in self.accepted_domains:
+            if accepted.domain:
+                index[accepted.domain].append(accepted.ref)
+        return dict(index)
+
+    def domain_refs(self, domain: str) -> list[ObjectRef]:
+        """The policies and accepted domains that name `domain` (a `*.parent` one included): the
+        objects a verdict about the domain's standing in Exchange depends on."""
+        domain = normalize_domain(domain)
+        found = list(self._domain_refs.get(domain, ()))
+        for pattern, refs in self._domain_refs.items():
+            if pattern.startswith("*.") and domain.endswith(pattern[1:]):
+                found += refs
+        return found
+
+    def pop3_domain_refs(self, domain: str) -> list[ObjectRef]:
+        """The POP3 hosts that host `domain` and the records saying so."""
+        domain = normalize_domain(domain)
+        refs = [
+            entry.ref for entry in self.pop3_domains if entry.hosted and entry.domain == domain and entry.ref
+        ]
+        hosts = {name.lower() for name in self.pop3_servers_by_domain.get(domain, ())}
+        return [host.ref for host in self.pop3_servers if host.name.lower() in hosts] + [r for r in refs if r]
+
+    def authoritative_sources(self, domain: str) -> list[str]:
+        """What makes `domain` authoritative (for messages): policy names, accepted domains."""
+        domain = normalize_domain(domain)
+        found = [name for name, a in self.exchange_domain_sources.get(domain, []) if a]
+        for pattern, sources in self.exchange_domain_sources.items():
+            if pattern.startswith("*.") and domain.endswith(pattern[1:]):
+                found += [f"{name} ({pattern})" for name, a in sources if a]
+        return found
+
+    @cached_property
+    def exchange_organization_name(self) -> str | None:
+        """The organization's `CN` (the RDN above `CN=Microsoft Exchange`) from any Exchange object."""
+        dns = [
+            *(s.dn for s in self.exchange_servers),
+            *(p.dn for p in self.recipient_policies),
+            *(c.dn for c in self.smtp_connectors),
+        ]
+        for dn in dns:
+            parts = [p.strip() for p in re.split(r"(?<!\\),", dn)]
+            for index, part in enumerate(parts[1:], start=1):
+                if part.lower() == "cn=microsoft exchange":
+                    return parts[index - 1].partition("=")[2] or None
+        return None
+
+    @cached_property
+    def pop3_domains_by_server(self) -> dict[str, frozenset[str]]:
+        """`D_pop(S)`: the domains each POP3 host delivers locally, by the host's name."""
+        result: dict[str, set[str]] = {host.name: set() for host in self.pop3_servers}
+        for entry in self.pop3_domains:
+            if entry.hosted and entry.domain:
+                result.setdefault(entry.system, set()).add(entry.domain)
+        return {server: frozenset(domains) for server, domains in result.items()}
+
+    def pop3_domains_of(self, server: str) -> frozenset[str]:
+        """`D_pop(S)` by POP3 server name, case-insensitively."""
+        return self._pop3_domains_lower.get(server.lower(), frozenset())
+
+    @cached_property
+    def _pop3_domains_lower(self) -> dict[str, frozenset[str]]:
+        merged: dict[str, frozenset[str]] = {}
+        for server, domains in self.pop3_domains_by_server.items():
+            merged[server.lower()] = merged.get(server.lower(), frozenset()) | domains
+        return merged
+
+    @cached_property
+    def pop3_servers_by_domain(self) -> dict[str, tuple[str, ...]]:
+        """POP3 domain -> the names of the servers hosting it (sorted)."""
+        index: dict[str, set[str]] = defaultdict(set)
+        for server, domains in self.pop3_domains_by_server.items():
+            for domain in domains:
+                index[domain].add(server)
+        return {domain: tuple(sorted(servers)) for domain, servers in index.items()}
+
+    @cached_property
+    def all_pop3_domains(self) -> frozenset[str]:
+        return frozenset(d for domains in self.pop3_domains_by_server.values() for d in domains)
+
+    # -- indexes ---------------------------------------------------------------------------------
+
+    @cached_property
+    def recipients_by_address(self) -> dict[str, list[Recipient]]:
+        """Lower-case SMTP address -> every object that claims it (`proxyAddresses` and `mail`)."""
+        index: dict[str, list[Recipient]] = defaultdict(list)
+        for recipient in self.recipients:
+            for address in recipient.smtp_addresses:
+                index[address].append(recipient)
+        return dict(index)
+
+    @cached_property
+    def users_by_sam_account_name(self) -> dict[str, list[Recipient]]:
+        index: dict[str, list[Recipient]] = defaultdict(list)
+        for recipient in self.recipients:
+            if recipient.sam_account_name:
+                index[recipient.sam_account_name.lower()].append(recipient)
+        return dict(index)
+
+    @cached_property
+    def recipients_by_upn(self) -> dict[str, list[Recipient]]:
+        index: dict[str, list[Recipient]] = defaultdict(list)
+        for recipient in self.recipients:
+            if recipient.user_principal_name:
+                index[recipient.user_principal_name.lower()].append(recipient)
+        return dict(index)
+
+    @cached_property
+    def recipients_by_target_address(self) -> dict[str, list[Recipient]]:
+        index: dict[str, list[Recipient]] = defaultdict(list)
+        for recipient in self.recipients:
+            if recipient.target_address is not None:
+                index[recipient.target_address.lower].append(recipient)
+        return dict(index)
+
+    @cached_property
+    def recipients_by_proxy_address(self) -> dict[str, list[Recipient]]:
+        """Lower-case SMTP proxy address -> objects (what Exchange's categorizer resolves; not `mail`)."""
+        index: dict[str, list[Recipient]] = defaultdict(list)
+        for recipient in self.recipients:
+            for address in {p.lower for p in recipient.proxy_addresses if p.is_smtp}:
+                index[address].append(recipient)
+        return dict(index)
+
+    @cached_property
+    def has_show_in_address_book_data(self) -> bool:
+        """Whether `showInAddressBook` was read at all (it is not in the global catalog)."""
+        return any(r.has_show_in_address_book_attribute for r in self.recipients)
+
+    @cached_property
+    def pop3_mailbox_addresses(self) -> dict[str, frozenset[str]]:
+        """POP3 server name (lower case) -> its mailboxes' lower-case addresses."""
+        index: dict[str, set[str]] = defaultdict(set)
+        for mailbox in self.pop3_mailboxes:
+            index[mailbox.system.lower()].add(mailbox.address)
+        return {server: frozenset(addresses) for server, addresses in index.items()}
+
+    @cached_property
+    def pop3_refs(self) -> dict[tuple[str, str], ObjectRef]:
+        """(host name lower case, lower-case address or domain) -> the record of that mailbox or domain."""
+        index: dict[tuple[str, str], ObjectRef] = {}
+        for mailbox in self.pop3_mailboxes:
+            if mailbox.ref is not None:
+                index[(mailbox.system.lower(), mailbox.address)] = mailbox.ref
+        for entry in self.pop3_domains:
+            if entry.ref is not None and entry.hosted:
+                index.setdefault((entry.system.lower(), entry.domain), entry.ref)
+        return index
+
+    @cached_property
+    def mailbox_store_dns(self) -> frozenset[str]:
+        return frozenset(normalize_dn(store.dn) for store in self.mailbox_stores)
+
+    def pop3_server(self, name: str) -> Pop3Host | None:
+        for server in self.pop3_servers:
+            if server.name.lower() == name.lower():
+                return server
+        return None
+
+    def exchange_designations(self, server: ExchangeServer) -> frozenset[str]:
+        """cn, `networkAddress` hosts, SMTP service FQDNs and configured addresses of a server."""
+        names = set(server.designations())
+        names |= {normalize_host(h) for h in self.configured_exchange_hosts.get(server.name.lower(), ())}
+        names |= {
+            normalize_host(service.fqdn)
+            for service in self.exchange_smtp_services
+            if service.fqdn and service.system.lower() == server.name.lower()
+        }
+        return frozenset(names)
+
+    def exchange_server_for_host(self, host: str) -> ExchangeServer | None:
+        """The Exchange server a host name or `[IP]` designates (checks.md, Terms), or None."""
+        wanted = normalize_host(host)
+        for server in self.exchange_servers:
+            if wanted in self.exchange_designations(server):
+                return server
+        return None
+
+    def pop3_server_for_host(self, host: str) -> Pop3Host | None:
+        """The POP3 host a host name or `[IP]` designates (its name, fqdn or an address), or None."""
+        wanted = normalize_host(host)
+        for server in self.pop3_servers:
+            if wanted in server.designations():
+                return server
+        return None

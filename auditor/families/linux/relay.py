@@ -28,9 +28,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from auditor.families.linux.host import LinuxHost, PostfixHost, PostfixService
+from auditor.families.linux.host import LinuxHost, PostfixService
 from auditor.families.linux.networks import NetworkList, parse_network_list, too_wide
 from auditor.families.linux.params import ExpansionError, Settings, is_unknown, split_list
+from auditor.families.linux.tables import Tables
 
 __all__ = [
     "RelayOutcome",
@@ -133,9 +134,12 @@ class ServiceRelay:
         return self.outside.reason
 
 
-def mynetworks_of(settings: Settings, host_addresses: Sequence[str] = ()) -> tuple[NetworkList, str | None]:
+def mynetworks_of(
+    settings: Settings, host_addresses: Sequence[str] = (), tables: Tables | None = None
+) -> tuple[NetworkList, str | None]:
     """The effective `mynetworks` and, when part of it cannot be read, a note saying what."""
     value = settings.get("mynetworks")
+    read_file = tables.file_tokens if tables is not None else (lambda _: None)
     if is_unknown(value):
         style = settings.get("mynetworks_style").strip().lower()
         if style == "host":
@@ -145,7 +149,7 @@ def mynetworks_of(settings: Settings, host_addresses: Sequence[str] = ()) -> tup
         return NetworkList(entries=(), undecided=(f"mynetworks_style = {style}",)), (
             f"is derived from the host's interfaces (mynetworks_style = {style}) and was not exported"
         )
-    parsed = parse_network_list(value, lambda _: None)
+    parsed = parse_network_list(value, read_file)
     note = (
         f"holds entries that cannot be judged here: {', '.join(parsed.undecided)}"
         if parsed.undecided
@@ -299,6 +303,7 @@ def _simulate(service: PostfixService, probe: _Probe) -> RelayOutcome:
 def simulate_relay(
     service: PostfixService,
     *,
+    tables: Tables | None = None,
     client: str | None = None,
     in_mynetworks: bool | None = False,
     authenticated: bool = False,
@@ -310,17 +315,17 @@ def simulate_relay(
             RelayVerdict.NOT_OPEN, f"{service.key}: offers no SASL AUTH (smtpd_sasl_auth_enable = no)"
         )
     if client is not None:
-        networks, _ = mynetworks_of(service.settings, host_addresses)
+        networks, _ = mynetworks_of(service.settings, host_addresses, tables)
         in_mynetworks = networks.contains(ipaddress.ip_address(client))
     return _simulate(service, _Probe(in_mynetworks=in_mynetworks, authenticated=authenticated))
 
 
-def relay_report(host: LinuxHost | PostfixHost, service: PostfixService) -> ServiceRelay:
+def relay_report(host: LinuxHost, service: PostfixService) -> ServiceRelay:
     """The outside, authenticated and inside probes of one smtpd service, and its relay population."""
-    addresses = host.addresses if isinstance(host, LinuxHost) else ()
+    tables = Tables(host.postfix.maps) if host.postfix is not None else None
     outside = simulate_relay(service, in_mynetworks=False)
     authenticated = simulate_relay(service, in_mynetworks=False, authenticated=True)
-    networks, note = mynetworks_of(service.settings, addresses)
+    networks, note = mynetworks_of(service.settings, host.addresses, tables)
     inside = simulate_relay(service, in_mynetworks=True)
     reached: tuple[str, ...] = ()
     wide: tuple[str, ...] = ()

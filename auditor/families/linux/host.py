@@ -71,6 +71,7 @@ class AuthDatabase:
     driver: str
     settings: Mapping[str, str]
     line: int
+    named: bool = False
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ start() {
     conf=$1
     [ -f "$conf" ] || die "no such file: $conf"
     command -v dovecot >/dev/null 2>&1 || die "dovecot is not installed (deploy/lab/install-test-deps.sh)"
-    dovecot -c "$conf" || die "dovecot failed to start: $(tail -n 3 "$(doveconf -c "$conf" -h log_path)" 2>/dev/null)"
+    dovecot -c "$conf" </dev/null >/dev/null 2>&1 || die "dovecot failed to start: $(tail -n 3 "$(doveconf -c "$conf" -h log_path)" 2>/dev/null)"
     tries=0
     until [ -S "$(base_dir "$conf")/auth-userdb" ]; do
         tries=$((tries + 1))

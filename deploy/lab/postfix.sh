@@ -20,7 +20,7 @@ start() {
     case $queue in "$dir"/*) ;; *) die "queue_directory must be inside $dir, not $queue" ;; esac
     mkdir -p "$queue"
     chmod 755 "$dir" "$queue"
-    postfix -c "$dir" start >"$dir/start.log" 2>&1 || die "postfix start failed: $(tail -n 3 "$dir/maillog" 2>/dev/null)"
+    postfix -c "$dir" start </dev/null >"$dir/start.log" 2>&1 || die "postfix start failed: $(tail -n 3 "$dir/maillog" 2>/dev/null)"
     pidfile="$queue/pid/master.pid"
     tries=0
     until [ -s "$pidfile" ]; do

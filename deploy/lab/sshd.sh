@@ -49,7 +49,7 @@ CONFIG
     mkdir -p /run/sshd
     chmod 755 /run/sshd
     /usr/sbin/sshd -t -f "$dir/sshd_config" || die "sshd refuses the configuration"
-    /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log" || die "sshd failed to start: $(tail -n 3 "$dir/sshd.log")"
+    /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log" </dev/null >/dev/null 2>&1 || die "sshd failed to start: $(tail -n 3 "$dir/sshd.log")"
     tries=0
     until [ -s "$dir/sshd.pid" ]; do
         tries=$((tries + 1))

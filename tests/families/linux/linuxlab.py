@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
@@ -52,9 +53,12 @@ def lab_dir(prefix: str) -> Path:
 
 
 def write(folder: Path, name: str, text: str) -> Path:
+    """Write a config file dated a minute ago: Postfix waits for a main.cf younger than ~2 s to settle."""
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
+    past = time.time() - 60
+    os.utime(path, (past, past))
     return path
 
 

@@ -67,37 +67,27 @@ def parse_parameters(path: Path, text: str) -> dict[str, str]:
 
 
 def split_braced(path: Path, number: int, text: str) -> list[str]:
-    """Split at blanks, keeping `{ ... }` groups (nested braces allowed) as single tokens."""
+    """Split at blanks outside braces, as Postfix does: `{ a b }` and `${name}` stay inside one token."""
     tokens: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i] in " \t":
-            i += 1
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                raise InputFormatError(f"{path}:{number}", "unbalanced '}' in a master.cf argument")
+        if char in " \t" and depth == 0:
+            if current:
+                tokens.append("".join(current))
+                current = []
             continue
-        start = i
-        if text[i] == "{":
-            depth = 0
-            while i < n:
-                if text[i] == "{":
-                    depth += 1
-                elif text[i] == "}":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                i += 1
-            if depth:
-                raise InputFormatError(f"{path}:{number}", "unbalanced '{' in a master.cf argument")
-            i += 1
-            if i < n and text[i] not in " \t":
-                raise InputFormatError(f"{path}:{number}", "text right after '}' in a master.cf argument")
-        else:
-            while i < n and text[i] not in " \t":
-                if text[i] in "{}":
-                    raise InputFormatError(
-                        f"{path}:{number}", f"stray {text[i]!r} inside a master.cf argument"
-                    )
-                i += 1
-        tokens.append(text[start:i])
+        current.append(char)
+    if depth:
+        raise InputFormatError(f"{path}:{number}", "unbalanced '{' in a master.cf argument")
+    if current:
+        tokens.append("".join(current))
     return tokens
 
 

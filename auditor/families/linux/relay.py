@@ -16,9 +16,12 @@ that offers SASL); `permit_naked_ip_address` permits (the client chooses its HEL
 refuse it; every other `reject_*` may refuse real spam but not a chosen probe (DUNNO). An access
 map, a policy service, a DNS white list, `permit_mx_backup` or a restriction class cannot be judged
 from the export: reached before any refusal, they make the verdict `error` (manual review), never
-a guess. smtpd refuses to work unless the relay or recipient list *contains* one of `reject`,
-`reject_unauth_destination`, `defer`, `defer_if_permit`, `defer_unauth_destination` (a presence
-test only): otherwise the verdict is `error` with Postfix's own words.
+a guess. smtpd refuses to start unless the relay or recipient list holds one of `reject`, `reject_unauth_destination`,
+`defer`, `defer_if_permit`, `defer_unauth_destination` (or the obsolete `check_relay_domains`)
+*before any `permit`*: a restriction after `permit` is ignored, so `permit, reject_unauth_destination`
+does not pass (seen with Postfix 3.7: "restriction `reject_unauth_destination' after `permit' is
+ignored", then "fatal: ... specify at least one working instance of ..."). Such a service accepts
+no mail at all: the verdict is `error` with Postfix's own words, never `open`.
 """
 
 from __future__ import annotations
@@ -65,7 +68,14 @@ _DUNNO_NAMES = frozenset(
         "reject_plaintext_session",
     }
 )
-_REQUIRED = ("reject_unauth_destination", "defer_unauth_destination", "reject", "defer", "defer_if_permit")
+_REQUIRED = (
+    "reject_unauth_destination",
+    "defer_unauth_destination",
+    "reject",
+    "defer",
+    "defer_if_permit",
+    "check_relay_domains",
+)
 _LISTS = (
     "smtpd_client_restrictions",
     "smtpd_helo_restrictions",
@@ -262,20 +272,49 @@ def _order(settings: Settings) -> tuple[str, ...]:
     return (*_LISTS, "smtpd_recipient_restrictions", "smtpd_relay_restrictions")
 
 
+def _has_required(settings: Settings, tokens: list[str], classes: set[str], depth: int = 0) -> bool:
+    """Postfix's `has_required` (smtpd_check.c): a required restriction before any `permit`.
+
+    `warn_if_reject X` does not count; everything after `permit` is ignored (smtpd warns
+    "restriction ... after `permit' is ignored"); restriction classes are searched recursively.
+    """
+    i = 0
+    while i < len(tokens):
+        name = tokens[i].lower()
+        if name == "warn_if_reject" and i + 1 < len(tokens):
+            i += 2
+            continue
+        if name == "permit":
+            return False
+        if name in _REQUIRED:
+            return True
+        if tokens[i] in classes and depth < 20:
+            try:
+                expansion = split_list(settings.get(tokens[i]))
+            except ExpansionError:
+                expansion = []
+            if _has_required(settings, expansion, classes, depth + 1):
+                return True
+        i += 1
+    return False
+
+
 def _presence_error(service: PostfixService) -> RelayOutcome | None:
+    """smtpd exits at start-up (fatal) when neither list holds a required restriction: no mail at all."""
     settings = service.settings
-    tokens: set[str] = set()
+    classes = _classes(settings)
     for list_name in ("smtpd_relay_restrictions", "smtpd_recipient_restrictions"):
         try:
-            tokens.update(t.lower() for t in split_list(settings.get(list_name)))
+            tokens = split_list(settings.get(list_name))
         except ExpansionError:
             return None
-    if tokens & set(_REQUIRED):
-        return None
+        if _has_required(settings, tokens, classes):
+            return None
     return RelayOutcome(
         RelayVerdict.ERROR,
-        f"{service.key}: smtpd refuses mail: in parameter smtpd_relay_restrictions or "
-        f"smtpd_recipient_restrictions, specify at least one working instance of: {', '.join(_REQUIRED)}",
+        f"{service.key}: smtpd cannot start (fatal: in parameter smtpd_relay_restrictions or "
+        f"smtpd_recipient_restrictions, specify at least one working instance of: {', '.join(_REQUIRED)}; "
+        "a restriction after 'permit' does not count)",
     )
 
 

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
@@ -118,3 +119,144 @@ def lab(script: str, *args: str) -> None:
     result = subprocess.run(["sh", str(LAB / script), *args], capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise RuntimeError(f"{script} {' '.join(args)}: {result.stderr.strip()}")
+
+
+# --- the relay configurations shared by the simulation tests and the cross-check with Postfix ---
+
+PROBE_CLIENT = "127.0.0.2"
+PROBE_SENDER = "probe@example.org"
+PROBE_RECIPIENT = "victim@relay-probe.example"
+
+
+@dataclass(frozen=True)
+class RelayCase:
+    """main.cf lines and the probed service's `-o` options, with the verdicts expected for a client
+    at 127.0.0.2: unauthenticated (`outside`) and authenticated through Dovecot SASL."""
+
+    name: str
+    main: str
+    options: tuple[str, ...] = ()
+    outside: str = "not open"
+    authenticated: str = "open"
+
+
+RELAY_CASES = (
+    RelayCase("compat-3.6-defaults", "compatibility_level = 3.6\nmynetworks = 127.0.0.1/32\n"),
+    RelayCase(
+        "reject-unauth-destination",
+        "compatibility_level = 3.6\nmynetworks = 127.0.0.1/32\n"
+        "smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination\n",
+    ),
+    RelayCase(
+        "permit-before-reject-is-fatal",
+        "compatibility_level = 3.6\nmynetworks = 127.0.0.1/32\n"
+        "smtpd_relay_restrictions = permit, reject_unauth_destination\n",
+        outside="error",
+        authenticated="error",
+    ),
+    RelayCase("mynetworks-everything", "compatibility_level = 2\nmynetworks = 0.0.0.0/0\n", outside="open"),
+    RelayCase("mynetworks-too-wide", "compatibility_level = 3.6\nmynetworks = 127.0.0.0/8\n", outside="open"),
+    RelayCase(
+        "mynetworks-exclusion",
+        "compatibility_level = 3.6\nmynetworks = !127.0.0.2 127.0.0.0/8\n",
+    ),
+    RelayCase(
+        "compat-0-recipient-list-only",
+        "compatibility_level = 0\nmynetworks = 127.0.0.1/32\n"
+        "smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination\n",
+        authenticated="not open",
+    ),
+    RelayCase(
+        "client-list-rejects",
+        "compatibility_level = 3.6\nmynetworks = 127.0.0.1/32\n"
+        "smtpd_client_restrictions = permit_sasl_authenticated, reject\n",
+    ),
+    RelayCase(
+        "sender-permit-ends-only-its-list",
+        "compatibility_level = 3.6\nmynetworks = 127.0.0.1/32\nsmtpd_sender_restrictions = permit\n",
+    ),
+    RelayCase(
+        "service-override-beats-main",
+        "compatibility_level = 3.6\nmynetworks = 127.0.0.1/32\nsmtpd_relay_restrictions = permit\n",
+        options=("smtpd_relay_restrictions=permit_sasl_authenticated,reject",),
+    ),
+    RelayCase(
+        "recipient-before-relay-at-level-2",
+        "compatibility_level = 2\nmynetworks = 127.0.0.1/32\nsmtpd_recipient_restrictions = permit\n"
+        "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n",
+        authenticated="not open",
+    ),
+    RelayCase("host-style-mynetworks-default", "compatibility_level = 3.6\n"),
+    RelayCase(
+        "no-required-restriction",
+        "compatibility_level = 3.6\nmynetworks = 127.0.0.1/32\nsmtpd_relay_restrictions =\n"
+        "smtpd_recipient_restrictions = permit_mynetworks, permit\n",
+        outside="error",
+        authenticated="error",
+    ),
+    RelayCase(
+        "no-sasl-offered",
+        "compatibility_level = 3.6\nmynetworks = 127.0.0.1/32\nsmtpd_sasl_auth_enable = no\n",
+        authenticated="not open",
+    ),
+)
+
+LAB_MASTER_SERVICES = textwrap.dedent(
+    """\
+    pickup    unix  n       -       n       60      1       pickup
+    cleanup   unix  n       -       n       -       0       cleanup
+    qmgr      unix  n       -       n       300     1       qmgr
+    rewrite   unix  -       -       n       -       -       trivial-rewrite
+    bounce    unix  -       -       n       -       0       bounce
+    defer     unix  -       -       n       -       0       bounce
+    trace     unix  -       -       n       -       0       bounce
+    verify    unix  -       -       n       -       1       verify
+    proxymap  unix  -       -       n       -       -       proxymap
+    error     unix  -       -       n       -       -       error
+    retry     unix  -       -       n       -       -       error
+    discard   unix  -       -       n       -       -       discard
+    anvil     unix  -       -       n       -       1       anvil
+    scache    unix  -       -       n       -       1       scache
+    postlog   unix-dgram n  -       n       -       1       postlogd
+    """
+)
+
+
+def relay_lab_config(folder: Path, case: RelayCase, port: int, sasl_socket: Path) -> Path:
+    """A Postfix instance for one relay case: loopback only, its own queue, no route off the machine.
+
+    Everything remote goes to `error` (default_transport, relay_transport); the probe's domain is
+    sent to `discard` so that an accepted probe answers 250 rather than "no route" (smtpd refuses
+    recipients of the error transport). Neither changes the relay decision, which is made from
+    address classes and restriction lists only.
+    """
+    main = (
+        textwrap.dedent(
+            f"""\
+        queue_directory = {folder}/queue
+        data_directory = {folder}/data
+        maillog_file = {folder}/maillog
+        maillog_file_prefixes = {folder}
+        myhostname = lab.invalid
+        mydomain = invalid
+        mydestination =
+        inet_interfaces = 127.0.0.1
+        inet_protocols = ipv4
+        alias_maps =
+        alias_database =
+        local_recipient_maps =
+        default_transport = error:no route off this machine
+        relay_transport = error:no route off this machine
+        transport_maps = inline:{{ relay-probe.example=discard: }}
+        smtpd_sasl_auth_enable = yes
+        smtpd_sasl_type = dovecot
+        smtpd_sasl_path = {sasl_socket}
+        smtpd_tls_security_level = none
+        smtputf8_enable = no
+        """
+        )
+        + case.main
+    )
+    options = "".join(f" -o {option}" for option in case.options)
+    master = f"127.0.0.1:{port} inet n - n - - smtpd{options}\n" + LAB_MASTER_SERVICES
+    return postfix_config(folder, main, master)

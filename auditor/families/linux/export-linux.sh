@@ -152,26 +152,34 @@ references() {
     '
 }
 
+# The values of the named parameters, from postconf -x and from the per-service overrides.
+values_of() {
+    awk -v wanted="$1" '
+        BEGIN { n = split(wanted, list, " "); for (i = 1; i <= n; i++) want[list[i]] = 1 }
+        {
+            name = $1
+            if (FILENAME ~ /postconf-Px[.]txt$/) sub(/^.*\//, "", name)
+            if (name in want) { sub(/^[^=]*= ?/, ""); print }
+        }
+    ' "$work/postconf-x.txt" ${2:+"$2"}
+}
+
 postfix_maps() {
     params="transport_maps relay_domains mydestination virtual_alias_maps virtual_alias_domains
 virtual_mailbox_maps virtual_mailbox_domains relay_recipient_maps local_recipient_maps mynetworks
 sender_dependent_relayhost_maps sender_dependent_default_transport_maps smtp_tls_policy_maps
 smtpd_client_restrictions smtpd_helo_restrictions smtpd_sender_restrictions smtpd_relay_restrictions
 smtpd_recipient_restrictions"
+    [ -f "$work/postconf-x.txt" ] || return 0
+    overrides=""
+    [ -f "$work/postconf-Px.txt" ] && overrides="$work/postconf-Px.txt"
     mkdir "$work/maps"
     : >"$work/maps/INDEX.tsv"
-    for param in $params; do
-        {
-            pc -h -x "$param" 2>/dev/null || true
-            [ -f "$work/postconf-Px.txt" ] && sed -n "s|^[^ ]*/$param = ||p" "$work/postconf-Px.txt"
-        } | references | while read -r ref; do
-            case $ref in unix:*) index_line "$ref" - ;; *) export_map "$ref" 0 ;; esac
-        done
+    # Password maps first: a table named there too is exported with its values redacted.
+    values_of smtp_sasl_password_maps "$overrides" | references | while read -r ref; do export_map "$ref" 1; done
+    values_of "$params" "$overrides" | references | while read -r ref; do
+        case $ref in unix:*) index_line "$ref" - ;; *) export_map "$ref" 0 ;; esac
     done
-    {
-        pc -h -x smtp_sasl_password_maps 2>/dev/null || true
-        [ -f "$work/postconf-Px.txt" ] && sed -n 's|^[^ ]*/smtp_sasl_password_maps = ||p' "$work/postconf-Px.txt"
-    } | references | while read -r ref; do export_map "$ref" 1; done
     rm -f "$work/maps/.seen"
     [ -s "$work/maps/INDEX.tsv" ] || rm -rf "$work/maps"
 }

@@ -86,12 +86,15 @@ def postconf(folder: Path, *args: str) -> str:
 def run_export(
     out: Path, *, postfix: Path | None = None, dovecot: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run deploy/linux/export-linux.sh on these configurations into `out`."""
+    """Run deploy/linux/export-linux.sh on these configurations into `out`.
+
+    A configuration not given points at a path that does not exist, so the export never picks up
+    this machine's own /etc/postfix or /etc/dovecot.
+    """
+    missing = out.parent / "not-configured"
     command = ["sh", str(EXPORT_SCRIPT), "-o", str(out)]
-    if postfix is not None:
-        command += ["-c", str(postfix)]
-    if dovecot is not None:
-        command += ["-d", str(dovecot)]
+    command += ["-c", str(postfix if postfix is not None else missing)]
+    command += ["-d", str(dovecot if dovecot is not None else missing)]
     return subprocess.run(
         command, capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}, timeout=120
     )
@@ -260,3 +263,42 @@ def relay_lab_config(folder: Path, case: RelayCase, port: int, sasl_socket: Path
     options = "".join(f" -o {option}" for option in case.options)
     master = f"127.0.0.1:{port} inet n - n - - smtpd{options}\n" + LAB_MASTER_SERVICES
     return postfix_config(folder, main, master)
+
+
+def linux_host(
+    tmp: Path,
+    main: str = "",
+    *,
+    master: str = STOCK_MASTER,
+    tables: dict[str, str] | None = None,
+    dovecot: str | None = None,
+    dovecot_files: dict[str, str] | None = None,
+    name: str = "LNX01",
+    addresses: tuple[str, ...] = ("10.0.0.25",),
+):  # type: ignore[no-untyped-def]
+    """Write a Postfix (and optionally Dovecot) configuration, export it with the real programs, parse it.
+
+    `{pf}` / `{dc}` in the texts stand for the Postfix / Dovecot folders; `tables` are written into
+    the Postfix folder and built with postmap (hash) when their name has no extension.
+    """
+    from auditor.families.linux.export import read_linux_export
+    from auditor.families.linux.host import LinuxHost
+
+    pf, dc = tmp / "postfix", tmp / "dovecot"
+    pf.mkdir(parents=True, exist_ok=True)
+    dc.mkdir(parents=True, exist_ok=True)
+    for table, text in (tables or {}).items():
+        path = write(pf, table, text.format(pf=pf, dc=dc))
+        if "." not in table:
+            postmap(path)
+    postfix_config(pf, main.format(pf=pf, dc=dc), master)
+    conf = None
+    if dovecot is not None:
+        for file, text in (dovecot_files or {}).items():
+            write(dc, file, text.format(pf=pf, dc=dc))
+        conf = write(dc, "dovecot.conf", dovecot.format(pf=pf, dc=dc))
+    out = tmp / "export"
+    if out.exists():
+        shutil.rmtree(out)
+    run_export(out, postfix=pf, dovecot=conf)
+    return LinuxHost.from_export(read_linux_export(out), name=name, addresses=addresses)

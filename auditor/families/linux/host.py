@@ -105,7 +105,14 @@ def _auth_databases(root: DoveSection, kind: str) -> list[AuthDatabase]:
         driver = settings.get("driver") or settings.get(f"{kind}_driver") or (section.label or "")
         label = section.label if section.label is not None else str(index)
         found.append(
-            AuthDatabase(kind=kind, label=label, driver=driver, settings=settings, line=section.line)
+            AuthDatabase(
+                kind=kind,
+                label=label,
+                driver=driver,
+                settings=settings,
+                line=section.line,
+                named=section.label is not None,
+            )
         )
     return found
 

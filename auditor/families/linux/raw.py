@@ -13,6 +13,7 @@ Kinds and keys (`NAME` is the configured server name, lower case in keys):
 Records keep what was exported, never a derived verdict: the history is re-read under today's
 code, so `host_from_records` rebuilds the same `LinuxHost` that `LinuxHost.from_export` built.
 The export's own time is not a record attribute (it changes every pass); it is in `SourceInfo`.
+Neither is `process_id` (postconf prints its own pid).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ LINUX_KINDS = (
     "dovecot_passdb",
     "dovecot_userdb",
 )
+# `postconf -x` prints its own process id: it changes every run and is never drift.
+VOLATILE_PARAMETERS = frozenset({"process_id"})
 _HOST_FIELDS = ("name", "fqdn", "addresses", "postconfSource", "explicitParameters")
 _MASTER_FIELDS = (
     "service",
@@ -86,7 +89,7 @@ def host_records(host: LinuxHost) -> list[ObjectRecord]:
         attributes = dict(identity)
         if export.postconf_x is not None:
             attributes["postconfSource"] = ("postconf -x",)
-            attributes.update({k: (v,) for k, v in export.postconf_x.items()})
+            attributes.update({k: (v,) for k, v in export.postconf_x.items() if k not in VOLATILE_PARAMETERS})
         elif export.postconf_n is not None:
             attributes["postconfSource"] = ("postconf -n",)
             attributes.update({k: (v,) for k, v in export.postconf_n.items()})

@@ -10,7 +10,8 @@
       hosted_domains / relay_domains / mailboxes        D_pop(S), relay_domains, POP3 addresses
       relayhost_use / tls_to_relayhost / sasl_client    Postfix as the client of Exchange
       smtpd_auth_all                                    SASL offered, via Dovecot, TLS before AUTH
-      protocols / passdb_verdicts / cleartext_auth /    Dovecot: POP3/IMAP, AD backing, COEX-203,
+      protocols / passdb_verdicts / kerberos /          Dovecot: POP3/IMAP, AD backing (passdbs,
+      cleartext_auth /                                  GSSAPI), COEX-203,
       ldap_connections / trusted_networks_beyond_host   COEX-204, login_trusted_networks
       route_address (route.py)                          next hop or stop for one address
 
@@ -25,9 +26,11 @@ from auditor.families.linux.domains import DomainSet, Mailboxes, hosted_domains,
 from auditor.families.linux.dovecot import (
     AdBacking,
     CleartextAuth,
+    Kerberos,
     LdapConnection,
     PassdbVerdict,
     cleartext_auth,
+    kerberos,
     ldap_connections,
     passdb_verdicts,
     protocols,
@@ -65,6 +68,7 @@ __all__ = [
     "CleartextAuth",
     "DomainSet",
     "DovecotHost",
+    "Kerberos",
     "LdapConnection",
     "LinuxExport",
     "LinuxExportSource",
@@ -90,6 +94,7 @@ __all__ = [
     "host_from_records",
     "host_records",
     "hosted_domains",
+    "kerberos",
     "ldap_connections",
     "linux_source",
     "mailboxes",

@@ -21,9 +21,11 @@ from auditor.families.linux.params import split_list
 __all__ = [
     "AdBacking",
     "CleartextAuth",
+    "Kerberos",
     "LdapConnection",
     "PassdbVerdict",
     "cleartext_auth",
+    "kerberos",
     "ldap_connections",
     "passdb_verdicts",
     "protocols",
@@ -120,6 +122,21 @@ def passdb_verdicts(dovecot: DovecotHost) -> list[PassdbVerdict]:
         else:
             verdicts.append(PassdbVerdict(db.label, driver, AdBacking.REVIEW, f"{where}: unknown driver"))
     return verdicts
+
+
+@dataclass(frozen=True, slots=True)
+class Kerberos:
+    """GSSAPI (Kerberos against AD) as an authentication mechanism: offered, and with which keytab."""
+
+    offered: bool
+    keytab: str | None
+
+
+def kerberos(dovecot: DovecotHost) -> Kerberos:
+    """`auth_mechanisms` containing `gssapi`; the keytab from `auth_krb5_keytab` (2.3) or `auth_gssapi_keytab`."""
+    mechanisms = (dovecot.setting("auth_mechanisms") or "plain").lower().split()
+    keytab = dovecot.setting("auth_krb5_keytab") or dovecot.setting("auth_gssapi_keytab")
+    return Kerberos("gssapi" in mechanisms, keytab)
 
 
 @dataclass(frozen=True, slots=True)

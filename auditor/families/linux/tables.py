@@ -49,8 +49,12 @@ class Tables:
     def __init__(self, maps: Mapping[str, ExportedMap]) -> None:
         self.maps = maps
 
-    def entries(self, reference: str) -> tuple[dict[str, str] | None, str | None]:
-        """(entries, None), or (None, why the content is unknown)."""
+    def entries(self, reference: str) -> tuple[Mapping[str, str] | None, str | None]:
+        """(entries, None), or (None, why the content is unknown).
+
+        `postmap -s` prints keys as the table holds them: lower case, since postmap folds keys
+        unless run with -f; lookups therefore use lower-case keys and the entries are not copied.
+        """
         if reference.startswith("inline:"):
             inline = _inline(reference)
             return (inline, None) if inline is not None else (None, f"{reference} cannot be read")
@@ -58,7 +62,7 @@ class Tables:
         if exported is None:
             return None, f"{reference} was not exported"
         if exported.entries is not None:
-            return {k.lower(): v for k, v in exported.entries.items()}, None
+            return exported.entries, None
         if exported.form == "none":
             return None, f"{reference} could not be exported"
         return None, f"{reference} is a {exported.type}: table whose answers the export cannot show"
@@ -78,8 +82,11 @@ class Tables:
             if entries is None:
                 return Lookup(None, unknown=unknown, table=reference)
             for key in keys:
-                if key.lower() in entries:
-                    return Lookup(entries[key.lower()], table=reference)
+                found = entries.get(key.lower())
+                if found is None and key in entries:
+                    found = entries[key]
+                if found is not None:
+                    return Lookup(found, table=reference)
         return Lookup(None)
 
 

@@ -10,7 +10,9 @@ from linuxlab import linux_host
 from auditor.families.linux.doveconf import parse_doveconf
 from auditor.families.linux.dovecot import (
     AdBacking,
+    Kerberos,
     cleartext_auth,
+    kerberos,
     ldap_connections,
     passdb_verdicts,
     protocols,
@@ -143,6 +145,19 @@ def test_cleartext_authentication(tmp_path: Path, settings: str, allowed: bool, 
     assert host.dovecot is not None
     result = cleartext_auth(host.dovecot, host.addresses)
     assert (result.allowed, result.severity) == (allowed, severity), result.reason
+
+
+def test_kerberos_is_seen_in_the_mechanisms(tmp_path: Path) -> None:
+    host = dovecot_host(
+        tmp_path,
+        "protocols = imap\nauth_mechanisms = gssapi plain\nauth_krb5_keytab = /etc/dovecot/krb5.keytab\n"
+        "passdb {{\n  driver = pam\n}}\n",
+    )
+    assert host.dovecot is not None
+    assert kerberos(host.dovecot) == Kerberos(True, "/etc/dovecot/krb5.keytab")
+    plain = dovecot_host(tmp_path / "plain", LDAP_ONLY)
+    assert plain.dovecot is not None
+    assert kerberos(plain.dovecot).offered is False
 
 
 def test_no_pop3_or_imap_means_the_rule_does_not_apply(tmp_path: Path) -> None:

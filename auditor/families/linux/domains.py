@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from auditor.families.linux.host import LinuxHost
 from auditor.families.linux.params import UNKNOWN, is_unknown
-from auditor.families.linux.tables import Tables, domain_list
+from auditor.families.linux.tables import domain_list
 
 __all__ = ["DomainSet", "Mailboxes", "hosted_domains", "mailboxes", "relay_domains"]
 
@@ -44,7 +44,7 @@ def hosted_domains(host: LinuxHost) -> DomainSet | None:
     """`D_pop(S)`; None when no Postfix settings were exported (a check then reports `skipped`)."""
     if host.postfix is None or not (host.export.postconf_x or host.export.postconf_n):
         return None
-    tables = Tables(host.postfix.maps)
+    tables = host.postfix.tables
     excluded = _excluded(host)
     domains: set[str] = set()
     errors: list[str] = []
@@ -65,7 +65,7 @@ def relay_domains(host: LinuxHost) -> DomainSet | None:
     """The domains Postfix relays for (forwarded, not hosted)."""
     if host.postfix is None or not (host.export.postconf_x or host.export.postconf_n):
         return None
-    tables = Tables(host.postfix.maps)
+    tables = host.postfix.tables
     listed = domain_list(host.postfix.main.get("relay_domains"), tables)
     excluded = _excluded(host)
     errors = [f"relay_domains: {why}" for why in listed.unknown]

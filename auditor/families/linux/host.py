@@ -15,6 +15,7 @@ from auditor.families.linux.doveconf import DoveSection
 from auditor.families.linux.export import ExportedMap, LinuxExport
 from auditor.families.linux.params import Settings
 from auditor.families.linux.postconf import MasterService
+from auditor.families.linux.tables import Tables
 
 __all__ = ["AuthDatabase", "DovecotHost", "LinuxHost", "PostfixHost", "PostfixService"]
 
@@ -54,6 +55,14 @@ class PostfixHost:
     services: list[PostfixService]
     maps: Mapping[str, ExportedMap]
     master_exported: bool
+    _tables: Tables | None = None
+
+    @property
+    def tables(self) -> Tables:
+        """The exported maps as lookup tables, built once per host."""
+        if self._tables is None:
+            self._tables = Tables(self.maps)
+        return self._tables
 
     def smtpd_services(self) -> list[PostfixService]:
         return [s for s in self.services if s.is_smtpd]

@@ -361,7 +361,7 @@ def simulate_relay(
 
 def relay_report(host: LinuxHost, service: PostfixService) -> ServiceRelay:
     """The outside, authenticated and inside probes of one smtpd service, and its relay population."""
-    tables = Tables(host.postfix.maps) if host.postfix is not None else None
+    tables = host.postfix.tables if host.postfix is not None else None
     outside = simulate_relay(service, in_mynetworks=False)
     authenticated = simulate_relay(service, in_mynetworks=False, authenticated=True)
     networks, note = mynetworks_of(service.settings, host.addresses, tables)

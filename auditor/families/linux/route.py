@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from auditor.families.linux.host import LinuxHost
 from auditor.families.linux.params import is_unknown, split_list
 from auditor.families.linux.smtp_client import NextHop, parse_nexthop, split_transport
-from auditor.families.linux.tables import Tables, domain_list
+from auditor.families.linux.tables import Tables
 
 __all__ = ["RouteOutcome", "route_address"]
 
@@ -77,7 +77,7 @@ def _transport_keys(address: str, host: LinuxHost) -> list[str]:
 
 def _in(domain: str, setting: str, host: LinuxHost, tables: Tables) -> tuple[bool | None, str]:
     assert host.postfix is not None
-    listed = domain_list(host.postfix.main.get(setting), tables)
+    listed = tables.domains(host.postfix.main.get(setting))
     if domain in listed.domains:
         return True, f"{domain} is in {setting}"
     matches_parent = setting in host.postfix.main.get("parent_domain_matches_subdomains")
@@ -128,7 +128,7 @@ def route_address(host: LinuxHost, address: str) -> RouteOutcome:
     """The next hop (or stop) of the Linux host for one recipient address."""
     if host.postfix is None or not (host.export.postconf_x or host.export.postconf_n):
         return RouteOutcome("error", address, "the host's Postfix settings were not exported")
-    return _route(host, address.strip(), Tables(host.postfix.maps), [], 0, set())
+    return _route(host, address.strip(), host.postfix.tables, [], 0, set())
 
 
 def _alias(host: LinuxHost, address: str, tables: Tables) -> tuple[str, list[str] | None, str]:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from auditor.families.linux.domains import hosted_domains
 from auditor.families.linux.host import LinuxHost
 from auditor.families.linux.params import Settings, split_list
-from auditor.families.linux.tables import Tables
 
 __all__ = [
     "NextHop",
@@ -88,7 +87,7 @@ def relayhost_use(host: LinuxHost) -> RelayhostUse | None:
     if host.postfix is None or not (host.export.postconf_x or host.export.postconf_n):
         return None
     main = host.postfix.main
-    tables = Tables(host.postfix.maps)
+    tables = host.postfix.tables
     relayhosts = tuple(parse_nexthop(t) for t in split_list(main.get("relayhost")))
     bypasses: list[str] = []
     errors: list[str] = []
@@ -164,7 +163,7 @@ def tls_to_relayhost(host: LinuxHost) -> TlsToRelayhost | None:
     main = host.postfix.main
     policy = main.get("smtp_tls_policy_maps")
     if use.relayhosts and policy.strip():
-        found = Tables(host.postfix.maps).lookup(policy, _policy_keys(use.relayhosts[0]))
+        found = host.postfix.tables.lookup(policy, _policy_keys(use.relayhosts[0]))
         if found.unknown:
             return TlsToRelayhost(None, f"smtp_tls_policy_maps: {found.unknown}")
         if found.value is not None:
@@ -198,7 +197,7 @@ def sasl_client(host: LinuxHost) -> SaslClient | None:
     maps = main.get("smtp_sasl_password_maps")
     if use.relayhosts and maps.strip():
         nexthop = use.relayhosts[0]
-        found = Tables(host.postfix.maps).lookup(maps, [nexthop.text, nexthop.host])
+        found = host.postfix.tables.lookup(maps, [nexthop.text, nexthop.host])
         entry = None if found.unknown else found.found
         detail = found.unknown or (
             f"{found.table} has an entry for {nexthop.text}"

@@ -48,6 +48,14 @@ class Tables:
 
     def __init__(self, maps: Mapping[str, ExportedMap]) -> None:
         self.maps = maps
+        self._domain_lists: dict[str, DomainList] = {}
+
+    def domains(self, value: str) -> DomainList:
+        """`domain_list(value, self)`, computed once per value (a map of 100,000 keys is read once)."""
+        found = self._domain_lists.get(value)
+        if found is None:
+            found = self._domain_lists[value] = domain_list(value, self)
+        return found
 
     def entries(self, reference: str) -> tuple[Mapping[str, str] | None, str | None]:
         """(entries, None), or (None, why the content is unknown).

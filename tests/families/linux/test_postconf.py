@@ -152,3 +152,14 @@ def test_map_index_names_plain_files_or_a_dash() -> None:
 def test_postmap_lines_without_a_tab_are_refused() -> None:
     with pytest.raises(InputFormatError, match="m:2"):
         parse_postmap(Path("m"), "a\tb\nno tab here\n")
+
+
+def test_debians_stock_master_cf_parses_pipe_arguments_with_braces(tmp_path: Path) -> None:
+    stock = Path("/usr/share/postfix/master.cf.dist")
+    assert stock.exists(), "Debian's postfix package ships master.cf.dist"
+    config = postfix_config(tmp_path, "compatibility_level = 3.6\n", stock.read_text(encoding="utf-8"))
+    services = {s.key: s for s in parse_master(Path("M"), postconf(config, "-M"))}
+    assert services["smtp/inet"].command == "smtpd"
+    maildrop = services["maildrop/unix"]
+    assert maildrop.command == "pipe"
+    assert maildrop.arguments[-1] == "${recipient}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from auditor.families.linux.host import LinuxHost
-from auditor.families.linux.params import UNKNOWN, is_unknown
+from auditor.families.linux.params import is_unknown, unknown_default
 from auditor.families.linux.tables import domain_list
 
 __all__ = ["DomainSet", "Mailboxes", "hosted_domains", "mailboxes", "relay_domains"]
@@ -37,7 +37,8 @@ def _excluded(host: LinuxHost) -> set[str]:
     main = host.postfix.main
     myhostname = main.get("myhostname").strip().rstrip(".").lower()
     mydomain = main.get("mydomain").strip().rstrip(".").lower()
-    return {"localhost", f"localhost.{mydomain}", myhostname, UNKNOWN, f"localhost.{UNKNOWN}"}
+    unknown_host, unknown_domain = unknown_default("myhostname"), unknown_default("mydomain")
+    return {"localhost", f"localhost.{mydomain}", myhostname, unknown_host, f"localhost.{unknown_domain}"}
 
 
 def hosted_domains(host: LinuxHost) -> DomainSet | None:

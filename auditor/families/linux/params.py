@@ -20,9 +20,16 @@ from dataclasses import dataclass, field
 
 from auditor.families.linux.defaults import HOST_DEPENDENT, compatibility_level, defaults_for
 
-__all__ = ["UNKNOWN", "ExpansionError", "Settings", "expand", "is_unknown", "split_list"]
+__all__ = ["UNKNOWN", "ExpansionError", "Settings", "expand", "is_unknown", "split_list", "unknown_default"]
 
 UNKNOWN = "\x00unknown\x00"
+
+
+def unknown_default(name: str) -> str:
+    """The marker of a host-dependent default left unknown (`\\x00unknown:myhostname\\x00`)."""
+    return f"\x00unknown:{name}\x00"
+
+
 _MAX_DEPTH = 100
 _SIMPLE = re.compile(r"[A-Za-z0-9_]+")
 
@@ -32,7 +39,7 @@ class ExpansionError(ValueError):
 
 
 def is_unknown(value: str) -> bool:
-    return UNKNOWN in value
+    return "\x00unknown" in value
 
 
 def _braced_end(text: str, start: int, close: str) -> int:
@@ -114,7 +121,7 @@ def _expand_inner(inner: str, lookup: Callable[[str], str | None], depth: int) -
         raise ExpansionError(f"cannot evaluate the expression ${{{inner[:50]}}}")
     current = _lookup(name, lookup, depth)
     if is_unknown(current):
-        return UNKNOWN
+        return current
     when_set, when_empty = (body, "") if operator == "?" else ("", body)
     if operator == "?" and body.startswith("{"):
         end = _braced_end(body, 1, "}")
@@ -179,7 +186,7 @@ class Settings:
         level = compatibility_level(level_text) or (0,)
         values = defaults_for(level)
         for name in HOST_DEPENDENT:
-            values[name] = UNKNOWN
+            values[name] = unknown_default(name)
         values.update(explicit)
         shown = ".".join(str(p) for p in level)
         note = "" if compatibility_level(level_text) else f", unreadable level {level_text!r} taken as 0"
@@ -193,7 +200,13 @@ class Settings:
         """This scope with a service's `-o` values on top (`expanded`: they came from `-P -x`)."""
         merged = {**self.overrides}
         for name, value in overrides.items():
-            merged[name] = value if expanded else self._expand_raw(value)
+            if expanded:
+                merged[name] = value
+                continue
+            try:
+                merged[name] = self._expand_raw(value)
+            except ExpansionError:
+                merged[name] = UNKNOWN
         return Settings(
             raw=self.raw, origin=self.origin, expanded_already=self.expanded_already, overrides=merged
         )
@@ -210,7 +223,11 @@ class Settings:
         return name in self.overrides or (name in self.raw and not self.expanded_already)
 
     def get(self, name: str) -> str:
-        """The effective, expanded value ('' when Postfix knows no such parameter)."""
+        """The effective, expanded value ('' when Postfix knows no such parameter).
+
+        A value auditor cannot expand (a `${{a} == {b} ? ...}` comparison, a loop) is `UNKNOWN`,
+        so every verdict built on it says "cannot be judged" instead of guessing.
+        """
         if name in self.overrides:
             return self.overrides[name]
         value = self.raw.get(name)
@@ -218,7 +235,10 @@ class Settings:
             return ""
         if self.expanded_already:
             return value
-        return expand(value, self._lookup)
+        try:
+            return expand(value, self._lookup)
+        except ExpansionError:
+            return UNKNOWN
 
     def flag(self, name: str) -> bool:
         return self.get(name).strip().lower() in ("yes", "true", "1")

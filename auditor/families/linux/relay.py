@@ -196,7 +196,14 @@ def _evaluate_list(
         name = token.lower()
         i += 1
         if is_unknown(token):
-            return "error", token, f"{where} depends on a host-dependent default that was not exported"
+            return (
+                "error",
+                token,
+                (
+                    f"{where} depends on a value auditor cannot evaluate (a host-dependent default that was "
+                    "not exported, or an expression)"
+                ),
+            )
         if warn_next:
             warn_next = False
             if name.startswith(("check_", "reject_rbl_client", "reject_rhsbl_")):
@@ -304,8 +311,11 @@ def _presence_error(service: PostfixService) -> RelayOutcome | None:
     settings = service.settings
     classes = _classes(settings)
     for list_name in ("smtpd_relay_restrictions", "smtpd_recipient_restrictions"):
+        value = settings.get(list_name)
+        if is_unknown(value):
+            return None
         try:
-            tokens = split_list(settings.get(list_name))
+            tokens = split_list(value)
         except ExpansionError:
             return None
         if _has_required(settings, tokens, classes):

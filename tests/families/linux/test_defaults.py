@@ -14,7 +14,7 @@ import pytest
 from linuxlab import postconf, postfix_config
 
 from auditor.families.linux.defaults import compatibility_level, defaults_for
-from auditor.families.linux.params import UNKNOWN, ExpansionError, Settings, expand
+from auditor.families.linux.params import UNKNOWN, ExpansionError, Settings, expand, unknown_default
 from auditor.families.linux.postconf import parse_parameters
 
 HOST_LINES = "myhostname = mail.contoso.com\nmydomain = contoso.com\nmynetworks = 10.0.0.0/24\n"
@@ -44,7 +44,9 @@ def test_level_311_turns_client_tls_on() -> None:
 
 def test_unset_host_names_stay_unknown_never_guessed() -> None:
     settings = Settings.from_postconf_n({"compatibility_level": "3.6"})
-    assert settings.get("mydestination") == f"{UNKNOWN}, localhost.{UNKNOWN}, localhost"
+    assert settings.get("mydestination") == (
+        f"{unknown_default('myhostname')}, localhost.{unknown_default('mydomain')}, localhost"
+    )
     assert settings.origin == "postconf -n + Postfix defaults (compatibility_level 3.6)"
 
 
@@ -100,6 +102,15 @@ def test_a_loop_or_an_unknown_operator_is_an_expansion_error() -> None:
         expand("$a", {"a": "$a"}.get)
     with pytest.raises(ExpansionError):
         expand("${{$a} == {b} ? {c} : {d}}", {"a": "b"}.get)
+
+
+def test_a_value_auditor_cannot_expand_is_unknown_not_a_crash() -> None:
+    settings = Settings.from_postconf_n({"relayhost": "${{$x} == {y} ? {[a]} : {[b]}}", "x": "y"})
+    assert settings.get("relayhost") == UNKNOWN
+    service = settings.with_overrides(
+        {"smtpd_relay_restrictions": "${{$x} == {y} ? {permit} : {reject}}"}, expanded=False
+    )
+    assert service.get("smtpd_relay_restrictions") == UNKNOWN
 
 
 def test_per_service_override_beats_main_and_expands_against_it() -> None:

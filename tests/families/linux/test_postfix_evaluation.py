@@ -73,6 +73,24 @@ def test_without_postconf_x_the_defaults_of_the_level_apply_and_say_so(tmp_path:
     assert relayed.origin.startswith("postconf -n + Postfix defaults (compatibility_level 0")
 
 
+def test_an_unexpandable_domain_list_is_an_error_not_an_empty_set(tmp_path: Path) -> None:
+    host = linux_host(tmp_path, "compatibility_level = 3.6\nmydestination = localhost\n")
+    from auditor.families.linux.export import read_linux_export
+
+    (host.export.folder / "postconf-x.txt").unlink()
+    (host.export.folder / "postconf-n.txt").write_text(
+        "compatibility_level = 3.6\nmydestination = localhost\nx = y\n"
+        "virtual_mailbox_domains = ${{$x} == {y} ? {pop.contoso.com} : {}}\n",
+        encoding="utf-8",
+    )
+    rebuilt = LinuxHost.from_export(read_linux_export(host.export.folder), name="LNX01")
+    hosted = hosted_domains(rebuilt)
+    assert hosted is not None
+    assert hosted.domains == frozenset()
+    assert not hosted.complete
+    assert "virtual_mailbox_domains" in hosted.errors[0]
+
+
 def test_bare_user_names_take_the_only_hosted_domain(tmp_path: Path) -> None:
     host = linux_host(
         tmp_path,

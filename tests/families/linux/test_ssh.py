@@ -152,3 +152,27 @@ def test_an_unsafe_tar_entry_is_refused(tmp_path: Path, kind: str) -> None:
     assert not (tmp_path / "export").exists()
     with pytest.raises(CollectorError, match="not a tar stream"):
         _unpack("host", b"this is not tar" * 100, tmp_path / "export2")
+
+
+def test_two_ssh_passes_stored_then_diffed_show_the_main_cf_edit(tmp_path: Path, sshd: Sshd) -> None:
+    """The history store and the differ (not the CLI: run.py wires the family in phase 2) on SSH passes."""
+    from datetime import UTC, datetime, timedelta
+
+    from auditor.diff import diff_snapshots
+    from auditor.store import HistoryStore
+
+    store = HistoryStore(f"sqlite:///{tmp_path / 'history.db'}")
+    source = LinuxExportSource(name="LNX01", ssh=sshd.target(), addresses=["127.0.0.1"])
+    taken = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
+    store.save_snapshot(list(source.collect()), [source.info], taken)
+    main = (sshd.postfix / "main.cf").read_text(encoding="utf-8")
+    write(sshd.postfix, "main.cf", main.replace("[ex16.contoso.com]", "contoso.com"))
+    store.save_snapshot(list(source.collect()), [source.info], taken + timedelta(hours=4))
+    diff = diff_snapshots(store)
+    changed = {(c["kind"], c["key"]): c["attributes"] for c in diff["objects"]["changed"]}
+    assert set(changed) == {("postfix_host", "postfix:lnx01")}
+    assert changed["postfix_host", "postfix:lnx01"]["relayhost"] == {
+        "before": "[ex16.contoso.com]",
+        "after": "contoso.com",
+    }
+    assert diff["objects"]["added"] == diff["objects"]["removed"] == []

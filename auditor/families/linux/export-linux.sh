@@ -190,6 +190,8 @@ if command -v postconf >/dev/null 2>&1 && pc -h mail_version >/dev/null 2>&1; th
     capture postconf-M.txt pc -M
     capture postconf-Px.txt pc -P -x
     postfix_maps
+else
+    echo "export-linux.sh: no usable postconf${postfix_dir:+ for $postfix_dir}; Postfix files not exported" >&2
 fi
 
 # 2.3 passdb/userdb args files of ldap and sql drivers (a passwd-file is never copied).
@@ -214,6 +216,8 @@ if command -v doveconf >/dev/null 2>&1 && dc -n >/dev/null 2>&1; then
     capture doveconf-n.txt dc -n
     [ -f "$work/doveconf-n.txt" ] && dovecot_ext
     capture doveadm-users.txt da user '*'
+else
+    echo "export-linux.sh: no usable doveconf${dovecot_conf:+ for $dovecot_conf}; Dovecot files not exported" >&2
 fi
 
 {

@@ -55,13 +55,20 @@ _MASTER_FIELDS = (
 def _segment(section: DoveSection, index: int | None) -> str:
     if section.label is None:
         return section.name if index is None else f"{section.name}#{index}"
-    label = section.label.replace("%", "%25").replace("/", "%2F")
-    return f"{section.name} {label}"
+    return f"{section.name} {_escape(section.label)}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("/", "%2F")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("%2F", "/").replace("%25", "%")
 
 
 def _flatten(section: DoveSection, prefix: str, out: dict[str, tuple[str, ...]]) -> None:
     for key, value in section.settings.items():
-        out[f"{prefix}{key}"] = (value,)
+        out[f"{prefix}{_escape(key)}"] = (value,)
     counts: dict[str, int] = {}
     for child in section.sections:
         if not prefix and child.name in ("passdb", "userdb"):
@@ -177,7 +184,7 @@ def _unflatten(attributes: Mapping[str, tuple[str, ...]], root: DoveSection) -> 
     def parse_segment(segment: str) -> tuple[str, str | None]:
         name, sep, label = segment.partition(" ")
         if sep:
-            return name, label.replace("%2F", "/").replace("%25", "%")
+            return name, _unescape(label)
         return name.partition("#")[0], None
 
     def section_for(path: str) -> DoveSection:
@@ -200,7 +207,7 @@ def _unflatten(attributes: Mapping[str, tuple[str, ...]], root: DoveSection) -> 
             section_for(key)
             continue
         path, _, setting = key.rpartition("/")
-        section_for(path).settings[setting] = values[0]
+        section_for(path).settings[_unescape(setting)] = values[0]
 
 
 def host_from_records(records: Iterable[ObjectRecord], name: str) -> LinuxHost:

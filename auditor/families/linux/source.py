@@ -134,8 +134,10 @@ class LinuxExportSource:
     def _read(self, folder: Path) -> list[ObjectRecord]:
         detect_family(folder)
         export = read_linux_export(folder)
-        if not export.files:
-            raise InputFormatError(str(folder), "no Linux export files (postconf-*.txt, doveconf-n.txt, ...)")
+        if not (export.has_postfix or export.has_dovecot):
+            raise InputFormatError(
+                str(folder), "no Postfix or Dovecot files (postconf-*.txt, doveconf-n.txt, doveadm-users.txt)"
+            )
         self.host = LinuxHost.from_export(export, name=self.name, fqdn=self.fqdn, addresses=self.addresses)
         self._age(export)
         self.info.coverage = {f"pop3:{self.name}"} | {f"pop3:{self.name}:{f}" for f in export.files}

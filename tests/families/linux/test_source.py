@@ -150,6 +150,14 @@ def test_a_folder_with_windows_and_linux_files_is_refused(export: Path) -> None:
     assert "both Windows POP3 files" in caught.value.problem
 
 
+def test_a_folder_with_only_the_export_time_is_refused(tmp_path: Path, export: Path) -> None:
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    shutil.copy(export / "EXPORT-INFO.txt", lonely)
+    with pytest.raises(InputFormatError, match="no Postfix or Dovecot files"):
+        collect(lonely)
+
+
 def test_family_is_told_from_the_files(tmp_path: Path, export: Path) -> None:
     assert detect_family(export) == "postfix-dovecot"
     windows = tmp_path / "win"

@@ -81,6 +81,7 @@ class AuthDatabase:
     settings: Mapping[str, str]
     line: int
     named: bool = False
+    section: DoveSection | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -121,6 +122,7 @@ def _auth_databases(root: DoveSection, kind: str) -> list[AuthDatabase]:
                 settings=settings,
                 line=section.line,
                 named=section.label is not None,
+                section=section,
             )
         )
     return found

@@ -7,7 +7,7 @@ Kinds and keys (`NAME` is the configured server name, lower case in keys):
 | `postfix_host` | `postfix:NAME` | every parameter of `postconf -x` (else `postconf -n`), `postconfSource`, `explicitParameters` (names in `postconf -n`), `name`, `fqdn`, `addresses` |
 | `postfix_service` | `postfix:NAME:SERVICE/TYPE` | master.cf fields, `arguments` (one value, in order), `o:PARAM` per `-o` override |
 | `postfix_map` | `postfix:NAME:REFERENCE` | `reference`, `form`, `file`, `entries` (`key<TAB>value`), `config` (`key = value`), `lines` |
-| `dovecot_host` | `dovecot:NAME` | root settings, section settings as `PATH/key` (`PATH` = `name label` segments, `/` in a label as `%2F`), `PATH` = `{` for each section, `version`, `users` |
+| `dovecot_host` | `dovecot:NAME` | root settings, section settings as `PATH/key` (`PATH` = `name label` segments, `/` in a label or key as `%2F`), `PATH/` = `{` for each section, `version`, `users` |
 | `dovecot_passdb` / `dovecot_userdb` | `dovecot:NAME:passdb:LABEL` | the block's settings, `label`, `order`, `ext:KEY` from its exported 2.3 args file, `extFile` |
 
 Records keep what was exported, never a derived verdict: the history is re-read under today's
@@ -66,19 +66,22 @@ def _unescape(text: str) -> str:
     return text.replace("%2F", "/").replace("%25", "%")
 
 
-def _flatten(section: DoveSection, prefix: str, out: dict[str, tuple[str, ...]]) -> None:
+def _flatten(
+    section: DoveSection, prefix: str, out: dict[str, tuple[str, ...]], *, skip_auth: bool = False
+) -> None:
+    """`section`'s settings and sub-sections as attributes (`skip_auth`: leave passdb/userdb blocks out)."""
     for key, value in section.settings.items():
         out[f"{prefix}{_escape(key)}"] = (value,)
     counts: dict[str, int] = {}
     for child in section.sections:
-        if not prefix and child.name in ("passdb", "userdb"):
+        if skip_auth and child.name in ("passdb", "userdb"):
             continue
         anonymous = child.label is None
         index = counts.get(child.name, 0) if anonymous else None
         if anonymous:
             counts[child.name] = counts.get(child.name, 0) + 1
         path = f"{prefix}{_segment(child, index)}"
-        out[path] = ("{",)
+        out[f"{path}/"] = ("{",)
         _flatten(child, f"{path}/", out)
 
 
@@ -150,7 +153,7 @@ def host_records(host: LinuxHost) -> list[ObjectRecord]:
     if export.doveconf is not None or export.users is not None:
         attrs = dict(identity)
         if export.doveconf is not None:
-            _flatten(export.doveconf, "", attrs)
+            _flatten(export.doveconf, "", attrs, skip_auth=True)
         if export.doveconf_header:
             attrs["version"] = (export.doveconf_header[0],)
         if export.users is not None:
@@ -158,7 +161,11 @@ def host_records(host: LinuxHost) -> list[ObjectRecord]:
         records.append(ObjectRecord("dovecot_host", f"dovecot:{key_name}", host.name, attrs))
     if host.dovecot is not None:
         for order, db in enumerate([*host.dovecot.passdbs, *host.dovecot.userdbs]):
-            attrs = {k: (v,) for k, v in db.settings.items()}
+            attrs = {}
+            if db.section is not None:
+                _flatten(db.section, "", attrs)
+            else:
+                attrs = {_escape(k): (v,) for k, v in db.settings.items()}
             attrs["label"] = (db.label,)
             attrs["order"] = (str(order),)
             attrs["named"] = ("yes" if db.named else "no",)
@@ -178,7 +185,9 @@ def host_records(host: LinuxHost) -> list[ObjectRecord]:
     return records
 
 
-def _unflatten(attributes: Mapping[str, tuple[str, ...]], root: DoveSection) -> None:
+def _unflatten(
+    attributes: Mapping[str, tuple[str, ...]], root: DoveSection, skip: frozenset[str] = frozenset()
+) -> None:
     sections: dict[str, DoveSection] = {"": root}
 
     def parse_segment(segment: str) -> tuple[str, str | None]:
@@ -198,13 +207,12 @@ def _unflatten(attributes: Mapping[str, tuple[str, ...]], root: DoveSection) -> 
         sections[path] = section
         return section
 
-    skip = {*_HOST_FIELDS, "version", "users"}
     for key in sorted(attributes, key=lambda k: (k.count("/"), k)):
         values = attributes[key]
         if key in skip:
             continue
-        if values == ("{",):
-            section_for(key)
+        if key.endswith("/"):
+            section_for(key[:-1])
             continue
         path, _, setting = key.rpartition("/")
         section_for(path).settings[_unescape(setting)] = values[0]
@@ -274,7 +282,7 @@ def host_from_records(records: Iterable[ObjectRecord], name: str) -> LinuxHost:
                 export.doveconf_header = (record.first("version") or "",)
             if any(k not in _HOST_FIELDS and k not in ("version", "users") for k in attrs):
                 export.doveconf = export.doveconf or DoveSection(name="", label=None, line=0)
-                _unflatten(attrs, export.doveconf)
+                _unflatten(attrs, export.doveconf, frozenset({*_HOST_FIELDS, "version", "users"}))
         else:
             passdbs.append((int(record.first("order") or 0), record))
     if passdbs:
@@ -283,12 +291,16 @@ def host_from_records(records: Iterable[ObjectRecord], name: str) -> LinuxHost:
         for _, record in sorted(passdbs, key=lambda item: item[0]):
             kind = record.kind.removeprefix("dovecot_")
             label = record.first("label") if record.first("named") == "yes" else None
-            settings = {
-                k: v[0]
-                for k, v in record.attributes.items()
-                if k not in ("label", "order", "named", "extFile") and not k.startswith("ext:")
-            }
-            root.sections.append(DoveSection(name=kind, label=label, line=0, settings=settings))
+            block = DoveSection(name=kind, label=label, line=0)
+            _unflatten(
+                {
+                    k: v
+                    for k, v in record.attributes.items()
+                    if k not in ("label", "order", "named", "extFile") and not k.startswith("ext:")
+                },
+                block,
+            )
+            root.sections.append(block)
             ext_name = record.first("extFile")
             if ext_name:
                 export.ext_files[ext_name] = {

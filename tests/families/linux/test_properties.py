@@ -101,3 +101,53 @@ def test_any_bytes_in_an_export_file(
     except InputFormatError as exc:
         assert exc.location.startswith(str(folder / name))
         assert "\n" not in str(exc)
+
+
+NAMES = st.sampled_from(
+    ["service", "protocol", "unix_listener", "inet_listener", "plugin", "namespace", "passdb"]
+)
+LABELS = st.none() | st.text(alphabet="abc/%:. -_", min_size=1, max_size=12).filter(lambda s: s.strip() == s)
+KEYS = st.text(alphabet="abcdefgh_/%.", min_size=1, max_size=10).filter(lambda s: s[0] not in "./%")
+VALUES = st.text(alphabet="abc xyz/%=#{}", max_size=15)
+
+
+def sections(depth: int) -> st.SearchStrategy[tuple[str, str | None, dict[str, str], list]]:  # type: ignore[type-arg]
+    children = st.lists(sections(depth - 1), max_size=2) if depth > 0 else st.just([])
+    return st.tuples(NAMES, LABELS, st.dictionaries(KEYS, VALUES, max_size=3), children)
+
+
+def build(spec: tuple[str, str | None, dict[str, str], list], line: int = 0):  # type: ignore[no-untyped-def,type-arg]
+    from auditor.families.linux.doveconf import DoveSection
+
+    name, label, settings, children = spec
+    return DoveSection(name, label, line, dict(settings), [build(c) for c in children])
+
+
+def shape(section) -> tuple:  # type: ignore[no-untyped-def,type-arg]
+    label = (section.label is None, section.label or "")
+    return (section.name, label, sorted(section.settings.items()), sorted(shape(c) for c in section.sections))
+
+
+@FAST
+@given(root_settings=st.dictionaries(KEYS, VALUES, max_size=4), children=st.lists(sections(2), max_size=3))
+def test_dovecot_trees_survive_records_and_back(root_settings: dict[str, str], children: list) -> None:  # type: ignore[type-arg]
+    from hypothesis import assume
+
+    from auditor.families.linux.doveconf import DoveSection
+    from auditor.families.linux.export import LinuxExport
+    from auditor.families.linux.host import LinuxHost
+    from auditor.families.linux.raw import host_from_records, host_records
+
+    root = DoveSection("", None, 0, dict(root_settings), [build(c) for c in children])
+
+    def distinct(section: DoveSection) -> bool:
+        """doveconf never prints two sections of one name and label side by side (it merges them)."""
+        labelled = [(c.name, c.label) for c in section.sections if c.label is not None]
+        return len(set(labelled)) == len(labelled) and all(distinct(c) for c in section.sections)
+
+    assume(distinct(root))
+    assume(root.settings or root.sections)
+    host = LinuxHost.from_export(LinuxExport(folder=Path(), files=(), doveconf=root), name="P")
+    rebuilt = host_from_records(host_records(host), "P")
+    assert rebuilt.dovecot is not None
+    assert shape(rebuilt.dovecot.root) == shape(root)

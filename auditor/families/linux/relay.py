@@ -106,7 +106,8 @@ class ServiceRelay:
     `outside`: unauthenticated client outside `mynetworks`; `authenticated`: a SASL-authenticated
     client outside `mynetworks`; `inside`: an unauthenticated client inside `mynetworks`.
     `networks_reached`: `mynetworks` entries relayed for without authentication (when `inside`
-    is open); `wide_networks`: those wider than /16 (IPv4) or /48 (IPv6).
+    is open); `wide_networks`: those wider than /16 (IPv4) or /48 (IPv6); `undecided_wide`: wide
+    entries whose fate cannot be told because the `inside` probe ended in `error`.
     """
 
     service: str
@@ -116,6 +117,7 @@ class ServiceRelay:
     networks_reached: tuple[str, ...]
     wide_networks: tuple[str, ...]
     mynetworks_note: str | None
+    undecided_wide: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> RelayVerdict:
@@ -124,7 +126,7 @@ class ServiceRelay:
             return RelayVerdict.OPEN
         if self.wide_networks:
             return RelayVerdict.OPEN
-        if self.outside.verdict is RelayVerdict.ERROR:
+        if self.outside.verdict is RelayVerdict.ERROR or self.undecided_wide:
             return RelayVerdict.ERROR
         if self.inside.verdict is RelayVerdict.OPEN and self.mynetworks_note:
             return RelayVerdict.ERROR
@@ -138,6 +140,11 @@ class ServiceRelay:
             return (
                 f"{self.service}: permit_mynetworks relays for {', '.join(self.wide_networks)} "
                 f"(wider than /16 or /48): {self.inside.reason}"
+            )
+        if self.undecided_wide:
+            return (
+                f"{self.service}: mynetworks holds {', '.join(self.undecided_wide)} (wider than /16 or /48) "
+                f"and whether it may relay cannot be told: {self.inside.reason}"
             )
         if self.inside.verdict is RelayVerdict.OPEN and self.mynetworks_note:
             return f"{self.service}: permit_mynetworks relays for mynetworks, which {self.mynetworks_note}"
@@ -378,9 +385,13 @@ def relay_report(host: LinuxHost, service: PostfixService) -> ServiceRelay:
     inside = simulate_relay(service, in_mynetworks=True)
     reached: tuple[str, ...] = ()
     wide: tuple[str, ...] = ()
+    undecided: tuple[str, ...] = ()
+    candidates = tuple(text for network, text in networks.networks if too_wide(network))
     if inside.verdict is RelayVerdict.OPEN and outside.verdict is not RelayVerdict.OPEN:
         reached = tuple(text for _, text in networks.networks)
-        wide = tuple(text for network, text in networks.networks if too_wide(network))
+        wide = candidates
+    elif inside.verdict is RelayVerdict.ERROR and outside.verdict is RelayVerdict.NOT_OPEN:
+        undecided = candidates
     return ServiceRelay(
         service=service.key,
         outside=outside,
@@ -389,4 +400,5 @@ def relay_report(host: LinuxHost, service: PostfixService) -> ServiceRelay:
         networks_reached=reached,
         wide_networks=wide,
         mynetworks_note=note if inside.verdict is RelayVerdict.OPEN else None,
+        undecided_wide=undecided,
     )

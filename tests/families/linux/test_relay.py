@@ -62,6 +62,32 @@ def test_an_access_map_before_any_reject_is_an_error_naming_it(tmp_path: Path) -
     assert result.verdict is RelayVerdict.ERROR
 
 
+def test_a_wide_mynetworks_behind_an_access_map_cannot_be_judged(tmp_path: Path) -> None:
+    result = report(
+        tmp_path,
+        "mynetworks = 10.0.0.0/8\nsmtpd_relay_restrictions = check_client_access hash:{pf}/clients, "
+        "permit_mynetworks, reject_unauth_destination\n",
+        tables={"clients": "10.0.0.1 REJECT\n"},
+    )
+    assert result.outside.verdict is RelayVerdict.ERROR
+    narrow = report(
+        tmp_path / "narrow",
+        "mynetworks = 127.0.0.1/32\nsmtpd_client_restrictions = check_client_access hash:{pf}/clients\n",
+        tables={"clients": "10.0.0.1 REJECT\n"},
+    )
+    assert narrow.outside.verdict is RelayVerdict.NOT_OPEN
+    assert narrow.inside.verdict is RelayVerdict.ERROR
+    assert (narrow.undecided_wide, narrow.verdict) == ((), RelayVerdict.NOT_OPEN)
+    wide = report(
+        tmp_path / "wide",
+        "mynetworks = 10.0.0.0/8\nsmtpd_client_restrictions = check_client_access hash:{pf}/clients\n",
+        tables={"clients": "10.0.0.1 REJECT\n"},
+    )
+    assert wide.outside.verdict is RelayVerdict.NOT_OPEN
+    assert (wide.undecided_wide, wide.verdict) == (("10.0.0.0/8",), RelayVerdict.ERROR)
+    assert "cannot be told" in wide.reason
+
+
 def test_an_access_map_after_a_reject_is_harmless(tmp_path: Path) -> None:
     result = report(
         tmp_path,

@@ -16,6 +16,10 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from auditor.families.linux.host import LinuxHost
 
 REPO = Path(__file__).resolve().parents[3]
 EXPORT_SCRIPT = REPO / "deploy" / "linux" / "export-linux.sh"
@@ -275,7 +279,7 @@ def linux_host(
     dovecot_files: dict[str, str] | None = None,
     name: str = "LNX01",
     addresses: tuple[str, ...] = ("10.0.0.25",),
-):  # type: ignore[no-untyped-def]
+) -> LinuxHost:
     """Write a Postfix (and optionally Dovecot) configuration, export it with the real programs, parse it.
 
     `{pf}` / `{dc}` in the texts stand for the Postfix / Dovecot folders; `tables` are written into

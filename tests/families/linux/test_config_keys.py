@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from auditor.config import load_config
+from auditor.config import AuditorConfig, load_config
 from auditor.errors import ConfigError
 
 
-def load(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+def load(tmp_path: Path, text: str) -> AuditorConfig:
     path = tmp_path / "auditor.toml"
     path.write_text(text, encoding="utf-8")
     return load_config(path)

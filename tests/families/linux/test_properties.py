@@ -9,13 +9,14 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.errors import InputFormatError
-from auditor.families.linux.doveconf import parse_doveadm_users, parse_doveconf, parse_ext_args
+from auditor.families.linux.doveconf import DoveSection, parse_doveadm_users, parse_doveconf, parse_ext_args
 from auditor.families.linux.export import read_linux_export
 from auditor.families.linux.params import ExpansionError, expand, is_unknown
 from auditor.families.linux.postconf import (
@@ -111,29 +112,29 @@ KEYS = st.text(alphabet="abcdefgh_/%.", min_size=1, max_size=10).filter(lambda s
 VALUES = st.text(alphabet="abc xyz/%=#{}", max_size=15)
 
 
-def sections(depth: int) -> st.SearchStrategy[tuple[str, str | None, dict[str, str], list]]:  # type: ignore[type-arg]
+Spec = tuple[str, str | None, dict[str, str], list[Any]]
+
+
+def sections(depth: int) -> st.SearchStrategy[Spec]:
     children = st.lists(sections(depth - 1), max_size=2) if depth > 0 else st.just([])
     return st.tuples(NAMES, LABELS, st.dictionaries(KEYS, VALUES, max_size=3), children)
 
 
-def build(spec: tuple[str, str | None, dict[str, str], list], line: int = 0):  # type: ignore[no-untyped-def,type-arg]
-    from auditor.families.linux.doveconf import DoveSection
-
+def build(spec: Spec, line: int = 0) -> DoveSection:
     name, label, settings, children = spec
     return DoveSection(name, label, line, dict(settings), [build(c) for c in children])
 
 
-def shape(section) -> tuple:  # type: ignore[no-untyped-def,type-arg]
+def shape(section: DoveSection) -> tuple[Any, ...]:
     label = (section.label is None, section.label or "")
     return (section.name, label, sorted(section.settings.items()), sorted(shape(c) for c in section.sections))
 
 
 @FAST
 @given(root_settings=st.dictionaries(KEYS, VALUES, max_size=4), children=st.lists(sections(2), max_size=3))
-def test_dovecot_trees_survive_records_and_back(root_settings: dict[str, str], children: list) -> None:  # type: ignore[type-arg]
+def test_dovecot_trees_survive_records_and_back(root_settings: dict[str, str], children: list[Spec]) -> None:
     from hypothesis import assume
 
-    from auditor.families.linux.doveconf import DoveSection
     from auditor.families.linux.export import LinuxExport
     from auditor.families.linux.host import LinuxHost
     from auditor.families.linux.raw import host_from_records, host_records

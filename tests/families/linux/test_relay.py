@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from linuxlab import STOCK_MASTER, linux_host
 
-from auditor.families.linux.relay import RelayVerdict, relay_report
+from auditor.families.linux.relay import RelayVerdict, ServiceRelay, relay_report
 
 
-def report(tmp: Path, main: str, service: str = "smtp/inet", **kwargs: object):  # type: ignore[no-untyped-def]
-    host = linux_host(tmp, "compatibility_level = 3.6\n" + main, **kwargs)  # type: ignore[arg-type]
+def report(tmp: Path, main: str, service: str = "smtp/inet", **kwargs: Any) -> ServiceRelay:
+    host = linux_host(tmp, "compatibility_level = 3.6\n" + main, **kwargs)
     assert host.postfix is not None
     (found,) = [s for s in host.postfix.smtpd_services() if s.key == service]
     return relay_report(host, found)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from linuxlab import linux_host, postfix_config, run_export, write
@@ -17,6 +18,7 @@ from auditor.families.linux.raw import LINUX_KINDS, host_from_records, host_reco
 from auditor.families.linux.relay import relay_report
 from auditor.families.linux.route import route_address
 from auditor.families.linux.source import LinuxExportSource, detect_family
+from auditor.records import ObjectRecord
 
 MAIN = """\
 compatibility_level = 3.6
@@ -62,8 +64,8 @@ def export(tmp_path: Path) -> Path:
     return host.export.folder
 
 
-def collect(folder: Path, **kwargs: object) -> tuple[LinuxExportSource, list]:  # type: ignore[type-arg]
-    source = LinuxExportSource(name="LNX01", folder=folder, addresses=["10.0.0.25"], **kwargs)  # type: ignore[arg-type]
+def collect(folder: Path, **kwargs: Any) -> tuple[LinuxExportSource, list[ObjectRecord]]:
+    source = LinuxExportSource(name="LNX01", folder=folder, addresses=["10.0.0.25"], **kwargs)
     return source, list(source.collect())
 
 

@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from linuxlab import EXPORT_SCRIPT, free_port, lab, lab_dir, postfix_config, write
@@ -29,8 +30,8 @@ class Sshd:
     port: int
     postfix: Path
 
-    def target(self, **kwargs: object) -> SshTarget:
-        options: dict[str, object] = {
+    def target(self, **kwargs: Any) -> SshTarget:
+        options: dict[str, Any] = {
             "destination": f"{subprocess.run(['id', '-un'], capture_output=True, text=True).stdout.strip()}@127.0.0.1",
             "known_hosts": self.folder / "known_hosts",
             "identity": self.folder / "client_ed25519",
@@ -38,7 +39,7 @@ class Sshd:
             "timeout": 60.0,
         }
         options.update(kwargs)
-        return SshTarget(**options)  # type: ignore[arg-type]
+        return SshTarget(**options)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from auditor.families.linux.host import LinuxHost
 from auditor.families.linux.params import is_unknown, unknown_default
-from auditor.families.linux.tables import domain_list
 
 __all__ = ["DomainSet", "Mailboxes", "hosted_domains", "mailboxes", "relay_domains"]
 
@@ -50,30 +49,38 @@ def hosted_domains(host: LinuxHost) -> DomainSet | None:
     domains: set[str] = set()
     errors: list[str] = []
     for name in _HOSTED_FROM:
-        listed = domain_list(host.postfix.main.get(name), tables)
+        listed = tables.domains(host.postfix.main.get(name))
         errors.extend(f"{name}: {why}" for why in listed.unknown)
         for domain in listed.domains:
             if domain in excluded or domain.startswith("["):
                 continue
             if is_unknown(domain):
-                errors.append(f"{name}: an entry depends on a host-dependent default that was not exported")
+                errors.append(f"{name}: an entry depends on a value auditor cannot evaluate")
                 continue
             domains.add(domain)
     return DomainSet(frozenset(domains), tuple(errors), host.postfix.main.origin)
 
 
 def relay_domains(host: LinuxHost) -> DomainSet | None:
-    """The domains Postfix relays for (forwarded, not hosted)."""
+    """The domains Postfix relays for (forwarded, not hosted).
+
+    A domain that is also hosted stays hosted: Postfix checks mydestination, then the virtual
+    classes, and only then relay_domains (so `relay_domains = $mydestination`, the default below
+    compatibility level 2, relays nothing of its own).
+    """
     if host.postfix is None or not (host.export.postconf_x or host.export.postconf_n):
         return None
     tables = host.postfix.tables
-    listed = domain_list(host.postfix.main.get("relay_domains"), tables)
+    listed = tables.domains(host.postfix.main.get("relay_domains"))
     excluded = _excluded(host)
     errors = [f"relay_domains: {why}" for why in listed.unknown]
     domains = {d for d in listed.domains if d not in excluded and not d.startswith("[")}
     if any(is_unknown(d) for d in domains):
-        errors.append("relay_domains: an entry depends on a host-dependent default that was not exported")
+        errors.append("relay_domains: an entry depends on a value auditor cannot evaluate")
         domains = {d for d in domains if not is_unknown(d)}
+    hosted = hosted_domains(host)
+    if hosted is not None:
+        domains -= hosted.domains
     return DomainSet(frozenset(domains), tuple(errors), host.postfix.main.origin)
 
 

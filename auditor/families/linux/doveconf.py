@@ -7,7 +7,8 @@ backslash-escaped; a secret prints as `# hidden, use -P to show it`, kept as `HI
 unknown). 2.3 passdb/userdb blocks are anonymous (`passdb {`), 2.4 ones are named (`passdb ldap {`).
 
 2.3 external files (`args = /etc/dovecot/dovecot-ldap.conf.ext`): `key = value` lines, `#` comments,
-a trailing backslash continues a line (SQL queries); the export redacts `dnpass` and SQL passwords.
+a trailing backslash continues a line (SQL queries), `!include` / `!include_try FILE` kept as
+keys of their own (the included file is not followed); the export redacts `dnpass` and SQL passwords.
 
 `doveadm user '*'`: one user name per line.
 """
@@ -144,6 +145,10 @@ def parse_ext_args(path: Path, text: str) -> dict[str, str]:
         pending.append(stripped)
         line = " ".join(part for part in pending if part)
         pending = []
+        if line.startswith(("!include ", "!include_try ")):
+            directive, _, target = line.partition(" ")
+            values[f"{directive} {target.strip()}"] = target.strip()
+            continue
         key, sep, value = line.partition("=")
         key, value = key.strip(" \t"), value.strip(" \t")
         if not sep or not _KEY.match(key):

@@ -68,12 +68,17 @@ class ExportedMap:
 
     @property
     def type(self) -> str:
-        kind, sep, _ = self.reference.partition(":")
-        return kind if sep and not self.reference.startswith("/") else "file"
+        """The table type (`hash`, `ldap`, ...; a `proxy:` prefix skipped), or `file` for a /file list."""
+        if self.reference.startswith("/"):
+            return "file"
+        kind, sep, _ = self.reference.removeprefix("proxy:").partition(":")
+        return kind if sep else "file"
 
     @property
     def name(self) -> str:
-        return self.reference.partition(":")[2] if self.type != "file" else self.reference
+        if self.type == "file":
+            return self.reference
+        return self.reference.removeprefix("proxy:").partition(":")[2]
 
 
 @dataclass(slots=True)

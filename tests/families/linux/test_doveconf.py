@@ -106,6 +106,10 @@ def test_an_ldap_args_file_with_comments_and_continuations() -> None:
     }
     with pytest.raises(InputFormatError, match="e:2"):
         parse_ext_args(Path("e"), "a = 1\nno equals sign\n")
+    assert parse_ext_args(Path("e"), "!include_try /etc/dovecot/ldap-secret.ext\nbase = dc=x\n") == {
+        "!include_try /etc/dovecot/ldap-secret.ext": "/etc/dovecot/ldap-secret.ext",
+        "base": "dc=x",
+    }
     with pytest.raises(InputFormatError, match="continued"):
         parse_ext_args(Path("e"), "a = 1 \\\n")
 

@@ -67,9 +67,12 @@ def test_without_postconf_x_the_defaults_of_the_level_apply_and_say_so(tmp_path:
     from auditor.families.linux.export import read_linux_export
 
     host = LinuxHost.from_export(read_linux_export(host.export.folder), name="LNX01")
-    relayed = relay_domains(host)
-    assert relayed is not None
-    assert relayed.domains == {"pop.contoso.com"}
+    relayed, hosted = relay_domains(host), hosted_domains(host)
+    assert relayed is not None and hosted is not None
+    assert hosted.domains == {"pop.contoso.com"}
+    assert relayed.domains == frozenset()
+    assert host.postfix is not None
+    assert host.postfix.main.get("relay_domains") == "localhost, pop.contoso.com"
     assert relayed.origin.startswith("postconf -n + Postfix defaults (compatibility_level 0")
 
 
@@ -89,6 +92,18 @@ def test_an_unexpandable_domain_list_is_an_error_not_an_empty_set(tmp_path: Path
     assert hosted.domains == frozenset()
     assert not hosted.complete
     assert "virtual_mailbox_domains" in hosted.errors[0]
+
+
+def test_relay_domains_that_are_hosted_stay_hosted(tmp_path: Path) -> None:
+    host = linux_host(
+        tmp_path,
+        "compatibility_level = 0\nmydestination = localhost, pop.contoso.com\nrelay_domains = $mydestination, "
+        "relay.contoso.com\n",
+    )
+    relayed = relay_domains(host)
+    hosted = hosted_domains(host)
+    assert relayed is not None and hosted is not None
+    assert (hosted.domains, relayed.domains) == ({"pop.contoso.com"}, {"relay.contoso.com"})
 
 
 def test_bare_user_names_take_the_only_hosted_domain(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@
 plugin banners, `# OS:`, `# Hostname:`), then `key = value` lines and `name [label] {` ... `}`
 sections, nested and indented. A value with leading/trailing blanks or a `#` is double-quoted and
 backslash-escaped; a secret prints as `# hidden, use -P to show it`, kept as `HIDDEN` (set, value
-unknown). 2.3 passdb/userdb blocks are anonymous (`passdb {`), 2.4 ones are named (`passdb ldap {`).
+unknown), and a `password=` inside a 2.3 `args` line as `password=#hidden_use-P_to_show#` (seen
+with Dovecot 2.3.19), kept verbatim. 2.3 passdb/userdb blocks are anonymous (`passdb {`), 2.4 ones are named (`passdb ldap {`).
 
 2.3 external files (`args = /etc/dovecot/dovecot-ldap.conf.ext`): `key = value` lines, `#` comments,
 a trailing backslash continues a line (SQL queries), `!include` / `!include_try FILE` kept as

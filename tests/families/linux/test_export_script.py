@@ -198,3 +198,42 @@ def test_the_stock_master_cf_exports_unfolded(tmp_path: Path) -> None:
     run_export(out, postfix=postfix_config(tmp_path / "pf", "compatibility_level = 3.6\n", STOCK_MASTER))
     text = (out / "postconf-M.txt").read_text(encoding="utf-8")
     assert "smtpd -o syslog_name=postfix/submission -o smtpd_tls_security_level=encrypt" in text
+
+
+def test_a_userdb_that_cannot_list_users_leaves_no_users_file(tmp_path: Path) -> None:
+    """Dovecot 2.3 answers `doveadm user '*'` with exit 75 and no output when the userdb cannot iterate."""
+    from linuxlab import lab, lab_dir
+
+    folder = lab_dir("dovecot-static")
+    conf = write(
+        folder,
+        "dovecot.conf",
+        f"""\
+        base_dir = {folder}/run
+        state_dir = {folder}/state
+        log_path = {folder}/dovecot.log
+        protocols =
+        ssl = no
+        passdb {{
+          driver = static
+          args = password=not-a-real-secret
+        }}
+        userdb {{
+          driver = static
+          args = uid=1000 gid=1000 home={folder}/%u
+        }}
+        """,
+    )
+    lab("dovecot.sh", "start", str(conf))
+    try:
+        listing = subprocess.run(["doveadm", "-c", str(conf), "user", "*"], capture_output=True, text=True)
+        assert (listing.returncode, listing.stdout) == (75, "")
+        out = tmp_path / "lnx01"
+        result = run_export(out, dovecot=conf)
+        assert (out / "doveconf-n.txt").exists()
+        assert not (out / "doveadm-users.txt").exists()
+        assert "doveadm-users.txt not exported" in result.stderr
+        assert "not-a-real-secret" not in (out / "doveconf-n.txt").read_text(encoding="utf-8")
+    finally:
+        lab("dovecot.sh", "stop", str(conf))
+        shutil.rmtree(folder, ignore_errors=True)

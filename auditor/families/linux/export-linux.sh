@@ -42,7 +42,7 @@ umask 077
 PATH=$PATH:/usr/sbin:/sbin
 export PATH LC_ALL=C
 
-host=$(hostname -f 2>/dev/null || hostname)
+host=$(hostname -f 2>/dev/null || hostname 2>/dev/null || uname -n)
 if [ -z "$tar_mode" ]; then
     [ -n "$out" ] || out="./export-$host"
     parent=$(dirname "$out")

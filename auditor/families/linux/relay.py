@@ -260,6 +260,14 @@ def _evaluate_list(
                     f"{where}: '{token} {argument}' (a DNS list) is reached before any reject",
                 )
             continue
+        if ":" in token:
+            return (
+                "error",
+                token,
+                (
+                    f"{where}: the access map '{token}' (short for check_*_access) is reached before any reject"
+                ),
+            )
         if (name.startswith("check_") and name.endswith("_access")) or name == "check_policy_service":
             argument = tokens[i] if i < len(tokens) else ""
             i += 1

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from auditor.families.linux.host import LinuxHost
 from auditor.families.linux.params import is_unknown, split_list
 from auditor.families.linux.smtp_client import NextHop, parse_nexthop, split_transport
-from auditor.families.linux.tables import Tables
+from auditor.families.linux.tables import Lookup, Tables
 
 __all__ = ["RouteOutcome", "route_address"]
 
@@ -197,26 +197,7 @@ def _route(
             "bounce", address, f"{why}: user unknown in virtual alias table", steps=tuple(steps)
         )
     if klass == "mydestination":
-        maps = main.get("local_recipient_maps")
-        if maps.strip():
-            valid = tables.lookup(maps, [local, f"{local}@{domain}"])
-            if valid.unknown:
-                luser = main.get("luser_relay").strip()
-                reason = f"local_recipient_maps: {valid.unknown}"
-                if luser:
-                    reason += f" (luser_relay = {luser} takes unknown users)"
-                return RouteOutcome("error", address, reason, steps=tuple(steps))
-            if not valid.found:
-                return RouteOutcome(
-                    "bounce", address, "user unknown in local recipient table", steps=tuple(steps)
-                )
-        elif main.get("luser_relay").strip():
-            steps.append(f"luser_relay = {main.get('luser_relay').strip()}")
-        if found is not None and found.value is not None:
-            return _transport_outcome(
-                host, address, found.value, f"transport_maps: {found.table}", steps, None
-            )
-        return _transport_outcome(host, address, main.get("local_transport"), "local_transport", steps, None)
+        return _local(host, address, local, domain, found, tables, steps)
     if klass == "virtual_mailbox_domains":
         maps = main.get("virtual_mailbox_maps")
         if maps.strip():
@@ -256,6 +237,41 @@ def _route(
         found.table if found is not None else None,
         steps,
     )
+
+
+def _local(
+    host: LinuxHost,
+    address: str,
+    local: str,
+    domain: str,
+    found: Lookup | None,
+    tables: Tables,
+    steps: list[str],
+) -> RouteOutcome:
+    """The local class: valid only per `local_recipient_maps`; the host's passwd is never exported."""
+    assert host.postfix is not None
+    main = host.postfix.main
+    luser = main.get("luser_relay").strip()
+    maps = main.get("local_recipient_maps")
+    if not maps.strip():
+        reason = (
+            "local_recipient_maps is empty: any local name is accepted, and whether it exists depends on "
+        )
+        reason += "the host's passwd and aliases (not exported)"
+        if luser:
+            reason += f"; luser_relay = {luser} takes unknown ones"
+        return RouteOutcome("error", address, reason, steps=tuple(steps))
+    valid = tables.lookup(maps, [local, f"{local}@{domain}", f"@{domain}"])
+    if valid.unknown:
+        reason = f"local_recipient_maps: {valid.unknown}"
+        if luser:
+            reason += f" (luser_relay = {luser} takes unknown users)"
+        return RouteOutcome("error", address, reason, steps=tuple(steps))
+    if not valid.found:
+        return RouteOutcome("bounce", address, "user unknown in local recipient table", steps=tuple(steps))
+    if found is not None and found.value is not None:
+        return _transport_outcome(host, address, found.value, f"transport_maps: {found.table}", steps, None)
+    return _transport_outcome(host, address, main.get("local_transport"), "local_transport", steps, None)
 
 
 def _remote(

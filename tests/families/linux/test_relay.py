@@ -128,6 +128,8 @@ def test_the_subnet_style_default_cannot_be_judged_without_the_interfaces(tmp_pa
         ("permit_dnswl_client list.example, reject_unauth_destination", "error"),
         ("myclass, reject_unauth_destination", "error"),
         ("no_such_restriction, reject_unauth_destination", "error"),
+        ("hash:/etc/postfix/access, reject_unauth_destination", "error"),
+        ("reject_unauth_destination, hash:/etc/postfix/access", "not open"),
     ],
 )
 def test_each_kind_of_restriction_for_the_probe(tmp_path: Path, restrictions: str, verdict: str) -> None:

@@ -145,6 +145,17 @@ def test_a_step_needing_unexported_content_is_an_error(
     assert why in outcome.rule
 
 
+def test_a_local_domain_with_an_exported_recipient_table(tmp_path: Path) -> None:
+    host = linux_host(
+        tmp_path,
+        "compatibility_level = 3.6\nmydestination = localhost, local.contoso.com\n"
+        "local_recipient_maps = hash:{pf}/local\n",
+        tables={"local": "bob x\n"},
+    )
+    assert route_address(host, "bob@local.contoso.com").kind == "delivered"
+    assert route_address(host, "eve@local.contoso.com").kind == "bounce"
+
+
 def test_no_postfix_export_is_an_error(tmp_path: Path) -> None:
     host = linux_host(tmp_path, "compatibility_level = 3.6\n")
     host.postfix = None

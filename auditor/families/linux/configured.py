@@ -1,7 +1,9 @@
 """From a `[[pop3_server]]` table to the right source (for `run.build_sources`).
 
 `server_kind` tells the family: the configured `kind`, else a Linux host when `ssh` is set, else
-from the export folder's files (`detect_family`, which refuses a folder holding both families).
+from the export folder's files. It never raises, because `build_sources` runs before the pass
+starts recording: a folder holding both families goes to the Linux source whatever `kind` says,
+and its `collect()` refuses it (InputFormatError, exit 2, an incomplete pass recorded).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from auditor.config import Pop3ServerConfig
+from auditor.errors import InputFormatError
 from auditor.families.linux.source import LINUX_KIND, WINDOWS_KIND, LinuxExportSource, detect_family
 from auditor.families.linux.ssh import SshTarget
 
@@ -18,8 +21,14 @@ DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
 
 
 def server_kind(server: Pop3ServerConfig) -> str:
-    """`windows` or `postfix-dovecot`; a mixed export folder raises `InputFormatError` (exit 2)."""
-    detected = detect_family(server.export) if server.export is not None and server.export.is_dir() else None
+    """`windows` or `postfix-dovecot` for this server (see the module docstring for mixed folders)."""
+    detected: str | None = None
+    if server.export is not None:
+        try:
+            detected = detect_family(server.export)
+        except InputFormatError as exc:
+            if "both Windows POP3 files" in exc.problem:
+                return LINUX_KIND
     if server.kind is not None:
         return server.kind
     if server.ssh:

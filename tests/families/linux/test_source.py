@@ -227,6 +227,24 @@ def test_config_keys_choose_the_source(tmp_path: Path, export: Path) -> None:
     assert remote.info.kind == "linux-ssh"
 
 
+def test_a_mixed_folder_goes_to_the_linux_source_which_refuses_it(tmp_path: Path, export: Path) -> None:
+    (export / "pop3.reg").write_text("x", encoding="utf-8")
+    config = parse_config(
+        {
+            "pop3_server": [
+                {"name": "P", "kind": "windows", "export": str(export)},
+                {"name": "Q", "export": str(tmp_path / "none")},
+            ]
+        },
+        path=tmp_path / "auditor.toml",
+    )
+    mixed, missing = config.pop3_server
+    assert server_kind(mixed) == "postfix-dovecot"
+    assert server_kind(missing) == "windows"
+    with pytest.raises(InputFormatError, match="both Windows POP3 files"):
+        list(linux_source(mixed).collect())
+
+
 def test_postfix_only_from_postconf_n(tmp_path: Path) -> None:
     config = postfix_config(tmp_path / "pf", "compatibility_level = 2\nrelayhost = [ex16]\n")
     out = tmp_path / "export"

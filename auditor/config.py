@@ -9,6 +9,7 @@ each has a `*_env` (environment variable) and a `*_file` (path) form, resolved o
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -103,13 +104,57 @@ class DirectoryConfig(_Strict):
         return resolve_secret(self.password_env, self.password_file, "directory.password")
 
 
+_SSH_DESTINATION = re.compile(
+    r"^ssh://(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(?::\d{1,5})?$|^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+$"
+)
+
+
 class Pop3ServerConfig(_Strict):
+    """A POP3 server: Windows (export folder) or Linux (export folder, or fetched over SSH each pass).
+
+    `kind` absent: told from the export folder's files (a Linux host when `ssh` is set).
+    """
+
     name: str = Field(min_length=1)
-    # Which source family reads it; when absent, told from the export folder's files.
     kind: Literal["windows", "postfix-dovecot"] | None = None
     fqdn: str | None = None
     addresses: list[str] = Field(default_factory=list)
     export: Path | None = None
+    ssh: str | None = None
+    known_hosts: Path | None = None
+    ssh_key: Path | None = None
+    max_age: str | None = None
+
+    @field_validator("ssh")
+    @classmethod
+    def _ssh_destination(cls, value: str | None) -> str | None:
+        if value is not None and (not _SSH_DESTINATION.match(value) or value.startswith("-")):
+            raise ValueError(f'ssh must be "user@host" or "ssh://user@host:port", not {value!r}')
+        return value
+
+    @field_validator("max_age")
+    @classmethod
+    def _valid_age(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_duration(value)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _linux_keys(self) -> Pop3ServerConfig:
+        if self.ssh and self.export:
+            raise ValueError("set export (a folder) or ssh (fetched each pass), not both")
+        if self.kind == "windows" and (self.ssh or self.max_age or self.known_hosts or self.ssh_key):
+            raise ValueError('ssh, known_hosts, ssh_key and max_age are for kind = "postfix-dovecot"')
+        if (self.known_hosts or self.ssh_key) and not self.ssh:
+            raise ValueError("known_hosts and ssh_key need ssh")
+        return self
+
+    @property
+    def max_age_delta(self) -> timedelta | None:
+        return parse_duration(self.max_age) if self.max_age else None
 
 
 class ExchangeServerConfig(_Strict):
@@ -138,6 +183,17 @@ class ChecksConfig(_Strict):
     fail_on: Severity = Severity.LOW
     disabled: list[str] = Field(default_factory=list)
     waiver: list[WaiverConfig] = Field(default_factory=list)
+    relay_allowlist: list[str] = Field(default_factory=list)
+
+    @field_validator("relay_allowlist")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"relay_allowlist: {entry!r} is not an address or network ({exc})") from None
+        return value
 
 
 class ScheduleConfig(_Strict):
@@ -283,8 +339,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         if isinstance(directory.get("ldif"), list):
             directory["ldif"] = [absolute(v) for v in directory["ldif"]]
     for server in data.get("pop3_server", []) if isinstance(data.get("pop3_server"), list) else []:
-        if isinstance(server, dict) and "export" in server:
-            server["export"] = absolute(server["export"])
+        if isinstance(server, dict):
+            for key in ("export", "known_hosts", "ssh_key"):
+                if key in server:
+                    server[key] = absolute(server[key])
     report = data.get("report")
     if isinstance(report, dict):
         for key in ("ca_file", "smtp_password_file"):

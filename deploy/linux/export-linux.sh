@@ -1,0 +1,1 @@
+../../auditor/families/linux/export-linux.sh

@@ -1,0 +1,65 @@
+"""Linux family tests: make `linuxlab` importable (importlib mode); skip nothing silently.
+
+The real programs these tests drive (postconf, postmap, doveconf, doveadm, postfix, dovecot, sshd,
+ssh) are installed by deploy/lab/install-test-deps.sh, which `make test` runs; a missing one fails
+the test that needs it, loudly.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from linuxlab import lab, lab_dir, write
+
+# The lab Dovecot's users (passwd-file, plain passwords: a throwaway test server only).
+LAB_USERS = {"alice": "wonderland", "bob@pop.contoso.com": "builder"}
+
+
+@pytest.fixture(scope="session")
+def dovecot_lab() -> Iterator[Path]:
+    """A running Dovecot (no mail protocol): the SASL socket DIR/auth-postfix and `doveadm user '*'`."""
+    folder = lab_dir("dovecot")
+    users = "".join(
+        f"{name}:{{PLAIN}}{password}:1000:1000::{folder}/home::\n" for name, password in LAB_USERS.items()
+    )
+    (folder / "users").write_text(users, encoding="utf-8")
+    (folder / "users").chmod(0o644)
+    conf = write(
+        folder,
+        "dovecot.conf",
+        f"""\
+        base_dir = {folder}/run
+        state_dir = {folder}/state
+        log_path = {folder}/dovecot.log
+        protocols =
+        ssl = no
+        disable_plaintext_auth = no
+        auth_mechanisms = plain login
+        passdb {{
+          driver = passwd-file
+          args = scheme=PLAIN username_format=%u {folder}/users
+        }}
+        userdb {{
+          driver = passwd-file
+          args = username_format=%u {folder}/users
+        }}
+        service auth {{
+          unix_listener {folder}/auth-postfix {{
+            mode = 0666
+          }}
+        }}
+        """,
+    )
+    lab("dovecot.sh", "start", str(conf))
+    try:
+        yield folder
+    finally:
+        lab("dovecot.sh", "stop", str(conf))
+        shutil.rmtree(folder, ignore_errors=True)

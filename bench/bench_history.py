@@ -174,7 +174,8 @@ def main() -> None:
             origin_rows, origin_size = rows, size
         result, seconds = timed(store.verify_chain)
         print(f"verify_chain     {seconds:.2f} s, intact={result.intact}, {result.links} links")
-        diff, seconds = timed(lambda: diff_snapshots(store, snapshots[0].id, snapshots[-1].id))
+        document, seconds = timed(lambda: diff_snapshots(store, snapshots[0].id, snapshots[-1].id))
+        diff = document.to_json()
         attributed = sum(
             "origin" in change
             for entry in diff["objects"]["changed"]
@@ -185,10 +186,10 @@ def main() -> None:
             f"({attributed:,} attribute changes with an origin), {len(diff['objects']['removed']):,} removed, "
             f"{len(diff['objects']['added']):,} added"
         )
-        document, seconds = timed(
+        rechecked, seconds = timed(
             lambda: recheck(store, config, now=START + timedelta(days=1), since=timedelta(days=30))
         )
-        summary = document["summary"]
+        summary = rechecked["summary"]
         print(
             f"recheck          {seconds:.2f} s over {summary['snapshots']} snapshots "
             f"({summary['rechecked']} rechecked), {summary['failing']:,} failing today"

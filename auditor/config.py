@@ -138,6 +138,20 @@ class ChecksConfig(_Strict):
     fail_on: Severity = Severity.LOW
     disabled: list[str] = Field(default_factory=list)
     waiver: list[WaiverConfig] = Field(default_factory=list)
+    # Other hosts rightly granted anonymous relay on Exchange (COEX-703): addresses or CIDR networks.
+    relay_allowlist: list[str] = Field(default_factory=list)
+
+    @field_validator("relay_allowlist")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        import ipaddress
+
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or network") from None
+        return values
 
 
 class ScheduleConfig(_Strict):

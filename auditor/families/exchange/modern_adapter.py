@@ -275,6 +275,9 @@ def _relay_policy(
     """relay(C, unauthenticated) and the remote ranges as the SMTP service's relay policy."""
     source = f"{DESCRIPTOR_ATTRIBUTE} / msExchSmtpReceiveRemoteIPRanges"
     verdict = connector.anonymous_relay
+    if not connector.enabled:
+        disabled = RelayPolicy(only_listed=True, description="disabled (msExchSmtpReceiveEnabled FALSE)")
+        return Field.present(disabled, source=source, note=disabled.description)
     if verdict.is_error:
         return Field.unreadable(
             None, source=source, note=f"who may relay cannot be judged: {verdict.reason}; review it by hand"

@@ -88,7 +88,7 @@ class AddressRange:
             last: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address(self.high - _MAPPED)
         else:
             first, last = ipaddress.IPv6Address(self.low), ipaddress.IPv6Address(self.high)
-        return list(ipaddress.summarize_address_range(first, last))  # type: ignore[arg-type]
+        return list(ipaddress.summarize_address_range(first, last))
 
     def __str__(self) -> str:
         return self.text

@@ -1,6 +1,7 @@
 """Accepted domains, send connectors, recipients and servers on Exchange 2007+.
 
-COEX-101, 301, 302, 303, 401, 402, 405, 601, 602, 705 and 904, and the issue's "Done when"
+COEX-101, COEX-301, COEX-302, COEX-303, COEX-401, COEX-402, COEX-405, COEX-601, COEX-602,
+COEX-705 and COEX-904, and the issue's "Done when"
 fixtures: a shared Authoritative domain (COEX-301 + a routing loop), an InternalRelay domain
 without a specific send connector (COEX-602 + COEX-601 + the Unreachable queue), mixed forests.
 """

@@ -217,7 +217,7 @@ def exchange_server(record: ObjectRecord, hosts: tuple[str, ...]) -> ExchangeSer
         version_problem=found.problem if isinstance(found, UnreadableVersion) else None,
         generation=generation.value if generation is not None else None,
         modern=modern,
-        roles=tuple(role.name.lower() for role in ServerRole if roles is not None and roles & role),
+        roles=tuple((role.name or "").lower() for role in ServerRole if roles is not None and roles & role),
         # A 2007+ server whose roles were not read is taken as a transport server (2013+ Mailbox
         # servers all run transport); a 2003 server routes through its virtual servers.
         transport=is_transport_server(version, roles) or (modern and roles is None),

@@ -31,6 +31,7 @@ from make_sample import (
     WINPOP_MEMBER,
     Entry,
     Pop3Export,
+    Value,
     container,
     make,
     ou,
@@ -335,7 +336,7 @@ def configuration_entries() -> list[Entry]:
     return entries
 
 
-def _user(cn: str, ou_dn: str, alias: str, attributes: list[tuple[str, object]]) -> Entry:
+def _user(cn: str, ou_dn: str, alias: str, attributes: list[tuple[str, Value | list[str] | None]]) -> Entry:
     return make(
         f"CN={cn},{ou_dn}",
         ("top", "person", "organizationalPerson", "user"),
@@ -345,7 +346,7 @@ def _user(cn: str, ou_dn: str, alias: str, attributes: list[tuple[str, object]])
             ("sAMAccountName", alias),
             ("userPrincipalName", f"{alias}@contoso.com"),
             *attributes,
-        ],  # type: ignore[list-item]
+        ],
     )
 
 
@@ -372,7 +373,10 @@ def mailbox(cn: str, alias: str, *, database: str = DB01) -> Entry:
 def mail_user(
     cn: str, alias: str, target: str, *, stamped: bool = True, domain: str = "contoso.com"
 ) -> Entry:
-    attributes: list[tuple[str, object]] = [("mailNickname", alias), ("targetAddress", f"SMTP:{target}")]
+    attributes: list[tuple[str, Value | list[str] | None]] = [
+        ("mailNickname", alias),
+        ("targetAddress", f"SMTP:{target}"),
+    ]
     if stamped:
         attributes += [
             ("displayName", cn),

@@ -225,7 +225,9 @@ class Support:
 
 SUPPORT: Mapping[Generation, Support] = {
     Generation.EXCHANGE_2000: Support(
-        date(2011, 1, 11), "Microsoft Lifecycle: Exchange 2000 Server, extended support ended 2011-01-11", True
+        date(2011, 1, 11),
+        "Microsoft Lifecycle: Exchange 2000 Server, extended support ended 2011-01-11",
+        True,
     ),
     Generation.EXCHANGE_2003: Support(
         date(2014, 4, 8), "Microsoft Lifecycle: Exchange Server 2003, extended support ended 2014-04-08", True
@@ -234,10 +236,14 @@ SUPPORT: Mapping[Generation, Support] = {
         date(2017, 4, 11), "TechNet bb676395(EXCHG.80) banner: end of support April 11, 2017", True
     ),
     Generation.EXCHANGE_2010: Support(
-        date(2020, 10, 13), "Microsoft Lifecycle: Exchange Server 2010, extended support ended 2020-10-13", True
+        date(2020, 10, 13),
+        "Microsoft Lifecycle: Exchange Server 2010, extended support ended 2020-10-13",
+        True,
     ),
     Generation.EXCHANGE_2013: Support(
-        date(2023, 4, 11), "Microsoft Lifecycle: Exchange Server 2013, extended support ended 2023-04-11", True
+        date(2023, 4, 11),
+        "Microsoft Lifecycle: Exchange Server 2013, extended support ended 2023-04-11",
+        True,
     ),
     Generation.EXCHANGE_2016: Support(
         date(2025, 10, 14), "Exchange team blog: end of support for 2016 and 2019, 2025-10-14", True

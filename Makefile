@@ -21,9 +21,10 @@ venv: $(BIN)/auditor
 sample: venv
 	$(BIN)/auditor check --once --sample; status=$$?; [ $$status -le 1 ] || exit $$status
 
-# Rewrite the bundled sample's data files (auditor/sample/) from tools/make_sample.py; deterministic.
+# Rewrite the bundled samples' data files (auditor/sample/, auditor/sample_modern/) from tools/; deterministic.
 sample-data: venv
 	$(BIN)/python tools/make_sample.py
+	$(BIN)/python tools/make_sample_modern.py
 
 lab-deps:
 	sh deploy/lab/install-test-deps.sh

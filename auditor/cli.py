@@ -69,8 +69,16 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _sample_config_path() -> Path:
-    from auditor.sample import sample_config_path
+SAMPLES = ("contoso", "modern")
+# Each bundled sample keeps its own history in the current directory (its folder may be read-only).
+SAMPLE_STORES = {"contoso": SAMPLE_STORE, "modern": "auditor-sample-modern.db"}
+
+
+def _sample_config_path(name: str = "contoso") -> Path:
+    if name == "modern":
+        from auditor.sample_modern import sample_config_path
+    else:
+        from auditor.sample import sample_config_path
 
     path = sample_config_path()
     if not path.is_file():
@@ -78,10 +86,10 @@ def _sample_config_path() -> Path:
     return path
 
 
-def _config(config_path: Path | None, sample: bool) -> AuditorConfig:
+def _config(config_path: Path | None, sample: str | None) -> AuditorConfig:
     if sample:
-        config = load_config(_sample_config_path())
-        store = StoreConfig(url=f"sqlite:///{Path.cwd() / SAMPLE_STORE}")
+        config = load_config(_sample_config_path(sample))
+        store = StoreConfig(url=f"sqlite:///{Path.cwd() / SAMPLE_STORES[sample]}")
         return config.model_copy(update={"store": store})
     return load_config(find_config(config_path))
 
@@ -119,7 +127,14 @@ config_option = click.option(
     help="config file (TOML)",
 )
 sample_option = click.option(
-    "--sample", is_flag=True, help="use the bundled sample organization (store: ./auditor-sample.db)"
+    "--sample",
+    "sample",
+    is_flag=False,
+    flag_value="contoso",
+    default=None,
+    type=click.Choice(SAMPLES),
+    help="use a bundled sample organization: contoso (the default, Exchange 2003; store "
+    "./auditor-sample.db) or modern (Exchange 2016 / SE; store ./auditor-sample-modern.db)",
 )
 output_option = click.option("--output", type=click.Path(path_type=Path, dir_okay=False), help="write here")
 
@@ -149,7 +164,12 @@ def main(debug: bool) -> None:
 )
 @handle_errors
 def check(
-    config_path: Path | None, sample: bool, once: bool, fmt: str, output: Path | None, fail_on: str | None
+    config_path: Path | None,
+    sample: str | None,
+    once: bool,
+    fmt: str,
+    output: Path | None,
+    fail_on: str | None,
 ) -> None:
     """Collect, store, check and report (contract: exit 0 / 1 / 2)."""
     config = _config(config_path, sample)
@@ -261,7 +281,7 @@ def _record_metrics(telemetry: Any, result: Any) -> None:
 @output_option
 @handle_errors
 def diff(
-    config_path: Path | None, sample: bool, from_ref: str, to_ref: str, fmt: str, output: Path | None
+    config_path: Path | None, sample: str | None, from_ref: str, to_ref: str, fmt: str, output: Path | None
 ) -> None:
     """What changed between two stored complete snapshots (objects and findings)."""
     from auditor.diff import diff_snapshots
@@ -283,7 +303,12 @@ def diff(
 @click.option("--email", is_flag=True, help="send the report to [report] email_to")
 @handle_errors
 def report(
-    config_path: Path | None, sample: bool, since: str | None, fmt: str, output: Path | None, email: bool
+    config_path: Path | None,
+    sample: str | None,
+    since: str | None,
+    fmt: str,
+    output: Path | None,
+    email: bool,
 ) -> None:
     """The drift report over a period: findings new / resolved / still failing, changes, health."""
     config = _config(config_path, sample)
@@ -359,7 +384,7 @@ def _send_drift_report(
 @sample_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @handle_errors
-def history(config_path: Path | None, sample: bool, fmt: str) -> None:
+def history(config_path: Path | None, sample: str | None, fmt: str) -> None:
     """Stored snapshots: id, time, complete or not, object count, failing findings."""
     from auditor.results import isoformat
     from auditor.run import open_store
@@ -431,7 +456,7 @@ def checks_command(fmt: str) -> None:
     "--from", "start", default="exchange", show_default=True, help="exchange or a POP3 server's name"
 )
 @handle_errors
-def trace(address: str, config_path: Path | None, sample: bool, start: str) -> None:
+def trace(address: str, config_path: Path | None, sample: str | None, start: str) -> None:
     """The path a message to ADDRESS takes in the latest complete snapshot, hop by hop."""
     from auditor.routing import systems
     from auditor.routing import trace as trace_route
@@ -458,7 +483,7 @@ def trace(address: str, config_path: Path | None, sample: bool, start: str) -> N
 @handle_errors
 def recheck(
     config_path: Path | None,
-    sample: bool,
+    sample: str | None,
     since: str | None,
     from_ref: str | None,
     check_ids: tuple[str, ...],
@@ -495,7 +520,7 @@ def recheck(
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @handle_errors
-def verify(config_path: Path | None, sample: bool, expect: str | None, fmt: str) -> None:
+def verify(config_path: Path | None, sample: str | None, expect: str | None, fmt: str) -> None:
     """Recompute the history's hash chain: exit 0 intact, 1 a break (or --expect not found), 2 cannot run."""
     from auditor.run import open_store
     from auditor.verify import parse_digest, verify_document, verify_exit_code, verify_text

@@ -183,6 +183,7 @@ class ChecksConfig(_Strict):
     fail_on: Severity = Severity.LOW
     disabled: list[str] = Field(default_factory=list)
     waiver: list[WaiverConfig] = Field(default_factory=list)
+    # Other hosts rightly granted anonymous relay on Exchange (COEX-703): addresses or CIDR networks.
     relay_allowlist: list[str] = Field(default_factory=list)
 
     @field_validator("relay_allowlist")

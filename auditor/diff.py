@@ -9,7 +9,9 @@ Values compare the way the directory does: multi-valued attributes as case-insen
 except that `proxyAddresses` keeps the case of the type prefix, because `SMTP:` (upper case) marks
 the primary address; a primary that moves shows as `SMTP:a` removed + `smtp:a` added, and the entry
 also carries `"primary": {"before", "after"}` (an extension of the contract). Binary values (base64)
-compare exactly, as do single-valued attributes. Volatile attributes never show, and an object
+compare exactly, as do single-valued attributes, except where a family says a value diffs as the
+set of items it decodes to: a receive connector's `nTSecurityDescriptor` diffs as its grants
+(ACEs in SDDL), not as base64 bytes. Volatile attributes never show, and an object
 whose only differences are ignored ones is not reported at all.
 
 Findings are matched by fingerprint (check id + subject): new, resolved and persisting.
@@ -24,7 +26,7 @@ The result is a typed `DiffDocument` (`auditor.documents`); its `to_json()` is t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from auditor.attribution import ORIGIN_CREATED, ORIGIN_DN, Origin
 from auditor.documents import (
@@ -136,6 +138,12 @@ def attribute_changes(before: ObjectRecord, after: ObjectRecord) -> dict[str, At
         name = (new.get(lowered) or old[lowered])[0]
         old_values = old[lowered][1] if lowered in old else ()
         new_values = new[lowered][1] if lowered in new else ()
+        view = traits.decoded_sets.get((after.kind, lowered))
+        if view is not None:
+            decoded = _decoded_change(view, old_values, new_values)
+            if decoded is not None:
+                changes[name] = decoded
+            continue
         if lowered in traits.multi_valued or len(old_values) > 1 or len(new_values) > 1:
             change = _set_change(lowered, old_values, new_values)
             if change is not None:
@@ -217,6 +225,17 @@ def _set_change(attribute: str, old: Sequence[str], new: Sequence[str]) -> SetCh
             primary = ValueChange(before=old_primary, after=new_primary)
             return SetChange(added=added, removed=removed, primary=primary)
     return SetChange(added=added, removed=removed)
+
+
+def _decoded_change(
+    view: Callable[[str], tuple[str, ...]], old: Sequence[str], new: Sequence[str]
+) -> SetChange | None:
+    """A value that diffs as the set of items it decodes to (a descriptor: its grants)."""
+    before = {item for value in old for item in view(value)}
+    after = {item for value in new for item in view(value)}
+    if before == after:
+        return None
+    return SetChange(added=sorted(after - before), removed=sorted(before - after))
 
 
 def _unique(values: Iterable[str]) -> list[str]:

@@ -81,6 +81,8 @@ def _run_checks(
     waivers: Sequence[Waiver],
     today: date,
 ) -> CheckOutcome:
+    if snap.as_of is None:
+        snap.as_of = today  # support dates (COEX-904) are judged at the snapshot's day
     disabled_ids = set(disabled)
     active_waivers = [w for w in waivers if w.expires >= today]
     expired_waivers = [w for w in waivers if w.expires < today]
@@ -119,7 +121,7 @@ def _run_checks(
                 record = FindingRecord(
                     check=spec.id,
                     status=status,
-                    severity=spec.severity,
+                    severity=finding.severity or spec.severity,
                     subject=subject,
                     message=finding.message,
                     evidence=finding.evidence,

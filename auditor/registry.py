@@ -115,6 +115,13 @@ class Finding:
     status: Status
     message: str
     evidence: tuple[ObjectRef, ...] = ()
+    # A check whose rule grades its findings (COEX-703: critical when a range is wider than /16,
+    # else high) sets it per finding; None is the check's own severity.
+    severity: Severity | None = None
+
+    def graded(self, severity: Severity) -> Finding:
+        """This finding at another severity than its check's."""
+        return Finding(self.subject, self.status, self.message, self.evidence, severity)
 
     @classmethod
     def of(cls, *, passed: bool, subject: str, message: str, evidence: Iterable[ObjectRef] = ()) -> Finding:

@@ -15,17 +15,28 @@ follows it, system by system, exactly as checks.md "Routing simulation (COEX-303
 Entering a system a second time with the same address is a loop. Bridgeheads, `Local:` scope,
 `SmartHostType` 1 (DNS first) and MX records are not modelled.
 
+As soon as the organization has an Exchange 2007+ transport server, 2007+ rules decide for the
+whole organization (checks.md "Routing"): the accepted domain covering the recipient's domain
+decides (Authoritative: recipient lookup, unknown -> NDR; InternalRelay: recipient lookup, unknown
+-> send connector; ExternalRelay or not accepted: send connector); the send connector is chosen
+among the enabled ones (exact address space, then the longest `*.parent`, which also matches
+`parent`, then `*`; then cost; then name) and no match is the Unreachable queue: neither
+delivered nor outside. A domain authoritative only in a 2003 recipient policy keeps that standing
+(one snapshot can hold both models).
+
     trace(snap, "bob@contoso.com").path()      -> "EX01 → POP01"
     print(trace(snap, "x@contoso.com", start="POP01").render())
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
 from auditor.errors import AuditorError
 from auditor.model import (
+    AcceptedDomainType,
     HostDecision,
     ObjectRef,
     Pop3Host,
@@ -43,6 +54,7 @@ __all__ = [
     "Trace",
     "UnknownSystemError",
     "choose_connector",
+    "choose_send_connector",
     "systems",
     "trace",
 ]
@@ -50,6 +62,8 @@ __all__ = [
 EXCHANGE = "exchange"
 OUTSIDE = "outside"
 DELIVERED, NDR, LOOP, LEFT = "delivered", "ndr", "loop", "outside"
+UNREACHABLE = "unreachable"  # 2007+: no send connector matches; the message waits in that queue
+ERROR = "error"  # a step that cannot be judged (an undefined domain type, an undocumented case)
 _MAX_HOPS = 64
 
 
@@ -73,7 +87,7 @@ class Trace:
     address: str
     start: str
     hops: tuple[Hop, ...]
-    outcome: str  # "delivered" | "ndr" | "loop" | "outside"
+    outcome: str  # "delivered" | "ndr" | "loop" | "outside" | "unreachable" | "error"
 
     def path(self) -> str:
         """The systems visited, e.g. `EX01 → POP01 → EX01` (a redirect inside one system counts once)."""
@@ -142,6 +156,50 @@ def choose_connector(snap: Snapshot, domain: str) -> tuple[SmtpConnector, str, i
     return connector, pattern, cost
 
 
+def _modern_rank(connector: SmtpConnector, domain: str) -> tuple[int, int, str, int] | None:
+    """(kind, length, pattern, cost) of the connector's best 2007+ match for `domain`, or None."""
+    best: tuple[int, int, str, int] | None = None
+    for space in connector.address_spaces:
+        if not space.is_smtp or not space.matches_modern(domain):
+            continue
+        pattern = space.pattern
+        if pattern == "*":
+            rank = (0, 0)
+        elif pattern.startswith("*."):
+            rank = (1, len(pattern))
+        else:
+            rank = (2, len(pattern))
+        if best is None or rank > best[:2] or (rank == best[:2] and space.cost < best[3]):
+            best = (*rank, pattern, space.cost)
+    return best
+
+
+def choose_send_connector(snap: Snapshot, domain: str) -> tuple[SmtpConnector, str, int] | None:
+    """The connector Exchange 2007+ routing picks for `domain` (checks.md "Send connector choice").
+
+    Disabled connectors are dropped; the most specific address space wins (exact, then the
+    longest `*.parent`, which also matches `parent`, then `*`); then the lowest cost; then the
+    connector's name, case-insensitively. None: the Unreachable queue.
+    """
+    domain = normalize_domain(domain)
+    candidates: list[tuple[tuple[int, int], int, str, str, SmtpConnector, str]] = []
+    for connector in snap.smtp_connectors:
+        if not connector.enabled:
+            continue
+        found = _modern_rank(connector, domain)
+        if found is None:
+            continue
+        kind, length, pattern, cost = found
+        candidates.append(
+            ((-kind, -length), cost, connector.name.lower(), connector.dn.lower(), connector, pattern)
+        )
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: c[:4])
+    _, cost, _, _, connector, pattern = candidates[0]
+    return connector, pattern, cost
+
+
 def _split(address: str) -> tuple[str, str]:
     local, _, domain = address.strip().rpartition("@")
     return local, normalize_domain(domain)
@@ -175,9 +233,15 @@ class Router:
             raise UnknownSystemError(f"unknown system {start!r} to start a trace from (known: {known})")
         return server.name
 
+    @cached_property
+    def modern(self) -> bool:
+        """2007+ routing decides for the whole organization (a 2007+ transport server exists)."""
+        return self.snap.modern_routing
+
     def connector_for(self, domain: str) -> tuple[SmtpConnector, str, int] | None:
         if domain not in self._connectors:
-            self._connectors[domain] = choose_connector(self.snap, domain)
+            choose = choose_send_connector if self.modern else choose_connector
+            self._connectors[domain] = choose(self.snap, domain)
         return self._connectors[domain]
 
     def system_for_host(self, host: str) -> str | None:
@@ -193,6 +257,8 @@ class Router:
 
     def _exchange(self, address: str) -> tuple[list[Hop], str | None, str, str | None]:
         """Hops inside Exchange; then (next system or None, address, outcome when stopped)."""
+        if self.modern:
+            return self._exchange_modern(address)
         here = self.exchange_label
         hops: list[Hop] = []
         seen: set[str] = set()
@@ -231,10 +297,81 @@ class Router:
             hops.append(Hop(here, current, routed[0], routed[3]))
             return hops, routed[1], current, routed[2]
 
+    def _domain_standing(self, domain: str) -> tuple[AcceptedDomainType | None, str, tuple[ObjectRef, ...]]:
+        """2007+: the type that decides for `domain`, the rule text, and the objects read."""
+        accepted = self.snap.accepted_domain_for(domain)
+        if accepted is not None:
+            return accepted.type, f"{domain} is covered by {accepted.describe()}", (accepted.ref,)
+        if self.snap.is_authoritative(domain):  # a 2003 recipient policy's standing (mixed forest)
+            refs = tuple(self.snap.domain_refs(domain))
+            return AcceptedDomainType.AUTHORITATIVE, f"{domain} is authoritative in a recipient policy", refs
+        return None, f"{domain} is not an accepted domain", ()
+
+    def _exchange_modern(self, address: str) -> tuple[list[Hop], str | None, str, str | None]:
+        """2007+ categorizer and routing: the accepted domain decides, then the send connector."""
+        here = self.exchange_label
+        hops: list[Hop] = []
+        seen: set[str] = set()
+        current = address
+        while len(hops) <= _MAX_HOPS:
+            _, domain = _split(current)
+            standing, decided, refs = self._domain_standing(domain)
+            if standing is AcceptedDomainType.UNDEFINED:
+                rule = f"{decided}, whose type is undefined: cannot tell what Exchange does; review by hand"
+                hops.append(Hop(here, current, rule, refs))
+                return hops, None, current, ERROR
+            lookup = standing in (AcceptedDomainType.AUTHORITATIVE, AcceptedDomainType.INTERNAL_RELAY)
+            step = "recipient lookup" if lookup else "routed by send connector"
+            hops.append(Hop(here, current, f"{decided}: {step}", refs))
+            if lookup:
+                found = self.snap.recipients_by_proxy_address.get(current.lower(), [])
+                if len(found) > 1:
+                    names = "; ".join(r.dn for r in found)
+                    rule = f"{current} is claimed by {len(found)} objects ({names}): NDR"
+                    hops.append(Hop(here, current, rule, tuple(r.ref for r in found)))
+                    return hops, None, current, NDR
+                if found:
+                    recipient = found[0]
+                    if recipient.key in seen and standing is AcceptedDomainType.INTERNAL_RELAY:
+                        rule = (
+                            f"{current} resolves back to {recipient.kind_label} {recipient.dn} in an "
+                            "InternalRelay domain: Exchange's behaviour is not documented; review by hand"
+                        )
+                        hops.append(Hop(here, current, rule, (recipient.ref,)))
+                        return hops, None, current, ERROR
+                    rule, outcome, target = self._recipient(
+                        recipient, current, seen, self.snap.is_accepted_for_recipients
+                    )
+                    hops.append(Hop(here, current, rule, (recipient.ref,)))
+                    if outcome is not None:
+                        return hops, None, current, outcome
+                    assert target is not None
+                    seen.add(recipient.key)
+                    current = target
+                    continue
+                if standing is AcceptedDomainType.AUTHORITATIVE:
+                    rule = f"no recipient has {current} in Authoritative {domain}: NDR 5.1.1"
+                    hops.append(Hop(here, current, rule))
+                    return hops, None, current, NDR
+            routed = self._route_exchange_domain(current, domain)
+            prefix = (
+                f"no recipient has {current} in InternalRelay {domain}; "
+                if standing is AcceptedDomainType.INTERNAL_RELAY
+                else ""
+            )
+            hops.append(Hop(here, current, prefix + routed[0], routed[3]))
+            return hops, routed[1], current, routed[2]
+        return hops, None, current, LOOP
+
     def _recipient(
-        self, recipient: Recipient, address: str, seen: set[str]
+        self,
+        recipient: Recipient,
+        address: str,
+        seen: set[str],
+        resolves_again: Callable[[str], bool] | None = None,
     ) -> tuple[str, str | None, str | None]:
         """(rule, outcome when stopped, targetAddress to follow)."""
+        again = resolves_again or self.snap.is_authoritative
         kind = recipient.kind_label
         if recipient.key in seen:
             rule = (
@@ -242,7 +379,7 @@ class Router:
                 "categorizer forwarding loop (NDR 5.4.6)"
             )
             return rule, LOOP, None
-        if recipient.is_mailbox_enabled:
+        if recipient.is_mailbox_enabled or (recipient.is_user and recipient.is_mailbox):
             return f"{address} is a proxy address of mailbox user {recipient.dn}: delivered", DELIVERED, None
         if recipient.is_group:
             return (
@@ -258,8 +395,8 @@ class Router:
             rule = f"{address} belongs to {kind} {recipient.dn}, which has no mailbox and targetAddress {shown}: NDR"
             return rule, NDR, None
         rule = f"{address} is a proxy address of mail-enabled {kind} {recipient.dn}: redirected to {target.address}"
-        if self.snap.is_authoritative(target.domain):
-            rule += f" ({target.domain} is authoritative: resolved again as a recipient)"
+        if again(target.domain):
+            rule += f" ({target.domain} is accepted for Exchange's recipients: resolved again)"
         return rule, None, target.address
 
     def _route_exchange_domain(
@@ -268,10 +405,14 @@ class Router:
         """(rule, next system, outcome when stopped, objects read) for an address routed by its domain."""
         choice = self.connector_for(domain)
         if choice is None:
+            if self.modern:
+                rule = f"no enabled send connector matches {domain}: the Unreachable queue (not delivered)"
+                return rule, None, UNREACHABLE, ()
             return f"no SMTP connector matches {domain}: sent out by DNS", OUTSIDE, LEFT, ()
         connector, pattern, cost = choice
         refs = (connector.ref,)
-        via = f"connector {connector.name!r} (address space {pattern}, cost {cost})"
+        word = "send connector" if self.modern else "connector"
+        via = f"{word} {connector.name!r} (address space {pattern}, cost {cost})"
         if connector.uses_dns:
             return f"{via} uses DNS routing: sent out by DNS", OUTSIDE, LEFT, refs
         host = connector.smart_hosts[0]

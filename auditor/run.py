@@ -99,6 +99,7 @@ def build_snapshot(
         server.name.lower(): frozenset([*server.addresses, *([server.fqdn] if server.fqdn else [])])
         for server in config.exchange_server
     }
+    snap.relay_allowlist = tuple(config.checks.relay_allowlist)
     return snap
 
 

@@ -29,20 +29,26 @@ from auditor.registry import CheckSpec, Finding, Status
 __all__ = [
     "AG",
     "DOMAIN_DN",
+    "MODERN_AG",
     "ORG",
     "accepted_domain",
     "b64",
     "connector",
+    "database_dn",
     "dn_of",
     "exchange_server",
+    "mailbox_database",
     "mailbox_store",
+    "modern_server",
     "outcome",
     "policy",
     "pop3_domain",
     "pop3_mailbox",
     "pop3_server",
+    "receive_connector",
     "relay_blob",
     "run",
+    "send_connector",
     "snapshot",
     "store_dn",
     "subjects",
@@ -54,11 +60,15 @@ __all__ = [
 ORG = "CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
 AG = f"CN=First Administrative Group,CN=Administrative Groups,{ORG}"
 DOMAIN_DN = "OU=Mail,DC=contoso,DC=com"
+MODERN_AG = f"CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative Groups,{ORG}"
+MODERN_CONNECTIONS = (
+    f"CN=Connections,CN=Exchange Routing Group (DWBGZMFD01QNBJR),CN=Routing Groups,{MODERN_AG}"
+)
 
 _counter = iter(range(1, 10**9))
 
 
-def _record(kind: ObjectKind, dn: str, attrs: dict[str, Iterable[str] | str | None]) -> ObjectRecord:
+def _record(kind: str, dn: str, attrs: dict[str, Iterable[str] | str | None]) -> ObjectRecord:
     attributes: dict[str, tuple[str, ...]] = {}
     for name, value in attrs.items():
         if value is None:
@@ -162,11 +172,104 @@ def policy(
     )
 
 
-def accepted_domain(name: str, flags: int = 0) -> ObjectRecord:
+def accepted_domain(name: str, flags: int | str = 0, *, cn: str | None = None) -> ObjectRecord:
+    """An accepted domain: `flags & 3` is its type (0 Authoritative, 1 ExternalRelay, 2 InternalRelay),
+    65536 covers subdomains; `name` may be `*.parent`."""
     return _record(
         ObjectKind.ACCEPTED_DOMAIN,
-        f"CN={name},CN=Accepted Domains,CN=Transport Settings,{ORG}",
-        {"cn": name, "msExchAcceptedDomainName": name, "msExchAcceptedDomainFlags": str(flags)},
+        f"CN={cn or name},CN=Accepted Domains,CN=Transport Settings,{ORG}",
+        {"cn": cn or name, "msExchAcceptedDomainName": name, "msExchAcceptedDomainFlags": str(flags)},
+    )
+
+
+def modern_server(
+    name: str,
+    *hosts: str,
+    serial: str | None = "Version 15.1 (Build 32507.006)",
+    version_number: str | None = None,
+    roles: int | None = 16439,
+) -> ObjectRecord:
+    """A 2007+ Exchange server (default: 2016 CU23, Mailbox roles) in the 2007+ administrative group."""
+    return _record(
+        ObjectKind.EXCHANGE_SERVER,
+        f"CN={name},CN=Servers,{MODERN_AG}",
+        {
+            "cn": name,
+            "networkAddress": tuple(f"ncacn_ip_tcp:{h}" for h in hosts) or None,
+            "serialNumber": serial,
+            "versionNumber": version_number,
+            "msExchCurrentServerRoles": None if roles is None else str(roles),
+        },
+    )
+
+
+def database_dn(name: str = "DB01") -> str:
+    return f"CN={name},CN=Databases,{MODERN_AG}"
+
+
+def mailbox_database(name: str = "DB01", server: str = "EX16") -> ObjectRecord:
+    """A 2010+ mailbox database under CN=Databases."""
+    return _record(
+        "mailbox_database",
+        database_dn(name),
+        {"cn": name, "msExchOwningServer": f"CN={server},CN=Servers,{MODERN_AG}"},
+    )
+
+
+def send_connector(
+    name: str,
+    *spaces: str,
+    smart_host: str | None = None,
+    sources: Iterable[str] = ("EX16",),
+    enabled: bool | None = None,
+    outbound_flags: int | str | None = None,
+) -> ObjectRecord:
+    """A 2007+ send connector; `spaces` as routingList values, `sources` as server names."""
+    return _record(
+        "send_connector",
+        f"CN={name},{MODERN_CONNECTIONS}",
+        {
+            "cn": name,
+            "routingList": spaces,
+            "msExchSmtpSmartHost": smart_host,
+            "msExchSourceBridgeheadServersDN": tuple(
+                f"CN=1,CN=SMTP,CN=Protocols,CN={server},CN=Servers,{MODERN_AG}" for server in sources
+            )
+            or None,
+            "msExchSmtpSendEnabled": None if enabled is None else ("TRUE" if enabled else "FALSE"),
+            "msExchSmtpOutboundSecurityFlag": None if outbound_flags is None else str(outbound_flags),
+            "msExchVersion": "88218628259840",
+        },
+    )
+
+
+def receive_connector(
+    name: str,
+    *,
+    server: str = "EX16",
+    descriptor: bytes | str | None = None,
+    ranges: Iterable[str] = ("0.0.0.0-255.255.255.255",),
+    bindings: Iterable[str] = ("0.0.0.0:25",),
+    auth: int | str | None = 1,
+    enabled: bool | None = None,
+) -> ObjectRecord:
+    """A receive connector; `descriptor` is its nTSecurityDescriptor (bytes, or base64 text as kept).
+
+    Pack descriptors with a real encoder (auditor's own tests use Samba's, deploy/lab/sddl_pack.py),
+    so the decoder is never tested against itself.
+    """
+    raw = b64(descriptor) if isinstance(descriptor, bytes) else descriptor
+    return _record(
+        "receive_connector",
+        f"CN={name},CN=SMTP Receive Connectors,CN=Protocols,CN={server},CN=Servers,{MODERN_AG}",
+        {
+            "cn": name,
+            "msExchSmtpReceiveBindings": tuple(bindings),
+            "msExchSmtpReceiveRemoteIPRanges": tuple(ranges),
+            "msExchSMTPReceiveInboundSecurityFlag": None if auth is None else str(auth),
+            "msExchSmtpReceiveEnabled": None if enabled is None else ("TRUE" if enabled else "FALSE"),
+            "nTSecurityDescriptor": raw,
+        },
     )
 
 

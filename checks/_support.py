@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.model import Capability, Mailbox, Pop3Host, Recipient, RelayPolicy, SmtpService, Snapshot
+from auditor.model import (
+    Capability,
+    Mailbox,
+    Pop3Host,
+    Recipient,
+    RecipientType,
+    RelayPolicy,
+    SmtpService,
+    Snapshot,
+)
 from auditor.registry import SkipCheck
 
 _CAPABILITY_WORDS = {
@@ -76,6 +85,8 @@ def mail_enabled_user_problem(recipient: Recipient, address: str) -> str | None:
         return f"user {recipient.dn} has no mailNickname (not mail-enabled)"
     if recipient.home_mdb or recipient.home_server_name:
         return f"user {recipient.dn} has an Exchange mailbox (homeMDB / msExchHomeServerName)"
+    if recipient.recipient_type is not None and recipient.recipient_type is not RecipientType.MAIL_USER:
+        return f"user {recipient.dn} is a {recipient.recipient_type_label}, not a mail user (MailUser, 128)"
     if target is None or not target.is_smtp or target.lower != address.lower():
         return f"user {recipient.dn} has targetAddress {target or 'none'}, not SMTP:{address}"
     return None

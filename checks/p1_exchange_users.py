@@ -18,8 +18,10 @@ from auditor.registry import Finding, Severity, SkipCheck, check
 def mailbox_users_are_complete(snap: Snapshot) -> Iterator[Finding]:
     """P1 wants Exchange users to be ordinary mailbox recipients. A mailbox whose store no longer
     exists, which the Recipient Update Service never stamped (no legacyExchangeDN), or whose reply
-    address is in a domain Exchange is not authoritative for, cannot receive or answer mail reliably."""
-    users = [r for r in snap.recipients if r.is_mailbox_enabled]
+    address is in a domain Exchange is not authoritative for, cannot receive or answer mail reliably.
+    On 2007+ the type details say what a mailbox is (a remote mailbox is not one), a 2010+ database
+    under CN=Databases is a store, and an InternalRelay domain is a valid primary domain too."""
+    users = [r for r in snap.recipients if r.is_mailbox]
     if not users:
         raise SkipCheck("no mailbox-enabled user in the snapshot")
     config = snap.has_configuration
@@ -36,14 +38,18 @@ def mailbox_users_are_complete(snap: Snapshot) -> Iterator[Finding]:
         elif config and normalize_dn(user.home_mdb) not in snap.mailbox_store_dns:
             problems.append(f"homeMDB {user.home_mdb} is not a mailbox store of the organization")
         if not user.legacy_exchange_dn:
-            problems.append("no legacyExchangeDN (not stamped by the Recipient Update Service)")
+            stamper = "Exchange" if user.generation == "2007+" else "the Recipient Update Service"
+            problems.append(f"no legacyExchangeDN (not stamped by {stamper})")
         primary = user.primary_smtp
         if primary is None:
             problems.append("no primary SMTP address (no SMTP: entry in proxyAddresses)")
-        elif config and not snap.is_authoritative(primary.rpartition("@")[2]):
-            problems.append(
-                f"primary SMTP address {primary} is not in a domain Exchange is authoritative for"
+        elif config and not snap.is_accepted_for_recipients(primary.rpartition("@")[2]):
+            accepted = (
+                "accepts for its recipients (Authoritative or InternalRelay)"
+                if snap.accepted_domains
+                else "is authoritative for"
             )
+            problems.append(f"primary SMTP address {primary} is not in a domain Exchange {accepted}")
         if problems:
             yield Finding.failed(user.dn, "; ".join(problems), evidence)
         else:

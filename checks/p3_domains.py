@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from auditor.model import Capability, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
-from auditor.routing import LOOP, Router, Trace
+from auditor.routing import ERROR, LOOP, Router, Trace
 
 from ._support import mail_enabled_user_for, require_configuration
 
@@ -35,10 +35,18 @@ def pop3_domain_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     require_configuration(snap)
     for domain, servers in sorted(_pop3_domains(snap).items()):
         evidence = [*snap.pop3_domain_refs(domain), *snap.domain_refs(domain)]
+        undefined = [a for a in snap.accepted_domains_covering(domain) if a.type.value == "undefined"]
         if snap.is_authoritative(domain):
             sources = ", ".join(snap.authoritative_sources(domain)) or "Exchange"
             message = f"{_hosted_by(servers)}, but authoritative in Exchange: {sources}"
             yield Finding.failed(domain, message, evidence)
+        elif undefined:
+            shown = "; ".join(f"{a.dn}: {a.type_note}" for a in undefined)
+            yield Finding.error(
+                domain,
+                f"{_hosted_by(servers)}; an accepted domain covering it has no domain type ({shown})",
+                evidence,
+            )
         else:
             yield Finding.passed(
                 domain, f"{_hosted_by(servers)}; Exchange is not authoritative for it", evidence
@@ -61,6 +69,11 @@ def pop3_domain_not_in_exchange(snap: Snapshot) -> Iterator[Finding]:
         evidence = [*snap.pop3_domain_refs(domain), *snap.domain_refs(domain)]
         if snap.is_exchange_domain(domain):
             kind = "authoritatively" if snap.is_authoritative(domain) else "non-authoritatively"
+            if not snap.is_authoritative(domain) and snap.is_internal_relay(domain):
+                kind = (
+                    "InternalRelay: the sanctioned shared-namespace setup when a send connector routes it "
+                    "to the POP3 host and that host rejects unknown recipients"
+                )
             yield Finding.failed(
                 domain, f"{_hosted_by(servers)} and also an Exchange domain ({kind})", evidence
             )
@@ -125,6 +138,7 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
     domains = set(snap.exchange_domains) | set(snap.all_pop3_domains)
     for connector in snap.smtp_connectors:
         domains |= {s.pattern for s in connector.address_spaces if s.is_smtp}
+    domains |= {accepted.base for accepted in snap.accepted_domains}  # `*.x` covers x itself
     domains = {d for d in domains if d and not d.startswith("*")}
     if not domains:
         raise SkipCheck(
@@ -134,10 +148,17 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
         address = _unknown_local_part(snap, domain)
         traces = [router.trace(address, start) for start in entries]
         loops = [t for t in traces if t.outcome == LOOP]
+        errors = [t for t in traces if t.outcome == ERROR]
         evidence = [ref for found in traces for ref in found.evidence]
         if loops:
             yield Finding.failed(
                 domain, f"mail to unknown {address} loops " + "; ".join(map(_describe, loops)), evidence
+            )
+        elif errors:
+            yield Finding.error(
+                domain,
+                f"mail to unknown {address} cannot be followed " + "; ".join(map(_describe, errors)),
+                evidence,
             )
         else:
             yield Finding.passed(
@@ -166,6 +187,8 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
         evidence = [user.ref, *found.evidence, *([mailbox.ref] if mailbox.ref else [])]
         if reached:
             yield Finding.passed(mailbox.address, message, evidence)
+        elif found.outcome == ERROR:
+            yield Finding.error(mailbox.address, f"{message}; review by hand", evidence)
         else:
             yield Finding.failed(
                 mailbox.address,

@@ -84,6 +84,9 @@ def pop3_users_reply_address_accepted(snap: Snapshot) -> Iterator[Finding]:
         if snap.is_authoritative(domain):
             message = f"primary {primary} is in Exchange's authoritative domain {domain}"
             yield Finding.passed(user.dn, message, evidence)
+        elif snap.is_internal_relay(domain):
+            message = f"primary {primary} is in Exchange's InternalRelay domain {domain}"
+            yield Finding.passed(user.dn, message, evidence)
         elif domain in snap.all_pop3_domains:
             yield Finding.passed(user.dn, f"primary {primary} is in POP3 domain {domain}", evidence)
         else:
@@ -159,3 +162,40 @@ def target_address_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
             f"targetAddress {target} is in {target.domain}, authoritative in Exchange; {effect}",
             evidence,
         )
+
+
+@check(
+    "COEX-405",
+    title="POP3 users were provisioned by Exchange 2007+, not completed by hand",
+    severity=Severity.MEDIUM,
+    principles=("P4",),
+    remediation="Provision the POP3 user with Enable-MailUser -ExternalEmailAddress SMTP:name@pop-domain, or run Update-Recipient on it.",
+)
+def pop3_users_provisioned_by_exchange(snap: Snapshot) -> Iterator[Finding]:
+    """Exchange 2003's Recipient Update Service finished any object someone mail-enabled by writing
+    attributes. From 2007 on nothing does: an object mail-enabled by hand stays half-provisioned,
+    without type details, Exchange's proxy addresses or a legacyExchangeDN, so Exchange does not
+    treat it as a mail user and it is missing from the address lists."""
+    require_configuration(snap)
+    if not snap.exchange_servers:
+        raise SkipCheck("no Exchange server in the Configuration partition: the generation is unknown")
+    if snap.has_legacy_server or not any(s.modern for s in snap.exchange_servers):
+        return  # a 2000/2003 server is left: its Recipient Update Service completes objects
+    for user in _pop3_users(snap):
+        problems = []
+        if user.recipient_type_details is None:
+            problems.append("no msExchRecipientTypeDetails")
+        if not any(p.is_primary for p in user.smtp_proxy_addresses):
+            problems.append("no proxyAddresses with a primary SMTP: address")
+        if not user.legacy_exchange_dn:
+            problems.append("no legacyExchangeDN")
+        if problems:
+            yield Finding.failed(
+                user.dn, "mail-enabled outside Exchange's cmdlets: " + "; ".join(problems), [user.ref]
+            )
+        else:
+            yield Finding.passed(
+                user.dn,
+                f"{user.recipient_type_label}, stamped by Exchange (proxyAddresses, legacyExchangeDN)",
+                [user.ref],
+            )

@@ -20,11 +20,14 @@ from ._support import hosts_with, relay_verdict, require_configuration
 def exchange_vs_allows_authenticated_relay(snap: Snapshot) -> Iterator[Finding]:
     """POP3 users send through SMTP (P5). If Exchange offers only anonymous access, or does not let
     authenticated clients relay, they cannot send to the outside, and someone will be tempted to open
-    the relay list instead."""
+    the relay list instead. On 2007+ one enabled receive connector of a transport server that grants
+    Authenticated Users relay behind Integrated or Basic-after-TLS authentication is enough."""
     require_configuration(snap)
-    services = snap.exchange_smtp_services
-    if not services:
-        raise SkipCheck("no Exchange SMTP virtual server in the Configuration partition")
+    services = snap.legacy_exchange_smtp_services
+    if not services and not snap.receive_connectors:
+        raise SkipCheck("no Exchange SMTP virtual server or receive connector in the Configuration partition")
+    if snap.receive_connectors:
+        yield _modern_submission(snap)
     for service in services:
         auth, relay = service.client_auth, service.relay_for_authenticated
         if auth.is_unreadable or relay.is_unreadable:
@@ -100,3 +103,50 @@ def _judge_host(host: Pop3Host) -> Finding:
         for s, v in verdicts
     )
     return Finding.passed(host.name, described, evidence)
+
+
+def _modern_submission(snap: Snapshot) -> Finding:
+    """checks.md COEX-501 on 2007+: at least one enabled receive connector on a transport server
+    grants relay(C, {Authenticated Users}) with Basic-after-TLS or Integrated authentication."""
+    subject = snap.exchange_organization_dn or "Exchange organization"
+    by_dn = {s.subject: s for s in snap.modern_exchange_smtp_services}
+    evidence = [c.ref for c in snap.receive_connectors]
+    qualifying: list[str] = []
+    problems: list[str] = []
+    unjudged: list[str] = []
+    for connector in sorted(snap.receive_connectors, key=lambda c: c.dn.lower()):
+        service = by_dn.get(connector.dn)
+        server = snap.server_by_dn(connector.server_dn) if connector.server_dn else None
+        name = f"{connector.server}\\{connector.name}" if connector.server else connector.name
+        if not connector.enabled:
+            problems.append(f"{name}: disabled")
+            continue
+        if server is not None and (not server.transport or server.edge):
+            problems.append(f"{name}: {server.name} is not a transport server")
+            continue
+        if service is None:  # pragma: no cover - every receive connector has its service
+            continue
+        auth, relay = service.client_auth, service.relay_for_authenticated
+        if auth.is_unreadable or relay.is_unreadable:
+            unjudged.append(f"{name}: {auth.note if auth.is_unreadable else relay.note}")
+        elif auth.value and relay.value:
+            qualifying.append(f"{name} ({auth.note}; {relay.note})")
+        else:
+            problems.append(f"{name}: {auth.note if not auth.value else relay.note}")
+    if qualifying:
+        return Finding.passed(
+            subject, "authenticated clients may submit and relay through " + "; ".join(qualifying), evidence
+        )
+    if unjudged:
+        return Finding.error(
+            subject,
+            "no receive connector shown to let authenticated clients relay; cannot judge: "
+            + "; ".join(unjudged),
+            evidence,
+        )
+    return Finding.failed(
+        subject,
+        "no enabled receive connector of a transport server lets authenticated clients relay after "
+        "Integrated or Basic-over-TLS authentication: " + "; ".join(problems),
+        evidence,
+    )

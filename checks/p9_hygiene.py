@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Capability, Snapshot
+from auditor.model import Capability, ExchangeServer, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
 
 from ._support import relay_verdict
@@ -91,3 +91,82 @@ def one_primary_smtp(snap: Snapshot) -> Iterator[Finding]:
             )
         else:
             yield Finding.passed(recipient.dn, f"primary SMTP:{primaries[0]}", [recipient.ref])
+
+
+def _server_support(snap: Snapshot, server: ExchangeServer) -> Finding:
+    evidence = [server.ref]
+    if server.version_problem:
+        return Finding.error(server.dn, f"its version cannot be read: {server.version_problem}", evidence)
+    if server.generation is None:
+        shown = f"version {server.version}" if server.version else "no serialNumber or versionNumber"
+        return Finding.error(server.dn, f"{shown}: no known Exchange release; review by hand", evidence)
+    release = (
+        "Exchange Subscription Edition" if server.generation == "SE" else f"Exchange {server.generation}"
+    )
+    named = f"{release} ({server.version}, from {server.version_source})"
+    unconfirmed = "" if server.support_known else " (date not confirmed)"
+    end = server.end_of_support
+    if end is None:
+        return Finding.passed(server.dn, f"{named}: supported (modern lifecycle)", evidence)
+    assert snap.as_of is not None
+    if snap.as_of < end:
+        return Finding.passed(server.dn, f"{named}: supported until {end.isoformat()}", evidence)
+    return Finding.failed(
+        server.dn,
+        f"{named}: out of support since {end.isoformat()}{unconfirmed} (source: {server.support_source})",
+        evidence,
+    )
+
+
+@check(
+    "COEX-904",
+    title="Every Exchange server is a supported version, and the organization holds one generation",
+    severity=Severity.INFO,
+    principles=("all",),
+    remediation="Move mailboxes and connectors to Exchange Subscription Edition, then uninstall the old servers and remove the leftover 2003 objects.",
+)
+def exchange_versions_supported(snap: Snapshot) -> Iterator[Finding]:
+    """A server out of support gets no security updates; a forest that still holds 2003-era
+    objects beside 2007+ ones is judged by two models, and since 2003 and 2013+ cannot coexist,
+    those objects are leftovers that mislead administrators and tools. Info only: it never
+    changes the exit code under the default fail_on."""
+    if not snap.has_configuration:
+        raise SkipCheck("the Configuration partition (Exchange configuration) was not collected")
+    if not snap.exchange_servers:
+        raise SkipCheck("no Exchange server in the Configuration partition")
+    if snap.as_of is None:
+        raise SkipCheck("the snapshot has no date to judge support dates at")
+    for server in sorted(snap.exchange_servers, key=lambda s: s.dn.lower()):
+        yield _server_support(snap, server)
+    legacy = [
+        *(
+            f"server {s.name} ({s.generation})"
+            for s in snap.exchange_servers
+            if s.generation in ("2000", "2003")
+        ),
+        *(f"SMTP connector {c.name!r}" for c in snap.smtp_connectors if not c.modern),
+        *(f"SMTP virtual server {s.subject}" for s in snap.legacy_exchange_smtp_services),
+        *(f"mailbox store {m.name!r}" for m in snap.mailbox_stores if m.generation != "2007+"),
+    ]
+    modern = [
+        *(f"server {s.name} ({s.generation})" for s in snap.exchange_servers if s.modern),
+        *(f"send connector {c.name!r}" for c in snap.smtp_connectors if c.modern),
+        *(f"receive connector {c.name!r}" for c in snap.receive_connectors),
+    ]
+    subject = snap.exchange_organization_dn or "Exchange organization"
+    evidence = [s.ref for s in snap.exchange_servers]
+    if legacy and modern:
+        newest = {s.generation for s in snap.exchange_servers if s.modern}
+        leftovers = (
+            "; 2003 and 2013 or later cannot coexist: the 2003-era objects are leftovers"
+            if newest & {"2013", "2016", "2019", "SE"}
+            else ""
+        )
+        yield Finding.failed(
+            subject,
+            f"two generations: 2003-era {', '.join(legacy)}; 2007+ {', '.join(modern)}{leftovers}",
+            evidence,
+        )
+    else:
+        generation = "2003" if legacy else "2007+"
+        yield Finding.passed(subject, f"one generation ({generation})", evidence)

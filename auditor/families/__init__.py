@@ -63,6 +63,9 @@ class KindSpec:
     label: str
     multi_valued: frozenset[str] = frozenset()
     binary: frozenset[str] = frozenset()
+    # Attributes whose stored value diffs as a set of decoded items, not as bytes: name -> a
+    # function from one stored value to its items (a descriptor's value -> its ACEs as grants).
+    decoded_sets: tuple[tuple[str, Callable[[str], tuple[str, ...]]], ...] = ()
 
 
 class Adapter(Protocol):
@@ -168,6 +171,8 @@ class AttributeTraits:
     multi_valued: frozenset[str]
     binary: frozenset[str]
     labels: dict[str, str]
+    # (kind, lower-case attribute) -> how one value becomes the items it diffs as
+    decoded_sets: dict[tuple[str, str], Callable[[str], tuple[str, ...]]] = field(default_factory=dict)
 
 
 def attribute_traits(families: Sequence[Family] | None = None) -> AttributeTraits:
@@ -180,12 +185,14 @@ def _traits(families: tuple[Family, ...]) -> AttributeTraits:
     multi: set[str] = set()
     binary: set[str] = set()
     labels: dict[str, str] = {}
+    decoded: dict[tuple[str, str], Callable[[str], tuple[str, ...]]] = {}
     for family in families:
         for kind in family.kinds:
             multi |= {name.lower() for name in kind.multi_valued}
             binary |= {name.lower() for name in kind.binary}
             labels[kind.name] = kind.label
-    return AttributeTraits(frozenset(multi), frozenset(binary), labels)
+            decoded.update({(kind.name, name.lower()): view for name, view in kind.decoded_sets})
+    return AttributeTraits(frozenset(multi), frozenset(binary), labels, decoded)
 
 
 def pop3_kind(server: Any, families: Sequence[Family]) -> str:

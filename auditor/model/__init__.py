@@ -7,6 +7,8 @@ concepts, so a new product is a new family, not a new branch in every check.
     codecs      Field (value / absent / unreadable), ProxyAddress, normalizers      (model/codecs.py)
     directory   Recipient (every mail-enabled kind), RecipientPolicy, AcceptedDomain,
                 AddressSpace, SmtpConnector, ExchangeServer, MailboxStore           (model/directory.py)
+    receive     ReceiveConnector (2007+), AddressRange, ListenBinding,
+                PermissionVerdict                                                   (model/receive.py)
     transport   Pop3Host, SmtpService, RelayPolicy, MailboxService, MailDomain,
                 Mailbox, Capability                                                 (model/transport.py)
     snapshot    Snapshot and its indexes                                            (model/snapshot.py)
@@ -32,7 +34,14 @@ from auditor.model.directory import (
     Recipient,
     RecipientKind,
     RecipientPolicy,
+    RecipientType,
     SmtpConnector,
+)
+from auditor.model.receive import (
+    AddressRange,
+    ListenBinding,
+    PermissionVerdict,
+    ReceiveConnector,
 )
 from auditor.model.snapshot import Snapshot
 from auditor.model.transport import (
@@ -52,6 +61,7 @@ from auditor.model.transport import (
 __all__ = [
     "AcceptedDomain",
     "AcceptedDomainType",
+    "AddressRange",
     "AddressSpace",
     "AuthBackend",
     "Capability",
@@ -60,16 +70,20 @@ __all__ = [
     "FieldState",
     "HostDecision",
     "HostRouting",
+    "ListenBinding",
     "MailDomain",
     "Mailbox",
     "MailboxService",
     "MailboxStore",
     "ObjectRef",
+    "PermissionVerdict",
     "Pop3Host",
     "ProxyAddress",
+    "ReceiveConnector",
     "Recipient",
     "RecipientKind",
     "RecipientPolicy",
+    "RecipientType",
     "RelayPolicy",
     "SmtpConnector",
     "SmtpService",

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
-from auditor.model.codecs import ProxyAddress, normalize_domain, normalize_host
+from auditor.model.codecs import Field, ProxyAddress, normalize_domain, normalize_host
 
 __all__ = [
     "AcceptedDomain",
@@ -24,8 +25,12 @@ __all__ = [
     "Recipient",
     "RecipientKind",
     "RecipientPolicy",
+    "RecipientType",
     "SmtpConnector",
 ]
+
+# Generations an object can belong to (checks.md "Generation"): the 2003 model or the 2007+ one.
+LEGACY, MODERN = "2003", "2007+"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,15 @@ class ObjectRef:
     kind: str
     key: str
     dn: str
+
+
+class RecipientType(StrEnum):
+    """What a 2007+ recipient says it is (its type details), in the terms the checks use."""
+
+    MAILBOX = "mailbox"  # user, linked, shared, room or equipment mailbox
+    MAIL_USER = "mail-user"
+    REMOTE_MAILBOX = "remote-mailbox"  # hybrid: the mailbox lives elsewhere
+    OTHER = "other"
 
 
 class RecipientKind(StrEnum):
@@ -73,10 +87,27 @@ class Recipient:
     primary_smtp: str | None
     smtp_addresses: frozenset[str]
     recipient_type_details: int | None = None
+    # 2007+: what the type details say (None: not stamped, judge the 2003 shape) and how to name it.
+    recipient_type: RecipientType | None = None
+    recipient_type_label: str | None = None
+    recipient_display_type: int | None = None
+    # The object carries an Exchange 2007+ object version (msExchVersion): provisioned by 2007+.
+    modern_stamped: bool = False
 
     @property
     def ref(self) -> ObjectRef:
         return ObjectRef(self.kind.value, self.key, self.dn)
+
+    @property
+    def generation(self) -> str:
+        return MODERN if (self.modern_stamped or self.recipient_type is not None) else LEGACY
+
+    @property
+    def is_mailbox(self) -> bool:
+        """A mailbox (COEX-101's subjects): typed a mailbox in 2007+, else the 2003 shape."""
+        if self.recipient_type is not None:
+            return self.is_user and self.recipient_type is RecipientType.MAILBOX
+        return self.is_mailbox_enabled
 
     @property
     def is_user(self) -> bool:
@@ -167,6 +198,10 @@ class AcceptedDomain:
     key: str
     domain: str
     type: AcceptedDomainType
+    # `*.x`, or the match-subdomains flag on `x`: covers `x` and every subdomain of `x`.
+    match_subdomains: bool = False
+    name: str = ""
+    type_note: str = ""
 
     @property
     def ref(self) -> ObjectRef:
@@ -175,6 +210,29 @@ class AcceptedDomain:
     @property
     def authoritative(self) -> bool:
         return self.type is AcceptedDomainType.AUTHORITATIVE
+
+    @property
+    def base(self) -> str:
+        """The domain without a leading `*.`: `*.contoso.com` -> `contoso.com`."""
+        return self.domain[2:] if self.domain.startswith("*.") else self.domain
+
+    @property
+    def covers_subdomains(self) -> bool:
+        return self.match_subdomains or self.domain.startswith("*.")
+
+    def covers(self, domain: str) -> bool:
+        """Whether this accepted domain takes `domain` (checks.md: `*.x` covers `x` and `*.x`)."""
+        domain, base = normalize_domain(domain), self.base
+        if not base:
+            return False
+        if domain == base:
+            return True
+        return self.covers_subdomains and domain.endswith("." + base)
+
+    def describe(self) -> str:
+        scope = f"{self.base} and its subdomains" if self.covers_subdomains else self.base
+        label = f" {self.name!r}" if self.name and self.name.lower() != self.domain else ""
+        return f"accepted domain{label} ({scope}, {self.type.value})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +260,13 @@ class AddressSpace:
             return domain.endswith(pattern[1:])
         return domain == pattern
 
+    def matches_modern(self, domain: str) -> bool:
+        """2007+ matching: as `matches`, but `*.parent` also matches `parent` itself."""
+        pattern = self.pattern
+        if pattern.startswith("*.") and normalize_domain(domain) == pattern[2:]:
+            return True
+        return self.matches(domain)
+
     def specificity(self, domain: str) -> tuple[int, int]:
         """Exact beats the longest `*.parent`, which beats `*` (Exchange 2003 connector choice)."""
         pattern = self.pattern
@@ -210,6 +275,9 @@ class AddressSpace:
         if pattern.startswith("*."):
             return (1, len(pattern))
         return (2, len(pattern))
+
+
+_TLS_OFF: Field[bool] = Field.absent(False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,10 +290,24 @@ class SmtpConnector:
     address_spaces: tuple[AddressSpace, ...]
     smart_hosts: tuple[str, ...]
     source_bridgeheads: tuple[str, ...]
+    # 2007+ send connectors (kind `send_connector`); a 2003 SMTP connector keeps the defaults.
+    kind: str = "smtp_connector"
+    generation: str = LEGACY
+    enabled: bool = True
+    enabled_note: str = ""
+    # The servers its source bridgeheads / source transport servers name (server DNs).
+    source_servers: tuple[str, ...] = ()
+    require_tls: Field[bool] = _TLS_OFF
+    ignore_starttls: Field[bool] = _TLS_OFF
+    port: int = 25
 
     @property
     def ref(self) -> ObjectRef:
-        return ObjectRef("smtp_connector", self.key, self.dn)
+        return ObjectRef(self.kind, self.key, self.dn)
+
+    @property
+    def modern(self) -> bool:
+        return self.generation == MODERN
 
     @property
     def uses_dns(self) -> bool:
@@ -234,11 +316,30 @@ class SmtpConnector:
 
 @dataclass(frozen=True, slots=True)
 class ExchangeServer:
+    """An Exchange server; the version fields come from `serialNumber` (else `versionNumber`).
+
+    `generation` is the release (`2003`, `2016`, `SE`, ...; None when unknown), `version_problem`
+    says why the version attributes could not be read, `modern` is 2007 or later, `transport`
+    whether the server routes mail (Hub Transport, or a 2013+ Mailbox server; never Edge).
+    """
+
     dn: str
     key: str
     name: str
     network_hosts: tuple[str, ...]
     legacy_exchange_dn: str | None
+    version: str | None = None
+    version_source: str | None = None
+    version_problem: str | None = None
+    generation: str | None = None
+    modern: bool = False
+    roles: tuple[str, ...] = ()
+    transport: bool = False
+    edge: bool = False
+    # End of support of its generation (None: supported, modern lifecycle) and where that is from.
+    end_of_support: date | None = None
+    support_known: bool = False
+    support_source: str = ""
 
     @property
     def ref(self) -> ObjectRef:
@@ -250,10 +351,15 @@ class ExchangeServer:
 
 @dataclass(frozen=True, slots=True)
 class MailboxStore:
+    """A mailbox store (2003, under its server) or a 2010+ mailbox database (kind `mailbox_database`)."""
+
     dn: str
     key: str
     name: str
+    kind: str = "mailbox_store"
+    generation: str = LEGACY
+    owning_server: str | None = None
 
     @property
     def ref(self) -> ObjectRef:
-        return ObjectRef("mailbox_store", self.key, self.dn)
+        return ObjectRef(self.kind, self.key, self.dn)

@@ -15,12 +15,15 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from auditor.model.codecs import normalize_dn, normalize_domain, normalize_host
 from auditor.model.directory import (
+    MODERN,
     AcceptedDomain,
+    AcceptedDomainType,
     ExchangeServer,
     MailboxStore,
     ObjectRef,
@@ -28,6 +31,7 @@ from auditor.model.directory import (
     RecipientPolicy,
     SmtpConnector,
 )
+from auditor.model.receive import AddressRange, ReceiveConnector
 from auditor.model.transport import Capability, Mailbox, MailDomain, Pop3Host, SmtpService, SystemRole
 from auditor.records import ObjectRecord, SourceInfo
 
@@ -55,6 +59,12 @@ class Snapshot:
     sources: list[SourceInfo] = field(default_factory=list)
     # From the config's [[exchange_server]] tables: server name (lower case) -> extra host names.
     configured_exchange_hosts: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Exchange 2007+ receive connectors (their SMTP services are in `smtp_services` too).
+    receive_connectors: list[ReceiveConnector] = field(default_factory=list)
+    # `[checks] relay_allowlist`: other hosts rightly granted anonymous relay on Exchange (COEX-703).
+    relay_allowlist: tuple[str, ...] = ()
+    # The day the snapshot was taken (support dates are judged at it); set by the pipeline.
+    as_of: date | None = None
 
     @classmethod
     def from_records(
@@ -114,6 +124,16 @@ class Snapshot:
         return [s for s in self.smtp_services if s.role is SystemRole.EXCHANGE]
 
     @cached_property
+    def legacy_exchange_smtp_services(self) -> list[SmtpService]:
+        """Exchange 2003 SMTP virtual servers (the relay-list model)."""
+        return [s for s in self.exchange_smtp_services if s.generation != MODERN]
+
+    @cached_property
+    def modern_exchange_smtp_services(self) -> list[SmtpService]:
+        """The SMTP services of 2007+ receive connectors."""
+        return [s for s in self.exchange_smtp_services if s.generation == MODERN]
+
+    @cached_property
     def virtual_server_dns(self) -> frozenset[str]:
         """DNs of Exchange's SMTP services that are directory objects (bridgeheads point at them)."""
         return frozenset(normalize_dn(s.dn) for s in self.exchange_smtp_services if s.dn)
@@ -139,23 +159,52 @@ class Snapshot:
         return frozenset(d for d, authoritative in self.exchange_domains.items() if authoritative)
 
     @cached_property
-    def _wildcard_parents(self) -> tuple[tuple[str, bool], ...]:
-        """`*.parent` accepted domains as (`.parent`, authoritative)."""
-        return tuple((d[1:], a) for d, a in self.exchange_domains.items() if d.startswith("*."))
+    def _policy_domains(self) -> dict[str, bool]:
+        """Domains of the e-mail address policies (2003 rule) -> authoritative in any of them."""
+        domains: dict[str, bool] = {}
+        for policy in self.recipient_policies:
+            if policy.is_mailbox_manager_policy:
+                continue
+            for domain, authoritative in policy.smtp_domains():
+                domains[domain] = domains.get(domain, False) or authoritative
+        return domains
+
+    def accepted_domains_covering(self, domain: str) -> list[AcceptedDomain]:
+        """Every accepted domain that takes `domain` (exact name, `*.x` or match-subdomains)."""
+        return [a for a in self.accepted_domains if a.covers(domain)]
+
+    def accepted_domain_for(self, domain: str) -> AcceptedDomain | None:
+        """The accepted domain that decides for `domain` (2007+ routing): the exact name first,
+        then the longest one whose subdomain coverage takes it; ties by DN."""
+        domain = normalize_domain(domain)
+        covering = self.accepted_domains_covering(domain)
+        if not covering:
+            return None
+        return min(covering, key=lambda a: (a.base != domain, -len(a.base), a.dn.lower()))
 
     def is_authoritative(self, domain: str) -> bool:
-        """`A_ex` membership, including `*.parent` accepted domains that match subdomains."""
+        """`A_ex`: authoritative in an address policy, or covered by an Authoritative accepted domain."""
         domain = normalize_domain(domain)
-        if domain in self.authoritative_domains:
+        if self._policy_domains.get(domain):
             return True
-        return any(a and domain.endswith(parent) for parent, a in self._wildcard_parents)
+        return any(a.authoritative for a in self.accepted_domains_covering(domain))
+
+    def is_internal_relay(self, domain: str) -> bool:
+        """`IR_ex`: covered by an InternalRelay accepted domain."""
+        return any(
+            a.type is AcceptedDomainType.INTERNAL_RELAY for a in self.accepted_domains_covering(domain)
+        )
+
+    def is_accepted_for_recipients(self, domain: str) -> bool:
+        """`ACC_ex` = `A_ex` ∪ `IR_ex`: a valid primary address domain for Exchange's recipients."""
+        return self.is_authoritative(domain) or self.is_internal_relay(domain)
 
     def is_exchange_domain(self, domain: str) -> bool:
-        """`D_ex` membership (authoritative or not), including `*.parent` accepted domains."""
+        """`D_ex` membership (authoritative or not), accepted domains' subdomain coverage included."""
         domain = normalize_domain(domain)
-        if domain in self.exchange_domains:
+        if domain in self._policy_domains:
             return True
-        return any(domain.endswith(parent) for parent, _ in self._wildcard_parents)
+        return bool(self.accepted_domains_covering(domain))
 
     @cached_property
     def exchange_domain_sources(self) -> dict[str, list[tuple[str, bool]]]:
@@ -189,10 +238,8 @@ class Snapshot:
         objects a verdict about the domain's standing in Exchange depends on."""
         domain = normalize_domain(domain)
         found = list(self._domain_refs.get(domain, ()))
-        for pattern, refs in self._domain_refs.items():
-            if pattern.startswith("*.") and domain.endswith(pattern[1:]):
-                found += refs
-        return found
+        found += [a.ref for a in self.accepted_domains_covering(domain)]
+        return list(dict.fromkeys(found))
 
     def pop3_domain_refs(self, domain: str) -> list[ObjectRef]:
         """The POP3 hosts that host `domain` and the records saying so."""
@@ -207,10 +254,64 @@ class Snapshot:
         """What makes `domain` authoritative (for messages): policy names, accepted domains."""
         domain = normalize_domain(domain)
         found = [name for name, a in self.exchange_domain_sources.get(domain, []) if a]
-        for pattern, sources in self.exchange_domain_sources.items():
-            if pattern.startswith("*.") and domain.endswith(pattern[1:]):
-                found += [f"{name} ({pattern})" for name, a in sources if a]
-        return found
+        for accepted in self.accepted_domains_covering(domain):
+            if accepted.authoritative and accepted.domain != domain:
+                found.append(f"accepted domain {accepted.dn} ({accepted.domain}, covering subdomains)")
+        return list(dict.fromkeys(found))
+
+    @cached_property
+    def exchange_organization_dn(self) -> str | None:
+        """The organization's DN (`CN=<Org>,CN=Microsoft Exchange,...`) from any Exchange object."""
+        dns = [
+            *(s.dn for s in self.exchange_servers),
+            *(p.dn for p in self.recipient_policies),
+            *(c.dn for c in self.smtp_connectors),
+            *(a.dn for a in self.accepted_domains),
+        ]
+        for dn in dns:
+            parts = [p.strip() for p in re.split(r"(?<!\\),", dn)]
+            for index, part in enumerate(parts[1:], start=1):
+                if part.lower() == "cn=microsoft exchange":
+                    return ",".join(parts[index - 1 :])
+        return None
+
+    # -- generations (checks.md "Generation") ----------------------------------------------------
+
+    @cached_property
+    def modern_transport_servers(self) -> list[ExchangeServer]:
+        """2007+ servers that route mail (Hub Transport, or a 2013+ Mailbox server; not Edge)."""
+        return [s for s in self.exchange_servers if s.modern and s.transport and not s.edge]
+
+    @property
+    def modern_routing(self) -> bool:
+        """As soon as the organization has a 2007+ transport server, 2007+ routing decides."""
+        return bool(self.modern_transport_servers)
+
+    @cached_property
+    def has_legacy_server(self) -> bool:
+        """Whether a 2000/2003 server is left (None-generation servers are not counted)."""
+        return any(s.generation in ("2000", "2003") for s in self.exchange_servers)
+
+    def server_by_dn(self, dn: str) -> ExchangeServer | None:
+        return self._servers_by_dn.get(normalize_dn(dn))
+
+    @cached_property
+    def _servers_by_dn(self) -> dict[str, ExchangeServer]:
+        return {normalize_dn(s.dn): s for s in self.exchange_servers}
+
+    def exchange_server_addresses(self, server: ExchangeServer) -> tuple[str, ...]:
+        """The configured addresses that designate `server` (receive connector bindings)."""
+        return tuple(sorted(self.configured_exchange_hosts.get(server.name.lower(), frozenset())))
+
+    @cached_property
+    def relay_allowed_ranges(self) -> list[AddressRange]:
+        """Where anonymous relay may rightly come from (COEX-703): every POP3 / Linux host's
+        address, every `[[exchange_server]]` address, and `[checks] relay_allowlist`."""
+        texts = [a for host in self.pop3_servers for a in host.addresses]
+        texts += [h for hosts in self.configured_exchange_hosts.values() for h in hosts]
+        texts += list(self.relay_allowlist)
+        found = (AddressRange.of(text) for text in texts)
+        return [r for r in found if r is not None]
 
     @cached_property
     def exchange_organization_name(self) -> str | None:

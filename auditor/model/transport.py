@@ -76,6 +76,9 @@ class RelayPolicy:
     denies: tuple[IPNetwork, ...] = ()
     description: str = ""
     everyone_reason: str | None = None
+    # Set when a grant is wider than an open relay's limit in a way CIDR prefixes do not show
+    # (a `low-high` range of more than a /16's addresses): the reason, in the product's words.
+    too_wide: str | None = None
 
     def grants_address(self, address: str) -> bool:
         """Whether a client at `address` may relay by address under this policy."""
@@ -97,6 +100,8 @@ class RelayPolicy:
         """Why this policy makes an open relay (checks.md COEX-901), or None when it does not."""
         if not self.only_listed:
             return self.everyone_reason or f"relays for every client ({self.description})"
+        if self.too_wide:
+            return self.too_wide
         for version, limit in ((4, WIDEST_IPV4_PREFIX), (6, WIDEST_IPV6_PREFIX)):
             widest = self.widest_grant(version)
             if widest is not None and widest.prefixlen < limit:
@@ -120,6 +125,8 @@ class SmtpService:
     smart_host_always: Field[bool]
     dn: str | None = None
     fqdn: str | None = None
+    # "2003" for an Exchange 2003 / IIS SMTP virtual server, "2007+" for a receive connector.
+    generation: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ fails `test_every_discovered_check_has_a_row`, so the sample keeps up with the c
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -17,7 +18,7 @@ from auditor.config import AuditorConfig, load_config
 from auditor.engine import Waiver, run_checks
 from auditor.model import Snapshot
 from auditor.records import ObjectRecord
-from auditor.registry import CheckSpec, Finding, Status, discover_checks
+from auditor.registry import CheckSpec, Finding, SkipCheck, Status, discover_checks
 from auditor.run import build_snapshot, build_sources
 from auditor.sample import sample_config_path
 
@@ -27,6 +28,7 @@ EX01 = (
     "CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
 )
 VS1, VS2, VS3 = f"CN=1,{EX01}", f"CN=2,{EX01}", f"CN=3,{EX01}"
+ORG = "CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
 
 
 def staff(cn: str) -> str:
@@ -112,6 +114,8 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
             "allstaff@contoso.com",
         },
     ),
+    # Exchange 2003 is out of support (info only); the organization holds one generation.
+    "COEX-904": ({f"CN=EX01,CN=Servers,CN=First Administrative Group,CN=Administrative Groups,{ORG}"}, {ORG}),
     "COEX-903": (
         {staff("Frank Fox"), staff("Laura Martin"), group("IT Support")},
         {
@@ -125,6 +129,15 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
 }
 # check id -> the exact subjects that are `error` (input that needs a human), not fail.
 EXPECTED_ERRORS: dict[str, set[str]] = {"COEX-901": {VS3}, "COEX-702": {"POP02"}}
+# Checks of Exchange 2007+ objects this 2003 organization does not have: they skip (saying why)
+# here, and the modern sample exercises them (tests/sample/test_modern_sample.py).
+EXPECTED_SKIPPED: dict[str, str] = {
+    "COEX-705": "no send connector to a POP3 host",
+}
+# 2007+ checks whose data was read (the Configuration partition) but finds nothing to judge in a
+# 2003-only organization: no accepted domain, no receive connector, a 2003 server left. They pass
+# (checks.md: "a check whose data is there but which finds nothing to judge passes").
+NOTHING_TO_JUDGE = ("COEX-405", "COEX-602", "COEX-703", "COEX-704")
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +151,9 @@ def snap(config: AuditorConfig) -> Snapshot:
     sources = build_sources(config)
     records = [record for source in sources for record in source.collect()]
     assert all(source.info.complete for source in sources)
-    return build_snapshot(config, records, [source.info for source in sources])
+    snap = build_snapshot(config, records, [source.info for source in sources])
+    snap.as_of = date(2026, 12, 1)  # what `check --once` sets: support dates are judged at it
+    return snap
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +166,23 @@ def _findings(spec: CheckSpec, snap: Snapshot) -> list[Finding]:
 
 
 def test_every_discovered_check_has_a_row(specs: dict[str, CheckSpec]) -> None:
-    assert set(specs) == set(EXPECTED)
+    assert set(specs) == set(EXPECTED) | set(EXPECTED_SKIPPED) | set(NOTHING_TO_JUDGE)
+    assert not set(EXPECTED) & set(EXPECTED_SKIPPED)
+
+
+@pytest.mark.parametrize("check_id", NOTHING_TO_JUDGE)
+def test_2007_checks_pass_with_nothing_to_judge_on_this_2003_organization(
+    check_id: str, snap: Snapshot, specs: dict[str, CheckSpec]
+) -> None:
+    assert _findings(specs[check_id], snap) == []
+
+
+@pytest.mark.parametrize("check_id", sorted(EXPECTED_SKIPPED))
+def test_2007_checks_skip_on_this_2003_organization(
+    check_id: str, snap: Snapshot, specs: dict[str, CheckSpec]
+) -> None:
+    with pytest.raises(SkipCheck, match=re.escape(EXPECTED_SKIPPED[check_id])):
+        _findings(specs[check_id], snap)
 
 
 def test_sample_is_dozens_of_recipients_one_exchange_server_two_pop3_servers(snap: Snapshot) -> None:
@@ -198,7 +229,9 @@ def test_sample_waivers_turn_exactly_their_findings_into_waived(
         (check_id, subject) for check_id, subjects in EXPECTED_ERRORS.items() for subject in subjects
     }
     assert {result.id: result.status for result in outcome.checks} == {
-        check_id: Status.ERROR if check_id in EXPECTED_ERRORS else Status.FAIL for check_id in EXPECTED
+        **{check_id: Status.ERROR if check_id in EXPECTED_ERRORS else Status.FAIL for check_id in EXPECTED},
+        **dict.fromkeys(EXPECTED_SKIPPED, Status.SKIPPED),
+        **dict.fromkeys(NOTHING_TO_JUDGE, Status.PASS),
     }
 
 
@@ -209,6 +242,8 @@ def test_every_verdict_names_the_stored_objects_it_depends_on(
     the drift report recomputes an earlier verdict to tell which change broke it."""
     known = {(r.kind, r.key) for r in _sample_records(config)}
     for spec in specs.values():
+        if spec.id in EXPECTED_SKIPPED:
+            continue
         for finding in _findings(spec, snap):
             assert finding.evidence, f"{spec.id} {finding.subject}: no evidence"
             assert {(ref.kind, ref.key) for ref in finding.evidence} <= known, f"{spec.id} {finding.subject}"

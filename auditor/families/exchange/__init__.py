@@ -24,6 +24,8 @@ from auditor.families.exchange.modern import (
     RECEIVE_CONNECTOR,
     SEND_CONNECTOR,
 )
+from auditor.families.exchange.permissions import descriptor_grants
+from auditor.families.exchange.tables import DESCRIPTOR_ATTRIBUTE
 
 if TYPE_CHECKING:
     from auditor.collect import Source
@@ -70,6 +72,7 @@ MODERN_KIND_SPECS = tuple(
             n for n in MODERN_COLLECTED_ATTRIBUTES[kind] if n in MODERN_MULTI_VALUED_ATTRIBUTES
         ),
         binary=frozenset(n for n in MODERN_COLLECTED_ATTRIBUTES[kind] if n in MODERN_BINARY_ATTRIBUTES),
+        decoded_sets=((DESCRIPTOR_ATTRIBUTE, descriptor_grants),) if kind == RECEIVE_CONNECTOR else (),
     )
     for kind, label in _MODERN_LABELS.items()
 )

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from auditor.families.exchange import modern_adapter as modern
+from auditor.families.exchange.modern import MAILBOX_DATABASE, RECEIVE_CONNECTOR, SEND_CONNECTOR
 from auditor.families.iis_relaylist import (
     RelayList,
     RelayListDecodeError,
@@ -26,14 +28,12 @@ from auditor.model.codecs import (
     Field,
     ProxyAddress,
     decode_base64,
-    normalize_domain,
     parse_bool,
     parse_int,
     primary_smtp,
 )
 from auditor.model.directory import (
-    AcceptedDomain,
-    AcceptedDomainType,
+    LEGACY,
     AddressSpace,
     ExchangeServer,
     MailboxStore,
@@ -58,12 +58,6 @@ EAP_POLICY_GUID = "26491cfc-9e50-4857-861b-0cb8df22b5d7"
 MAILBOX_MANAGER_POLICY_GUID = "3b6813ec-ce89-42ba-9442-d87d4aa30dbc"
 EXCHANGE_DEFAULT_AUTH_FLAGS = 7  # msExchAuthenticationFlags absent: anonymous | basic | integrated
 BASIC, INTEGRATED = 2, 4
-_ACCEPTED_DOMAIN_TYPES = {
-    0: AcceptedDomainType.AUTHORITATIVE,
-    1: AcceptedDomainType.EXTERNAL_RELAY,
-    2: AcceptedDomainType.INTERNAL_RELAY,
-    3: AcceptedDomainType.UNDEFINED,
-}
 
 
 def _recipient(record: ObjectRecord) -> Recipient:
@@ -71,6 +65,8 @@ def _recipient(record: ObjectRecord) -> Recipient:
     target = record.first("targetAddress")
     mail = record.first("mail")
     proxies = tuple(ProxyAddress.parse(v) for v in attributes.get("proxyAddresses", ()))
+    type_details = parse_int(record.first("msExchRecipientTypeDetails"))
+    recipient_type, type_label = modern.recipient_type(type_details)
     return Recipient(
         kind=RecipientKind(record.kind),
         dn=record.dn,
@@ -92,7 +88,11 @@ def _recipient(record: ObjectRecord) -> Recipient:
         has_show_in_address_book_attribute="showInAddressBook" in attributes,
         primary_smtp=primary_smtp(mail, proxies),
         smtp_addresses=frozenset([p.lower for p in proxies if p.is_smtp] + ([mail.lower()] if mail else [])),
-        recipient_type_details=parse_int(record.first("msExchRecipientTypeDetails")),
+        recipient_type_details=type_details,
+        recipient_type=recipient_type,
+        recipient_type_label=type_label,
+        recipient_display_type=parse_int(record.first("msExchRecipientDisplayType")),
+        modern_stamped=record.first("msExchVersion") is not None,
     )
 
 
@@ -117,16 +117,6 @@ def _recipient_policy(record: ObjectRecord) -> RecipientPolicy:
     )
 
 
-def _accepted_domain(record: ObjectRecord) -> AcceptedDomain:
-    flags = parse_int(record.first("msExchAcceptedDomainFlags")) or 0
-    return AcceptedDomain(
-        dn=record.dn,
-        key=record.key,
-        domain=normalize_domain(record.first("msExchAcceptedDomainName") or record.first("cn") or ""),
-        type=_ACCEPTED_DOMAIN_TYPES[flags & 3],
-    )
-
-
 def parse_address_space(text: str) -> AddressSpace:
     """One `routingList` entry: `[Local:]TYPE:ADDRESS;COST` (X.400 addresses keep their `;`)."""
     value = text.strip()
@@ -144,7 +134,9 @@ def parse_address_space(text: str) -> AddressSpace:
 
 
 def _smtp_connector(record: ObjectRecord) -> SmtpConnector:
+    """A 2003 SMTP connector, or (kind `send_connector`) a 2007+ send connector."""
     hosts = record.first("msExchSmtpSmartHost") or ""
+    extra = modern.send_connector_fields(record) if record.kind == SEND_CONNECTOR else {}
     return SmtpConnector(
         dn=record.dn,
         key=record.key,
@@ -152,6 +144,7 @@ def _smtp_connector(record: ObjectRecord) -> SmtpConnector:
         address_spaces=tuple(parse_address_space(v) for v in record.values("routingList")),
         smart_hosts=tuple(h.strip() for h in re.split(r"[;,]", hosts) if h.strip()),
         source_bridgeheads=record.values("msExchSourceBridgeheadServersDN"),
+        **extra,  # type: ignore[arg-type]
     )
 
 
@@ -161,13 +154,7 @@ def _exchange_server(record: ObjectRecord) -> ExchangeServer:
         protocol, _, host = value.partition(":")
         if protocol.lower() == "ncacn_ip_tcp" and host:
             hosts.append(host.strip())
-    return ExchangeServer(
-        dn=record.dn,
-        key=record.key,
-        name=record.first("cn") or record.dn,
-        network_hosts=tuple(hosts),
-        legacy_exchange_dn=record.first("legacyExchangeDN"),
-    )
+    return modern.exchange_server(record, tuple(hosts))
 
 
 def _server_cn_from_vs_dn(dn: str) -> str:
@@ -254,6 +241,7 @@ def _virtual_server(record: ObjectRecord) -> SmtpService:
         else Field.absent(False, source="msExchSmtpSmartHostType"),
         dn=record.dn,
         fqdn=record.first("msExchSmtpFullyQualifiedDomainName"),
+        generation=LEGACY,
     )
 
 
@@ -267,9 +255,15 @@ class ExchangeAdapter:
         elif kind == ObjectKind.RECIPIENT_POLICY:
             snap.recipient_policies.append(_recipient_policy(record))
         elif kind == ObjectKind.ACCEPTED_DOMAIN:
-            snap.accepted_domains.append(_accepted_domain(record))
-        elif kind == ObjectKind.SMTP_CONNECTOR:
+            snap.accepted_domains.append(modern.accepted_domain(record))
+        elif kind in (ObjectKind.SMTP_CONNECTOR, SEND_CONNECTOR):
             snap.smtp_connectors.append(_smtp_connector(record))
+        elif kind == RECEIVE_CONNECTOR:
+            connector, service = modern.receive_connector(record)
+            snap.receive_connectors.append(connector)
+            snap.smtp_services.append(service)
+        elif kind == MAILBOX_DATABASE:
+            snap.mailbox_stores.append(modern.mailbox_database(record))
         elif kind == ObjectKind.SMTP_VIRTUAL_SERVER:
             snap.smtp_services.append(_virtual_server(record))
         elif kind == ObjectKind.EXCHANGE_SERVER:

@@ -20,7 +20,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from auditor.families.exchange.descriptor import AccessMask, Ace, SecurityDescriptor, UndecodableDescriptor
+from auditor.families.exchange.descriptor import (
+    AccessMask,
+    Ace,
+    SecurityDescriptor,
+    UndecodableDescriptor,
+    decode_descriptor_value,
+)
 from auditor.families.exchange.flags import ReceiveAuthMechanism
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "SMTP_ACCEPT_ANY_RECIPIENT",
     "WELL_KNOWN_SIDS",
     "RelayVerdict",
+    "descriptor_grants",
     "relay",
     "right_name",
     "sid_name",
@@ -209,3 +216,27 @@ def relay(descriptor: SecurityDescriptor | UndecodableDescriptor, principals: It
     return RelayVerdict(
         "granted", f"{right} is granted to {who} by {shown}{note}", granting, (), everyone_only
     )
+
+
+def _grant_text(ace: Ace) -> str:
+    """One ACE as a grant a person can read: SDDL, with the trustee and right named."""
+    parts = [ace.to_sddl()]
+    if ace.sid:
+        parts.append(sid_name(ace.sid))
+    if ace.is_object and ace.object_type:
+        parts.append(right_name(ace.object_type))
+    return " ".join(parts[:1]) + (f" [{'; '.join(parts[1:])}]" if len(parts) > 1 else "")
+
+
+def descriptor_grants(value: str) -> tuple[str, ...]:
+    """A stored `nTSecurityDescriptor` (base64) as the set of grants it diffs as (contract:
+    "its decoded ACL diffs as a set of grants, not bytes"): each DACL ACE, plus the owner."""
+    descriptor = decode_descriptor_value(value)
+    if isinstance(descriptor, UndecodableDescriptor):
+        return (f"undecodable descriptor: {descriptor.problem}",)
+    items = [f"owner {descriptor.owner}"] if descriptor.owner else []
+    if descriptor.dacl is None:
+        items.append("NULL DACL: everyone, every right" if descriptor.dacl_present else "no DACL read")
+    else:
+        items += [_grant_text(ace) for ace in descriptor.dacl.aces]
+    return tuple(items)

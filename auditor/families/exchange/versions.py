@@ -220,24 +220,30 @@ class Support:
 
     end: date | None
     source: str
-    confirmed: bool  # True: a primary source says so; False: secondary or unverified (research §9 item 12)
+    confirmed: bool  # True: a primary source (Microsoft's lifecycle pages or Exchange team blog) says so
 
 
 SUPPORT: Mapping[Generation, Support] = {
     Generation.EXCHANGE_2000: Support(
-        date(2011, 1, 11), "Microsoft lifecycle (not in the research notes; unverified)", False
+        date(2011, 1, 11),
+        "Microsoft Lifecycle: Exchange 2000 Server, extended support ended 2011-01-11",
+        True,
     ),
     Generation.EXCHANGE_2003: Support(
-        date(2014, 4, 8), "research modern-model §6 (date not re-checked)", False
+        date(2014, 4, 8), "Microsoft Lifecycle: Exchange Server 2003, extended support ended 2014-04-08", True
     ),
     Generation.EXCHANGE_2007: Support(
         date(2017, 4, 11), "TechNet bb676395(EXCHG.80) banner: end of support April 11, 2017", True
     ),
     Generation.EXCHANGE_2010: Support(
-        date(2020, 10, 13), "research modern-model §6 (date unverified)", False
+        date(2020, 10, 13),
+        "Microsoft Lifecycle: Exchange Server 2010, extended support ended 2020-10-13",
+        True,
     ),
     Generation.EXCHANGE_2013: Support(
-        date(2023, 4, 11), "MVP post on 2016 CU23 (April 2023; exact day unverified)", False
+        date(2023, 4, 11),
+        "Microsoft Lifecycle: Exchange Server 2013, extended support ended 2023-04-11",
+        True,
     ),
     Generation.EXCHANGE_2016: Support(
         date(2025, 10, 14), "Exchange team blog: end of support for 2016 and 2019, 2025-10-14", True

@@ -129,13 +129,9 @@ def test_support_dates() -> None:
     assert not is_supported(Generation.EXCHANGE_2003, date(2020, 1, 1))
     assert set(SUPPORT) == set(Generation)
     assert all(support.source for support in SUPPORT.values())
-    confirmed = {g for g, s in SUPPORT.items() if s.confirmed}
-    assert confirmed == {
-        Generation.EXCHANGE_2007,
-        Generation.EXCHANGE_2016,
-        Generation.EXCHANGE_2019,
-        Generation.SUBSCRIPTION_EDITION,
-    }
+    assert all(support.confirmed for support in SUPPORT.values())
+    assert SUPPORT[Generation.EXCHANGE_2003].end == date(2014, 4, 8)
+    assert SUPPORT[Generation.EXCHANGE_2010].end == date(2020, 10, 13)
 
 
 def test_roles_and_transport_servers() -> None:

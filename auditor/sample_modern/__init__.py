@@ -1,0 +1,19 @@
+"""The bundled modern sample: Contoso on Exchange 2016 and Subscription Edition, after a 2003 migration.
+
+`auditor check --once --sample modern` audits it (store: ./auditor-sample-modern.db). The data
+files are written by `tools/make_sample_modern.py` in the source repository (`make sample-data`;
+the generator is not installed), with receive connector descriptors packed by Samba's encoder;
+README.md beside this module lists every deliberate misconfiguration.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["sample_config_path"]
+
+
+def sample_config_path() -> Path:
+    """The bundled `auditor.toml`; its relative paths resolve against the folder it is in."""
+    return Path(str(resources.files(__name__).joinpath("auditor.toml")))

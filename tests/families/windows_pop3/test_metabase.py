@@ -215,7 +215,7 @@ BAD = [
         ":2",
         "DTD",
     ),
-    ("not a metabase", "<html><body/></html>\n", "", "not an IIS MetaBase.xml"),
+    ("not a metabase", "<html><body/></html>\n", ":1", "not an IIS MetaBase.xml"),
     ("odd hex", metabase(server=f'RelayIpList="{ONLY_LOCALHOST}0"'), ":8", "not an even-length hex string"),
     (
         "non-hex",

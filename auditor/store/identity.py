@@ -133,5 +133,5 @@ def probe_damage(conn: Connection, where: str) -> None:
         if row is not None:
             column = next(name for (name, _), bad in zip(checks, row[1:], strict=True) if bad)
             raise StoreDamagedError(
-                f"{where}: damaged: {table.name} row {row[0]} holds a {column} value that cannot be read"
+                f"{where}: damaged: {table.name} row {row[0]}: its {column} value cannot be read"
             )

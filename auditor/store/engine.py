@@ -176,8 +176,7 @@ class StoreBase:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
-            if file_backed:
-                cursor.execute("PRAGMA journal_mode=WAL")
+            if file_backed:  # WAL itself is switched on once, after the identity check (`_upgrade`)
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
@@ -194,13 +193,22 @@ class StoreBase:
         config = Config()
         config.set_main_option("script_location", "auditor:migrations")
         where = f"history store {self.safe_url}"
-        with self._guard("open"), self._writing() as conn:
-            if self.dialect == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
-            check_identity(conn, where)
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
-            check_schema(conn, where)
+        with self._guard("open"):
+            if self.dialect == "sqlite":
+                # Read-only first: a database of another program must not be changed at all, not
+                # even by switching its journal to WAL.
+                with self._engine.connect() as conn:
+                    check_identity(conn, where)
+                if self._lock_path is not None:
+                    with self._engine.connect() as conn:
+                        conn.connection.dbapi_connection.execute("PRAGMA journal_mode=WAL")  # type: ignore[union-attr]
+            with self._writing() as conn:
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+                check_identity(conn, where)
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+                check_schema(conn, where)
 
     def check_health(self) -> None:
         """Raise `StoreDamagedError` if a pass must not build on this store (see `identity`)."""

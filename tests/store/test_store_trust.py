@@ -65,9 +65,7 @@ def test_a_postgresql_database_of_another_program_is_refused(request: pytest.Fix
     url = postgres_server(request.config).database()
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         conn.execute("CREATE TABLE invoices (id serial PRIMARY KEY)")
-    with pytest.raises(
-        StoreDamagedError, match=r"not an auditor history store \(it holds other tables: invoices\)"
-    ):
+    with pytest.raises(StoreError, match=r"not an auditor history store \(it holds other tables: invoices\)"):
         HistoryStore(url)
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()

@@ -52,7 +52,9 @@ KINDS: dict[str, tuple[Callable[[Path], None], str]] = {
 
 @pytest.mark.parametrize("name", ["MetaBase.xml", "pop3.reg", "winpop-auth.txt", "winpop-list.txt"])
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_a_known_name_that_is_not_a_readable_file_stops_the_pass(tmp_path: Path, name: str, kind: str) -> None:
+def test_a_known_name_that_is_not_a_readable_file_stops_the_pass(
+    tmp_path: Path, name: str, kind: str
+) -> None:
     folder = tmp_path / "pop01"
     shutil.copytree(POP01, folder)
     (folder / name).unlink()
@@ -93,7 +95,9 @@ def test_a_winpop_line_longer_than_any_name_is_refused_naming_it(tmp_path: Path)
     folder = tmp_path / "pop01"
     shutil.copytree(POP01, folder)
     big = folder / "winpop-list-pop.contoso.com.txt"
-    big.write_bytes(b"List of mailboxes: pop.contoso.com\r\r\n" + b"a" * 100_000 + b"\r\r\n1 mailbox(es)\r\r\n")
+    big.write_bytes(
+        b"List of mailboxes: pop.contoso.com\r\r\n" + b"a" * 100_000 + b"\r\r\n1 mailbox(es)\r\r\n"
+    )
     with pytest.raises(InputFormatError) as caught:
         list(Pop3ExportSource(name="POP01", folder=folder).collect())
     assert caught.value.location == f"{big}:2"

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from auditor.collect.files import KiB, MiB, read_regular
+from auditor.collect.files import KiB, MiB, exists_at, read_regular
 from auditor.errors import AuditorError, ConfigError
 from auditor.registry import Severity
 from auditor.secrets import register_secret
@@ -371,17 +371,17 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Audito
 def find_config(explicit: Path | None = None) -> Path:
     """`-c FILE`, else `$AUDITOR_CONFIG`, else ./auditor.toml, else /etc/auditor/auditor.toml."""
     if explicit is not None:
-        if not explicit.is_file():
+        if not exists_at(explicit):
             raise ConfigError(f"{explicit}: config file not found")
         return explicit
     from_env = os.environ.get(CONFIG_ENV)
     if from_env:
         path = Path(from_env)
-        if not path.is_file():
+        if not exists_at(path):
             raise ConfigError(f"{path}: config file not found (from ${CONFIG_ENV})")
         return path
     for candidate in DEFAULT_LOCATIONS:
-        if candidate.is_file():
+        if exists_at(candidate):  # anything there is read, or refused naming it
             return candidate
     raise ConfigError(
         "no config file: pass -c FILE, set $AUDITOR_CONFIG, or create ./auditor.toml "

@@ -66,7 +66,7 @@ class LdifSource:
                 objects += 1
                 yield record
             if entries == 0:
-                raise InputFormatError(str(path), "contains no entries (empty or failed export)")
+                raise InputFormatError(f"{path}:1", "contains no entries (empty or failed export)")
         self.info.objects = objects
         self.info.coverage = coverage
         self.info.duration_seconds = time.monotonic() - started

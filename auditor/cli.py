@@ -478,6 +478,10 @@ def export_ldif_command(config_path: Path | None, domain_out: Path, configuratio
     config = load_config(find_config(config_path))
     if config.directory is None or not config.directory.url:
         raise ConfigError("export-ldif reads a live directory: set [directory] url")
+    from auditor.output import check_output_path
+
+    check_output_path(domain_out, config, option="--domain-out", exports=False)
+    check_output_path(configuration_out, config, option="--configuration-out", exports=False)
     source = build_sources(config.model_copy(update={"pop3_server": []}))[0]
     domain_count, configuration_count = export_ldif(source.settings, domain_out, configuration_out)  # type: ignore[attr-defined]
     _say(

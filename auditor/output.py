@@ -42,8 +42,12 @@ def _store_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def protected_paths(config: AuditorConfig) -> Iterator[tuple[Path, str, bool]]:
-    """(path, what it is, whether it is a folder whose whole content is protected)."""
+def protected_paths(config: AuditorConfig, *, exports: bool = True) -> Iterator[tuple[Path, str, bool]]:
+    """(path, what it is, whether it is a folder whose whole content is protected).
+
+    `exports=False` leaves out the LDIF exports and export folders (`auditor export-ldif` writes
+    exactly those).
+    """
     store = _store_file(config.store.url)
     if store is not None:
         for suffix in _STORE_COMPANIONS:
@@ -52,7 +56,7 @@ def protected_paths(config: AuditorConfig) -> Iterator[tuple[Path, str, bool]]:
         yield config.path, "the config file", False
     directory = config.directory
     if directory is not None:
-        for ldif in directory.ldif:
+        for ldif in directory.ldif if exports else ():
             yield ldif, "an LDIF export read by the pass", False
         for secret in (directory.password_file, directory.ca_file):
             if secret is not None:
@@ -60,7 +64,7 @@ def protected_paths(config: AuditorConfig) -> Iterator[tuple[Path, str, bool]]:
     for secret in (config.report.smtp_password_file, config.report.ca_file):
         if secret is not None:
             yield secret, "a file the config names", False
-    for server in config.pop3_server:
+    for server in config.pop3_server if exports else ():
         if server.export is not None:
             yield server.export, f"the export folder of POP3 server {server.name}", True
 
@@ -77,15 +81,17 @@ def _inside(output: Path, folder: Path) -> bool:
     return real_output == real_folder or real_output.startswith(real_folder.rstrip(os.sep) + os.sep)
 
 
-def check_output_path(output: Path | None, config: AuditorConfig, *, extra: tuple[Path, ...] = ()) -> None:
-    """Refuse an `--output` that would overwrite the store, the config or an input (see module doc)."""
+def check_output_path(
+    output: Path | None, config: AuditorConfig, *, option: str = "--output", exports: bool = True
+) -> None:
+    """Refuse an output that would overwrite the store, the config or an input (see module doc)."""
     if output is None:
         return
-    candidates = [*protected_paths(config), *((path, "the history store", False) for path in extra)]
+    candidates = list(protected_paths(config, exports=exports))
     for path, what, folder in candidates:
         if (folder and _inside(output, path)) or (not folder and _same(output, path)):
             raise ReportError(
-                f"--output {printable(output)}: refusing to write the report over {what} ({printable(path)})"
+                f"{option} {printable(output)}: refusing to write over {what} ({printable(path)})"
             )
 
 

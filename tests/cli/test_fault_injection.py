@@ -168,11 +168,36 @@ def test_output_over_the_store_config_or_an_input_is_refused(
     for command in (["check", "--once"], ["diff"], ["report"]):
         done = auditor(*command, "-c", "auditor.toml", "--output", name, cwd=org)
         assert done.returncode == 2, done.stdout
-        assert done.stderr.startswith(f"auditor: error: --output {name}: refusing to write the report over ")
+        assert done.stderr.startswith(f"auditor: error: --output {name}: refusing to write over ")
 
     assert {p: p.read_bytes() for p in files} == files
     assert (org / "history.db").read_bytes() == store
     assert [s["complete"] for s in history(auditor, org)] == [True]
+
+
+def test_export_ldif_refuses_to_write_over_the_store_or_the_config(org: Path, auditor: RunAuditor) -> None:
+    config = org / "auditor.toml"
+    config.write_text(
+        config.read_text().replace(
+            'ldif = ["contoso-domain.ldf", "contoso-configuration.ldf"]',
+            'url = "ldaps://dc1.contoso.test"\nbind_dn = "CN=svc,DC=contoso,DC=test"\n'
+            'password_env = "AUDITOR_TEST_UNSET"',
+        )
+    )
+    for target in ("history.db", "auditor.toml"):
+        done = auditor(
+            "export-ldif",
+            "-c",
+            "auditor.toml",
+            "--domain-out",
+            target,
+            "--configuration-out",
+            "c.ldf",
+            cwd=org,
+        )
+        assert done.returncode == 2
+        assert done.stderr.startswith(f"auditor: error: --domain-out {target}: refusing to write over the ")
+    assert not (org / "history.db").exists()
 
 
 class _LockAfterCollection:

@@ -24,7 +24,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from auditor import __version__
-from auditor.config import AuditorConfig, StoreConfig, find_config, load_config, parse_duration
+from auditor.config import AuditorConfig, StoreConfig, checked_file, find_config, load_config, parse_duration
 from auditor.errors import AuditorError, ConfigError, ReportError, SnapshotError
 from auditor.registry import Severity, discover_checks
 from auditor.secrets import scrub
@@ -352,7 +352,7 @@ def _send_drift_report(
         starttls=report_config.starttls,
         username=report_config.smtp_username,
         password=report_config.smtp_password() if report_config.smtp_username else None,
-        ca_file=str(report_config.ca_file) if report_config.ca_file else None,
+        ca_file=checked_file(report_config.ca_file, "report.ca_file"),
         sender=report_config.email_from,
         recipients=tuple(report_config.email_to),
         timeout=report_config.timeout,

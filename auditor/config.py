@@ -43,6 +43,7 @@ __all__ = [
     "StoreConfig",
     "TelemetryConfig",
     "WaiverConfig",
+    "checked_file",
     "find_config",
     "load_config",
     "parse_duration",
@@ -86,6 +87,16 @@ def resolve_secret(env: str | None, file: Path | None, what: str) -> str | None:
         register_secret(value)
         return value
     return None
+
+
+def checked_file(path: Path | None, what: str) -> str | None:
+    """A file another library will read (a CA bundle): a regular file of sane size, or one line."""
+    if path is None:
+        return None
+    read_regular(
+        path, limit=CONFIG_LIMIT, error=lambda where, problem: ConfigError(f"{what}: {where}: {problem}")
+    )
+    return str(path)
 
 
 class StoreConfig(_Strict):

@@ -6,7 +6,7 @@ pass) leaves an *incomplete* snapshot row (for collection health) and no objects
 nor a report can ever read a failed collection as "everything was deleted".
 
 The snapshot, its check results and its findings are one unit, and so is the pass's report: the
-snapshot row is committed first, incomplete ("did not finish"); objects, results and findings are
+snapshot row is committed first, incomplete ("has not finished"); objects, results and findings are
 saved in one transaction; the report is rendered and written; only then is the snapshot marked
 complete (`HistoryStore.publish`). Whatever stops the pass in between — a full disk, a locked or
 damaged store, a report that cannot be written, an internal error, SIGKILL — leaves it incomplete,
@@ -29,7 +29,7 @@ from typing import Protocol
 from opentelemetry import trace
 
 from auditor.collect import Source
-from auditor.config import AuditorConfig
+from auditor.config import AuditorConfig, checked_file
 from auditor.diff import diff_between
 from auditor.engine import Waiver, run_checks
 from auditor.errors import AuditorError, CollectorError, StoreDamagedError
@@ -117,7 +117,7 @@ def build_sources(config: AuditorConfig) -> list[Source]:
                 password=directory.password() if directory.bind_dn else None,
                 tls=directory.tls or "auto",
                 allow_insecure=directory.allow_insecure,
-                ca_file=str(directory.ca_file) if directory.ca_file else None,
+                ca_file=checked_file(directory.ca_file, "directory.ca_file"),
                 base_dn=directory.base_dn,
                 configuration_dn=directory.configuration_dn,
                 page_size=directory.page_size,

@@ -4,7 +4,7 @@ an incomplete one only records the gap and touches no interval.
 A pass saves in three steps, so that whatever stops it — an error, a full disk, a lock, SIGKILL —
 it can never leave a snapshot that looks complete without its results:
 
-1. `begin_pass` commits the snapshot row at once, *incomplete*, saying the pass did not finish.
+1. `begin_pass` commits the snapshot row at once, *incomplete*, saying the pass has not finished.
    A pass that dies from here on (even killed) leaves exactly that row: the history shows the gap.
 2. `save_pass` writes the sources, the objects (intervals), the check results and the findings in
    one transaction. It fails whole or not at all; the row stays incomplete either way.
@@ -34,7 +34,9 @@ from auditor.store.engine import CHUNK, storable, utc
 from auditor.store.findings import FindingsMixin
 from auditor.tables import OBJECT_INTERVAL, OBJECT_VERSION, SNAPSHOT, SNAPSHOT_SOURCE
 
-UNFINISHED = "the pass did not finish (stopped, killed or failed before its snapshot was complete)"
+UNFINISHED = (
+    "the pass has not finished (still running, or stopped, killed or failed before its snapshot was complete)"
+)
 
 
 class SnapshotWriterMixin(FindingsMixin):

@@ -318,7 +318,7 @@ def test_sigkill_mid_save_leaves_an_incomplete_snapshot_and_a_sound_store(
     with sqlite3.connect(org / "history.db") as db:
         (error,) = db.execute("SELECT error FROM snapshot WHERE id = 2").fetchone()
         (objects,) = db.execute("SELECT count(*) FROM object_version").fetchone()
-    assert error.startswith("the pass did not finish")
+    assert error.startswith("the pass has not finished")
     assert objects == snapshots[1]["objects"]  # nothing of the killed transaction survived
 
     (org / "contoso-domain.ldf").write_bytes(original)

@@ -245,8 +245,7 @@ def run_pass(
             if on_result is not None:
                 with _tracer.start_as_current_span("report.render"):
                     on_result(result)
-            with _tracer.start_as_current_span("store.publish"):
-                store.publish(snapshot_id)
+            store.publish(snapshot_id)
         except BaseException as exc:
             _record_failure(store, snapshot_id, exc, sources)
             raise

@@ -29,7 +29,7 @@ _forms: tuple[str, ...] = ()
 
 
 def _variants(secret: str) -> set[str]:
-    forms = {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
+    forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret), quote_plus(secret, safe="")}
     forms.add(base64.b64encode(secret.encode("utf-8", "surrogateescape")).decode("ascii"))
     return {form for form in forms if form}
 

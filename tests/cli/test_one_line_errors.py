@@ -47,31 +47,25 @@ def test_a_nul_byte_in_a_configured_path(org: Path, auditor: RunAuditor) -> None
     )
 
 
-@pytest.mark.parametrize(
-    ("args", "fragment"),
-    [
-        (["report", "--since", "999999999w"], "invalid duration '999999999w': at most 100 years"),
-        (["report", "--since", "9" * 40 + "d"], "invalid duration"),
-        (["diff", "--from", "99999999999999999999999"], "no snapshot 99999999999999999999999"),
-        (["diff", "--from", "²"], "cannot read snapshot reference '²'"),
-        (["diff", "--from", "0001-01-01T00:00:00+14:00"], "outside the calendar"),
-        (["diff", "--from", "1", "--to", "9999-12-31T23:00-14:00"], "outside the calendar"),
-    ],
-)
-def test_options_beyond_the_calendar(org: Path, auditor: RunAuditor, args: list[str], fragment: str) -> None:
-    assert auditor("check", "--once", "-c", "auditor.toml", cwd=org).returncode == 1
-    one_line(auditor(*args, "-c", "auditor.toml", cwd=org), fragment)
+OPTIONS = [
+    (["report", "--since", "999999999w"], "invalid duration '999999999w': at most 100 years"),
+    (["report", "--since", "9" * 40 + "d"], "invalid duration"),
+    (["diff", "--from", "99999999999999999999999"], "no snapshot 99999999999999999999999"),
+    (["diff", "--from", "²"], "cannot read snapshot reference '²'"),
+    (["diff", "--from", "0001-01-01T00:00:00+14:00"], "outside the calendar"),
+    (["diff", "--from", "1", "--to", "9999-12-31T23:00-14:00"], "outside the calendar"),
+    (["diff", "--from", "0001-01-01"], "no complete snapshot at or before"),
+]
 
 
-def test_dates_at_the_edges_of_the_calendar_still_resolve(org: Path, auditor: RunAuditor) -> None:
-    assert auditor("check", "--once", "-c", "auditor.toml", cwd=org).returncode == 1
-    assert auditor("check", "--once", "-c", "auditor.toml", cwd=org).returncode == 1
+def test_options_beyond_the_calendar(org: Path, auditor: RunAuditor) -> None:
+    for _ in range(2):
+        assert auditor("check", "--once", "-c", "auditor.toml", cwd=org).returncode == 1
+    for args, fragment in OPTIONS:
+        one_line(auditor(*args, "-c", "auditor.toml", cwd=org), fragment)
+    # The edges themselves still resolve.
     done = auditor("diff", "-c", "auditor.toml", "--from", "1", "--to", "9999-12-31", cwd=org)
     assert done.returncode == 0, done.stderr
-    one_line(
-        auditor("diff", "-c", "auditor.toml", "--from", "0001-01-01", cwd=org),
-        "no complete snapshot at or before",
-    )
 
 
 def test_a_sqlite_url_with_two_slashes_says_the_form_it_needs(org: Path, auditor: RunAuditor) -> None:

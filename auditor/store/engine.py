@@ -253,7 +253,7 @@ class StoreBase:
                     f"history store {self.safe_url}: cannot {action}: damaged: {damage}"
                 ) from exc
             raise StoreError(f"history store {self.safe_url}: cannot {action}: {cause(exc)}") from exc
-        except (ValueError, TypeError, LookupError) as exc:
+        except (ValueError, TypeError, LookupError, AttributeError) as exc:
             raise StoreDamagedError(
                 f"history store {self.safe_url}: cannot {action}: damaged: a stored value cannot be read "
                 f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"

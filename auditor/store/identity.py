@@ -19,12 +19,15 @@ Each failure is a `StoreDamagedError`, on which a pass stores nothing rather tha
 
 from __future__ import annotations
 
+import typing
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
 
 from auditor.errors import StoreDamagedError
 from auditor.tables import UtcDateTime, metadata
@@ -92,7 +95,24 @@ def check_schema(conn: Connection, where: str) -> None:
             raise StoreDamagedError(f"{where}: damaged: table {table.name} lacks column {missing[0]}")
 
 
-def _bad_value(column: sa.Column[Any]) -> str | None:
+@cache
+def _json_shapes() -> dict[tuple[str, str], str]:
+    """(table, column) -> 'object' or 'array' for JSON columns, from the models' annotations."""
+    shapes: dict[tuple[str, str], str] = {}
+    for model in SQLModel.__subclasses__():
+        table = getattr(model, "__tablename__", None)
+        if not isinstance(table, str) or table not in metadata.tables:
+            continue
+        for name, hint in typing.get_type_hints(model).items():
+            origin = typing.get_origin(hint)
+            if origin is dict:
+                shapes[(table, name)] = "object"
+            elif origin is list:
+                shapes[(table, name)] = "array"
+    return shapes
+
+
+def _bad_value(table: str, column: sa.Column[Any]) -> str | None:
     """An SQLite condition true for a value of `column` the models could not read back."""
     name = f'"{column.name}"'
     kind = column.type
@@ -107,8 +127,10 @@ def _bad_value(column: sa.Column[Any]) -> str | None:
     elif isinstance(kind, sa.Date):
         test = f"typeof({name}) = 'text' AND date({name}) IS NOT NULL"
     elif isinstance(kind, sa.JSON):
-        shape = "object" if column.name == "attributes" else "array"
-        test = f"typeof({name}) = 'text' AND json_valid({name}) AND json_type({name}) = '{shape}'"
+        test = f"typeof({name}) = 'text' AND json_valid({name})"
+        shape = _json_shapes().get((table, column.name))
+        if shape is not None:
+            test += f" AND json_type({name}) = '{shape}'"
     elif isinstance(kind, sa.String | sa.Text):
         test = f"typeof({name}) = 'text'"
     else:
@@ -124,7 +146,7 @@ def probe_damage(conn: Connection, where: str) -> None:
     if problems != ["ok"]:
         raise StoreDamagedError(f"{where}: damaged: {problems[0]}")
     for table in metadata.sorted_tables:
-        checks = [(column.name, test) for column in table.columns if (test := _bad_value(column))]
+        checks = [(column.name, test) for column in table.columns if (test := _bad_value(table.name, column))]
         cases = ", ".join(f"CASE WHEN {test} THEN 1 ELSE 0 END" for _, test in checks)
         where_clause = " OR ".join(f"({test})" for _, test in checks)
         row = conn.exec_driver_sql(

@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: sample sample-data test venv lab-deps lint typecheck pytest bench screenshot clean
+.PHONY: sample sample-data test venv lab-deps lint typecheck pytest fuzz bench screenshot clean
 
 $(BIN)/auditor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ pytest: venv
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test: venv lab-deps lint typecheck pytest
+
+# The long run of the parsers' property tests (tests/fuzz; `make test` runs a short one).
+# FUZZ_EXAMPLES per parser; failures are remembered in .hypothesis/ and replayed first next time.
+FUZZ_EXAMPLES ?= 20000
+fuzz: venv
+	HYPOTHESIS_PROFILE=auditor-fuzz AUDITOR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
 
 bench: venv
 	$(BIN)/python bench/run_all.py

@@ -3,6 +3,10 @@
 Exit codes: 0 success (and, for `check`, nothing failing at or above `--fail-on`); 1 `check`
 found such findings; 2 the command could not do its job. Exit 2 always comes with exactly one line
 on stderr naming the cause, never a traceback (`--debug` shows one for developers).
+
+Everything printed goes through `auditor.terminal.printable` (control characters, bytes of
+non-UTF-8 file names and bidirectional overrides shown as escapes) and every error line through
+`auditor.secrets.scrub` too, whatever raised it.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import click
 
 from auditor import __version__
-from auditor.config import AuditorConfig, StoreConfig, find_config, load_config, parse_duration
-from auditor.errors import AuditorError, ConfigError, SnapshotError
+from auditor.config import AuditorConfig, StoreConfig, checked_file, find_config, load_config, parse_duration
+from auditor.errors import AuditorError, ConfigError, ReportError, SnapshotError
 from auditor.registry import Severity, discover_checks
+from auditor.secrets import scrub
+from auditor.terminal import printable
 
 if TYPE_CHECKING:
     from auditor.documents import DiffDocument, DriftReport
@@ -36,7 +42,12 @@ _debug = False
 
 
 def _fail(message: str) -> None:
-    click.echo(f"auditor: error: {message}", err=True)
+    click.echo(f"auditor: error: {printable(scrub(' '.join(message.split())))}", err=True)
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    """Print text meant for a terminal: control characters escaped, line breaks kept."""
+    click.echo(printable(text, keep="\n"), err=err)
 
 
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -47,7 +58,7 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except AuditorError as exc:
-            _fail(" ".join(str(exc).split()) or type(exc).__name__)
+            _fail(str(exc) or type(exc).__name__)
             if _debug:
                 raise
             sys.exit(2)
@@ -63,7 +74,7 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
         except Exception as exc:
             if _debug:
                 raise
-            _fail(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} (rerun with --debug)")
+            _fail(f"internal error: {type(exc).__name__}: {str(exc)[:500]} (rerun with --debug)")
             sys.exit(2)
 
     return wrapper
@@ -105,14 +116,25 @@ def _setup_telemetry(config: AuditorConfig | None) -> Any:
 
 
 def _emit(text: str, output: Path | None) -> None:
+    """The report to stdout, or whole to `--output` (see `auditor.output.write_report`)."""
     if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
+        try:
+            click.echo(text, nl=not text.endswith("\n"))
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except (OSError, UnicodeError) as exc:
+            raise ReportError(f"standard output: cannot write the report: {exc}") from None
         return
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise AuditorError(f"{output}: cannot write the report: {exc.strerror}") from None
+    from auditor.output import write_report
+
+    write_report(text, output)
+
+
+def _check_output(output: Path | None, config: AuditorConfig) -> None:
+    from auditor.output import check_output_path
+
+    check_output_path(output, config)
 
 
 def _color(output: Path | None) -> bool:
@@ -173,6 +195,7 @@ def check(
 ) -> None:
     """Collect, store, check and report (contract: exit 0 / 1 / 2)."""
     config = _config(config_path, sample)
+    _check_output(output, config)
     telemetry = _setup_telemetry(config)
     threshold = Severity(fail_on) if fail_on else config.checks.fail_on
     try:
@@ -289,6 +312,7 @@ def diff(
     from auditor.run import open_store
 
     config = _config(config_path, sample)
+    _check_output(output, config)
     store = open_store(config)
     document = diff_snapshots(store, from_ref, to_ref)
     _emit(render_diff(document, fmt, color=_color(output)), output)
@@ -312,6 +336,7 @@ def report(
 ) -> None:
     """The drift report over a period: findings new / resolved / still failing, changes, health."""
     config = _config(config_path, sample)
+    _check_output(output, config)
     period = parse_duration(since or config.report.since)
     if email:
         telemetry = _setup_telemetry(config)
@@ -356,7 +381,7 @@ def _send_drift_report(
         starttls=report_config.starttls,
         username=report_config.smtp_username,
         password=report_config.smtp_password() if report_config.smtp_username else None,
-        ca_file=str(report_config.ca_file) if report_config.ca_file else None,
+        ca_file=checked_file(report_config.ca_file, "report.ca_file"),
         sender=report_config.email_from,
         recipients=tuple(report_config.email_to),
         timeout=report_config.timeout,
@@ -375,7 +400,7 @@ def _send_drift_report(
         store.record_delivery(period_from, period_to, sent=False, error=str(exc))
         raise
     store.record_delivery(period_from, period_to, sent=True, error=None)
-    click.echo(f"report sent to {', '.join(report_config.email_to)}", err=True)
+    _say(f"report sent to {', '.join(report_config.email_to)}", err=True)
     return 0
 
 
@@ -416,7 +441,7 @@ def history(config_path: Path | None, sample: str | None, fmt: str) -> None:
         f"{'id':>6}  {'taken at (UTC)':<20}  {'complete':<8}  {'objects':>8}  {'failing':>7}  digest (auditor verify)"
     )
     for row in rows:
-        click.echo(
+        _say(
             f"{row.id:>6}  {row.taken_at.strftime('%Y-%m-%d %H:%M:%S'):<20}  {'yes' if row.complete else 'NO':<8}  "
             f"{row.objects:>8}  {row.failing:>7}  {digests.get(row.id, '-')}"
         )
@@ -445,7 +470,7 @@ def checks_command(fmt: str) -> None:
         click.echo(json.dumps(document, indent=2))
         return
     for s in specs:
-        click.echo(f"{s.id:<9} {s.severity.value:<8} {','.join(s.principles):<6} {s.title}")
+        _say(f"{s.id:<9} {s.severity.value:<8} {','.join(s.principles):<6} {s.title}")
 
 
 @main.command()
@@ -469,7 +494,7 @@ def trace(address: str, config_path: Path | None, sample: str | None, start: str
     known = systems(snap)
     if start != "exchange" and start.lower() not in {name.lower() for name in known}:
         raise SnapshotError(f"unknown system {start!r}: use exchange or one of {', '.join(known)}")
-    click.echo(trace_route(snap, address, start).render())
+    _say(trace_route(snap, address, start).render())
 
 
 @main.command()
@@ -545,9 +570,13 @@ def export_ldif_command(config_path: Path | None, domain_out: Path, configuratio
     config = load_config(find_config(config_path))
     if config.directory is None or not config.directory.url:
         raise ConfigError("export-ldif reads a live directory: set [directory] url")
+    from auditor.output import check_output_path
+
+    check_output_path(domain_out, config, option="--domain-out", exports=False)
+    check_output_path(configuration_out, config, option="--configuration-out", exports=False)
     source = build_sources(config.model_copy(update={"pop3_server": []}))[0]
     domain_count, configuration_count = export_ldif(source.settings, domain_out, configuration_out)  # type: ignore[attr-defined]
-    click.echo(
+    _say(
         f"wrote {domain_count} entries to {domain_out}, {configuration_count} to {configuration_out}",
         err=True,
     )

@@ -4,7 +4,13 @@ Validation is strict (unknown keys are errors) because a misspelt key in a compl
 audits less than its owner thinks. Every problem becomes one `ConfigError` line naming the file and
 the key. Relative paths resolve against the folder of the config file. Secrets are never inline:
 each has a `*_env` (environment variable) and a `*_file` (path) form, resolved only when used, so a
-`check --once` over LDIF exports never needs the bind password.
+`check --once` over LDIF exports never needs the bind password. A secret is registered with
+`auditor.secrets` the moment it is read (and a password written in the store URL when the config
+is validated), so no message auditor prints, logs, stores or traces can carry it.
+
+Hostile or broken files end as one `ConfigError` line too: the config file and secret files must
+be regular files of a sane size (`auditor.collect.files`), a NUL byte in any string value is
+refused naming its key, and nesting deeper than a TOML reader manages is refused, not a crash.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from auditor.errors import ConfigError
+from auditor.collect.files import KiB, MiB, exists_at, read_regular
+from auditor.errors import AuditorError, ConfigError
 from auditor.registry import Severity
+from auditor.secrets import register_secret
 
 __all__ = [
     "CONFIG_ENV",
@@ -36,6 +44,7 @@ __all__ = [
     "StoreConfig",
     "TelemetryConfig",
     "WaiverConfig",
+    "checked_file",
     "find_config",
     "load_config",
     "parse_duration",
@@ -44,6 +53,14 @@ __all__ = [
 
 CONFIG_ENV = "AUDITOR_CONFIG"
 DEFAULT_LOCATIONS = (Path("auditor.toml"), Path("/etc/auditor/auditor.toml"))
+CONFIG_LIMIT = 1 * MiB
+SECRET_FILE_LIMIT = 64 * KiB
+MAX_DURATION = timedelta(days=36525)
+"""Longest period or age accepted (100 years): anything longer is a typo, and overflows dates."""
+
+
+def _config_error(location: str, problem: str) -> AuditorError:
+    return ConfigError(f"{location}: {problem}")
 
 
 class _Strict(BaseModel):
@@ -56,19 +73,45 @@ def resolve_secret(env: str | None, file: Path | None, what: str) -> str | None:
         value = os.environ.get(env)
         if value is None:
             raise ConfigError(f"{what}_env: environment variable {env} is not set")
+        register_secret(value)
         return value
     if file:
+        data = read_regular(
+            file,
+            limit=SECRET_FILE_LIMIT,
+            error=lambda where, problem: ConfigError(f"{what}_file: {where}: {problem}"),
+        )
         try:
-            return file.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise ConfigError(f"{what}_file: cannot read {file}: {exc.strerror}") from None
+            value = data.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{what}_file: {file}: not UTF-8 text") from None
+        register_secret(value)
+        return value
     return None
+
+
+def checked_file(path: Path | None, what: str) -> str | None:
+    """A file another library will read (a CA bundle): a regular file of sane size, or one line."""
+    if path is None:
+        return None
+    read_regular(
+        path, limit=CONFIG_LIMIT, error=lambda where, problem: ConfigError(f"{what}: {where}: {problem}")
+    )
+    return str(path)
 
 
 class StoreConfig(_Strict):
     url: str = "sqlite:///auditor.db"
     scope: str = "default"
-    lock_timeout: float = Field(default=60.0, ge=0)
+    lock_timeout: float = Field(default=60.0, ge=0, le=86400)
+
+    @field_validator("url")
+    @classmethod
+    def _register_url_password(cls, value: str) -> str:
+        from auditor.store.engine import url_password
+
+        register_secret(url_password(value))
+        return value
 
 
 class DirectoryConfig(_Strict):
@@ -226,16 +269,21 @@ class ScheduleConfig(_Strict):
         return value
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,15})\s*([smhdw])\s*$", re.ASCII)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str) -> timedelta:
-    """`7d`, `24h`, `2w`, `30m`, `90s` as a timedelta; a ConfigError line otherwise."""
+    """`7d`, `24h`, `2w`, `30m`, `90s` as a timedelta, at most 100 years; a ConfigError line otherwise."""
     match = _DURATION.match(text)
     if not match or int(match.group(1)) == 0:
-        raise ConfigError(f"invalid duration {text!r}: use a positive number and a unit, e.g. 7d, 24h, 2w")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        raise ConfigError(
+            f"invalid duration {text[:40]!r}: use a positive number and a unit, e.g. 7d, 24h, 2w"
+        )
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():
+        raise ConfigError(f"invalid duration {text[:40]!r}: at most 100 years (36525d)")
+    return timedelta(seconds=seconds)
 
 
 class ReportConfig(_Strict):
@@ -359,14 +407,32 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
                 store["url"] = prefix + str(base / rest)
 
 
+def _refuse_nul(value: Any, where: tuple[Any, ...], label: str) -> None:
+    """No string of the config may hold a NUL byte: no path, URL or name legitimately does."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, where)]
+    while stack:
+        item, loc = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ConfigError(f"{label}: {_location(loc)}: a NUL byte is not allowed in a value")
+        elif isinstance(item, Mapping):
+            for key, child in item.items():
+                if "\x00" in str(key):
+                    raise ConfigError(f"{label}: {_location(loc)}: a NUL byte is not allowed in a key")
+                stack.append((child, (*loc, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (*loc, index)) for index, child in enumerate(item))
+
+
 def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> AuditorConfig:
     base = path.parent if path else Path.cwd()
     mutable = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()}
     for key in ("pop3_server", "exchange_server"):
         if isinstance(mutable.get(key), list):
             mutable[key] = [dict(x) if isinstance(x, Mapping) else x for x in mutable[key]]
-    _resolve_paths(mutable, base)
     label = str(path) if path else "configuration"
+    _refuse_nul(data, (), label)
+    _resolve_paths(mutable, base)
     try:
         config = AuditorConfig.model_validate({**mutable, "path": path})
     except ValidationError as exc:
@@ -377,17 +443,17 @@ def parse_config(data: Mapping[str, Any], *, path: Path | None = None) -> Audito
 def find_config(explicit: Path | None = None) -> Path:
     """`-c FILE`, else `$AUDITOR_CONFIG`, else ./auditor.toml, else /etc/auditor/auditor.toml."""
     if explicit is not None:
-        if not explicit.is_file():
+        if not exists_at(explicit):
             raise ConfigError(f"{explicit}: config file not found")
         return explicit
     from_env = os.environ.get(CONFIG_ENV)
     if from_env:
         path = Path(from_env)
-        if not path.is_file():
+        if not exists_at(path):
             raise ConfigError(f"{path}: config file not found (from ${CONFIG_ENV})")
         return path
     for candidate in DEFAULT_LOCATIONS:
-        if candidate.is_file():
+        if exists_at(candidate):  # anything there is read, or refused naming it
             return candidate
     raise ConfigError(
         "no config file: pass -c FILE, set $AUDITOR_CONFIG, or create ./auditor.toml "
@@ -396,14 +462,16 @@ def find_config(explicit: Path | None = None) -> Path:
 
 
 def load_config(path: Path) -> AuditorConfig:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    raw = read_regular(path, limit=CONFIG_LIMIT, error=_config_error)
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: config file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return parse_config(data, path=path.resolve())
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested deeper than a TOML reader manages") from None
+    try:
+        return parse_config(data, path=path.resolve())
+    except RecursionError:
+        raise ConfigError(f"{path}: values nested deeper than auditor reads") from None

@@ -50,6 +50,7 @@ from auditor.store import HistoryStore, ObjectOrigins
 __all__ = [
     "DIFF_SCHEMA",
     "attribute_changes",
+    "diff_between",
     "diff_findings",
     "diff_objects",
     "diff_snapshots",
@@ -69,6 +70,15 @@ def diff_snapshots(
     """
     before = store.resolve("previous" if from_ref is None else from_ref, purpose="diffed")
     after = store.resolve("latest" if to_ref is None else to_ref, purpose="diffed")
+    return diff_between(store, before, after)
+
+
+def diff_between(store: HistoryStore, before: SnapshotInfo, after: SnapshotInfo) -> DiffDocument:
+    """The `auditor.diff/1` document between two saved snapshots, already resolved.
+
+    A pass diffs its own snapshot against the last complete one before it is published (marked
+    complete), which is why this takes snapshots rather than references.
+    """
     changes = store.object_changes(before.id, after.id)
     return DiffDocument(
         source=snapshot_ref(before),

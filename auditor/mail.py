@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from auditor.errors import ConfigError, DeliveryError
+from auditor.secrets import register_secret, scrub
 
 if TYPE_CHECKING:
     from auditor.documents import DriftReport
@@ -237,21 +238,25 @@ def _deliver_once(message: EmailMessage, settings: MailSettings, target: _Target
         raise _Failure(f"sent, but refused for some recipients ({detail})", transient=False)
 
 
+def _register(settings: MailSettings) -> None:
+    """The password and its AUTH PLAIN form become known secrets (`auditor.secrets`), so no log
+    line, stored delivery error or span can carry them either."""
+    if settings.password:
+        register_secret(settings.password)
+        if settings.username:
+            plain = f"\0{settings.username}\0{settings.password}".encode()
+            register_secret(base64.b64encode(plain).decode())
+
+
 def _scrub(text: str, settings: MailSettings) -> str:
     """Last line of defence: no form of the password survives in a message we emit."""
-    if not settings.password:
-        return text
-    forms = {settings.password, base64.b64encode(settings.password.encode()).decode()}
-    if settings.username:
-        plain = f"\0{settings.username}\0{settings.password}".encode()
-        forms.add(base64.b64encode(plain).decode())
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, "***")
-    return text
+    _register(settings)
+    return scrub(text)
 
 
 def send_message(message: EmailMessage, settings: MailSettings) -> None:
     """Deliver `message`; raise `DeliveryError("smtp://host:port: what failed")` after the last attempt."""
+    _register(settings)
     target = _target(settings.smtp_url)
     attempts = max(0, settings.retries) + 1
 

@@ -20,7 +20,10 @@ from contextlib import contextmanager
 from typing import IO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from auditor.terminal import printable
 
 __all__ = ["ProgressReporter", "RichProgressReporter", "Tick", "progress_for"]
 
@@ -68,7 +71,9 @@ class RichProgressReporter(ProgressReporter):
             if self._active == 0:
                 self._progress.start()
             self._active += 1
-        task: TaskID = self._progress.add_task(name, total=None)
+        # A source name comes from the config: shown as text, never as Rich markup or a control code.
+        label = escape(printable(name))
+        task: TaskID = self._progress.add_task(label, total=None)
         failed = False
         try:
             with super().source(name) as count:
@@ -82,7 +87,7 @@ class RichProgressReporter(ProgressReporter):
             failed = True
             raise
         finally:
-            description = f"{name} [red](failed)" if failed else name
+            description = f"{label} [red](failed)" if failed else label
             self._progress.update(task, description=description, total=self.counts[name])
             self._progress.stop_task(task)
             with self._lock:

@@ -4,10 +4,19 @@ Completeness is the invariant everything else leans on: a snapshot is stored as 
 every configured source was read to its end. A source that fails (or a shutdown that interrupts the
 pass) leaves an *incomplete* snapshot row (for collection health) and no objects, so neither a diff
 nor a report can ever read a failed collection as "everything was deleted".
+
+The snapshot, its check results and its findings are one unit, and so is the pass's report: the
+snapshot row is committed first, incomplete ("has not finished"); objects, results and findings are
+saved in one transaction; the report is rendered and written; only then is the snapshot marked
+complete (`HistoryStore.publish`). Whatever stops the pass in between — a full disk, a locked or
+damaged store, a report that cannot be written, an internal error, SIGKILL — leaves it incomplete,
+with the reason where one could be recorded, and the command exits 2. A store found damaged gets
+nothing more written to it, and one found damaged before the pass starts gets nothing at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -23,15 +32,16 @@ from auditor import families
 from auditor.attribution import Origin
 from auditor.collect import Source
 from auditor.config import AuditorConfig
-from auditor.diff import diff_snapshots
+from auditor.diff import diff_between
 from auditor.documents import DiffDocument
 from auditor.engine import Waiver, run_checks
-from auditor.errors import AuditorError, CollectorError
+from auditor.errors import AuditorError, CollectorError, StoreDamagedError
 from auditor.model import Snapshot
 from auditor.records import ObjectRecord, SourceInfo
 from auditor.registry import CheckSpec, Severity, discover_checks
 from auditor.results import RunResult, SnapshotInfo
 from auditor.store import HistoryStore
+from auditor.store.engine import utc
 
 __all__ = [
     "PassAbandoned",
@@ -73,7 +83,10 @@ def build_sources(config: AuditorConfig) -> list[Source]:
 
 
 def open_store(config: AuditorConfig) -> HistoryStore:
-    return HistoryStore(config.store.url, scope=config.store.scope)
+    """The configured store; a locked SQLite database is waited for as long as the pass lock."""
+    return HistoryStore(
+        config.store.url, scope=config.store.scope, busy_timeout=max(1.0, config.store.lock_timeout)
+    )
 
 
 _ORG_DN = re.compile(r"CN=([^,]+),CN=Microsoft Exchange,CN=Services,", re.IGNORECASE)
@@ -153,60 +166,91 @@ def run_pass(
     on_result: Callable[[PassResult], None] | None = None,
     with_diff: bool = True,
 ) -> PassResult:
-    """One pass over every configured source. Raises `AuditorError` (exit 2) when it cannot complete."""
+    """One pass over every configured source. Raises `AuditorError` (exit 2) when it cannot complete.
+
+    `on_result` (the report) runs before the snapshot is marked complete: if it raises, the pass
+    fails and its snapshot stays incomplete (see the module docstring).
+    """
     specs = list(checks) if checks is not None else discover_checks()
-    taken_at = now or datetime.now(UTC)
+    taken_at = utc(now or datetime.now(UTC))
     store = open_store(config)
     with _tracer.start_as_current_span("audit.run") as root, store.pass_lock(config.store.lock_timeout):
+        store.check_health()
         sources = build_sources(config)
+        snapshot_id = store.begin_pass(taken_at)
+        root.set_attribute("auditor.snapshot.id", snapshot_id)
         try:
-            records = _collect(sources, stop, progress)
-        except AuditorError as exc:
-            with _tracer.start_as_current_span("store.save"):
-                store.save_incomplete([s.info for s in sources], taken_at, str(exc))
+            result = _finish_pass(config, store, specs, sources, snapshot_id, taken_at, stop, progress)
+            if with_diff:
+                with _tracer.start_as_current_span("diff"):
+                    result.previous, result.diff = _diff_against_previous(store, result.snapshot)
+            if on_result is not None:
+                with _tracer.start_as_current_span("report.render"):
+                    on_result(result)
+            store.publish(snapshot_id)
+        except BaseException as exc:
+            _record_failure(store, snapshot_id, exc, sources)
             raise
-        organization = organization_name(config, records)
-        with _tracer.start_as_current_span("store.save") as span:
-            snapshot = store.save_snapshot(
-                records,
-                [s.info for s in sources],
-                taken_at,
-                organization=organization,
-                deletions=_deletions(sources),
-            )
-            span.set_attribute("auditor.snapshot.id", snapshot.id)
-        root.set_attribute("auditor.snapshot.id", snapshot.id)
-
-        snap = build_snapshot(config, records, [s.info for s in sources])
-        waivers = [Waiver(w.check, w.subject, w.reason, w.expires) for w in config.checks.waiver]
-        outcome = run_checks(
-            snap, specs, disabled=config.checks.disabled, waivers=waivers, today=taken_at.date()
-        )
-        run = RunResult(
-            snapshot=snapshot,
-            checks=outcome.checks,
-            findings=outcome.findings,
-            waiver_notes=outcome.waiver_notes,
-            organization=organization,
-        )
-        store.annotate_findings(run)
-        store.save_results(snapshot.id, run)
         # The chain's newest digest leaves the store with every pass, so a history cut short
         # afterwards can be caught (`auditor verify --expect`).
         head = store.chain_head()
         if head is not None:
             root.set_attribute("auditor.history.digest", head.digest)
             root.set_attribute("auditor.history.digest_snapshot", head.snapshot_id)
-
-        result = PassResult(run=run, snapshot=snapshot, records=records)
-        if with_diff:
-            with _tracer.start_as_current_span("diff"):
-                result.previous, result.diff = _diff_against_previous(store, snapshot)
-        if on_result is not None:
-            with _tracer.start_as_current_span("report.render"):
-                on_result(result)
-        root.set_attribute("auditor.findings.failing", sum(f.failing for f in run.findings))
+        root.set_attribute("auditor.findings.failing", sum(f.failing for f in result.run.findings))
         return result
+
+
+def _finish_pass(
+    config: AuditorConfig,
+    store: HistoryStore,
+    specs: Sequence[CheckSpec],
+    sources: Sequence[Source],
+    snapshot_id: int,
+    taken_at: datetime,
+    stop: threading.Event | None,
+    progress: ProgressHook | None,
+) -> PassResult:
+    """Collect, check, and save objects, results and findings in one transaction (not yet complete)."""
+    records = _collect(sources, stop, progress)
+    organization = organization_name(config, records)
+    infos = tuple(s.info for s in sources)
+    # What the pass reports; the stored row becomes complete only when the pass is published.
+    snapshot = SnapshotInfo(snapshot_id, taken_at, True, infos, len(records))
+    snap = build_snapshot(config, records, infos)
+    waivers = [Waiver(w.check, w.subject, w.reason, w.expires) for w in config.checks.waiver]
+    outcome = run_checks(snap, specs, disabled=config.checks.disabled, waivers=waivers, today=taken_at.date())
+    run = RunResult(
+        snapshot=snapshot,
+        checks=outcome.checks,
+        findings=outcome.findings,
+        waiver_notes=outcome.waiver_notes,
+        organization=organization,
+    )
+    store.annotate_findings(run)
+    with _tracer.start_as_current_span("store.save") as span:
+        store.save_pass(
+            snapshot_id, records, infos, run, organization=organization, deletions=_deletions(sources)
+        )
+        span.set_attribute("auditor.snapshot.id", snapshot_id)
+    return PassResult(run=run, snapshot=snapshot, records=records)
+
+
+def _record_failure(
+    store: HistoryStore, snapshot_id: int, exc: BaseException, sources: Sequence[Source]
+) -> None:
+    """Say why the pass stopped on its (incomplete) row; never write to a damaged store."""
+    if isinstance(exc, StoreDamagedError):
+        return
+    if isinstance(exc, AuditorError):
+        reason = str(exc)
+    elif isinstance(exc, KeyboardInterrupt | SystemExit):
+        reason = "the pass was interrupted"
+    else:
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+    # If even this fails, the row already says the pass did not finish; the original error counts.
+    with contextlib.suppress(AuditorError):
+        store.mark_failed(snapshot_id, reason, [s.info for s in sources])
 
 
 def _deletions(sources: Sequence[Source]) -> dict[str, Origin]:
@@ -228,4 +272,4 @@ def _diff_against_previous(
     if previous is None:
         return None, None
     info = store.resolve(str(previous.id))
-    return info, diff_snapshots(store, info.id, snapshot.id)
+    return info, diff_between(store, info, snapshot)

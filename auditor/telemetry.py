@@ -19,6 +19,10 @@ Why it is shaped this way:
   set once and the exporter behind it is swapped: spans always reach the newest exporter.
 * Metrics belong to `Telemetry` (its own meter provider): library code reports them through its
   methods, so the instrument names and attributes live in one place.
+* Nothing secret or hostile leaves through here: every log line has known secrets scrubbed and
+  control characters escaped (`auditor.secrets`, `auditor.terminal`), so a value cannot forge a
+  log line or hide in one; every span, its attributes, events (recorded exceptions included) and
+  status pass through the scrubber on their way to any exporter.
 """
 
 from __future__ import annotations
@@ -43,23 +47,29 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
     SimpleSpanProcessor,
     SpanExporter,
+    SpanExportResult,
 )
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import Status, Tracer
+from opentelemetry.util.types import Attributes, AttributeValue
 
 from auditor.errors import ConfigError
+from auditor.secrets import scrub
+from auditor.terminal import printable
 
 __all__ = [
     "EXPORTERS",
+    "SafeMessageFilter",
     "SpanContextFilter",
     "Telemetry",
     "TelemetrySettings",
     "get_tracer",
+    "scrubbed_span",
     "setup_telemetry",
 ]
 
@@ -107,6 +117,71 @@ class SpanContextFilter(logging.Filter):
         record.otelTraceID = format(ctx.trace_id, "032x")
         record.otelSpanID = format(ctx.span_id, "016x")
         return True
+
+
+class SafeMessageFilter(logging.Filter):
+    """Every log line: known secrets scrubbed and control characters escaped, one line per record.
+
+    A server's error text, an attribute value or a file name reaches log messages; written raw,
+    a line feed would forge a second log line and an ESC would drive the terminal reading it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = printable(scrub(record.getMessage()))
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = printable(scrub(text), keep="\n")
+        return True
+
+
+def _scrubbed_value(value: AttributeValue) -> AttributeValue:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, tuple | list) and all(isinstance(item, str) for item in value):
+        return tuple(scrub(str(item)) for item in value)
+    return value
+
+
+def _scrubbed(attributes: Attributes) -> dict[str, AttributeValue]:
+    return {key: _scrubbed_value(value) for key, value in (attributes or {}).items()}
+
+
+def scrubbed_span(span: ReadableSpan) -> ReadableSpan:
+    """A copy of `span` with every known secret scrubbed from its texts."""
+    status = span.status
+    if status.description:
+        status = Status(status.status_code, scrub(status.description))
+    return ReadableSpan(
+        name=scrub(span.name),
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=_scrubbed(span.attributes),
+        events=[Event(scrub(e.name), _scrubbed(e.attributes), e.timestamp) for e in span.events],
+        links=span.links,
+        kind=span.kind,
+        status=status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+class _ScrubbingSpanExporter(SpanExporter):
+    """Hands spans to the real exporter only after `scrubbed_span`."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self.inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.inner.export([scrubbed_span(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
 
 
 class _PriorityFormatter(logging.Formatter):
@@ -275,6 +350,7 @@ def _configure_logging(level_name: str, stream: IO[str], environ: Mapping[str, s
     handler = logging.StreamHandler(stream)
     setattr(handler, _HANDLER_MARK, True)
     handler.addFilter(SpanContextFilter())
+    handler.addFilter(SafeMessageFilter())
     if _env("JOURNAL_STREAM", environ):
         handler.setFormatter(_PriorityFormatter(_LOG_FORMAT))
     else:
@@ -415,10 +491,10 @@ def setup_telemetry(
     _configure_logging(settings.log_level, out, env)
 
     processors: list[SpanProcessor] = [
-        BatchSpanProcessor(_span_exporter(name, env, out)) for name in trace_exporters
+        BatchSpanProcessor(_ScrubbingSpanExporter(_span_exporter(name, env, out))) for name in trace_exporters
     ]
     if span_exporter is not None:
-        processors.append(SimpleSpanProcessor(span_exporter))
+        processors.append(SimpleSpanProcessor(_ScrubbingSpanExporter(span_exporter)))
     processor: SpanProcessor | None
     if not processors:
         processor = None

@@ -3,9 +3,11 @@
     .venv/bin/python bench/run_all.py [--recipients 100000] [--postgres URL] [--ldap [--users 20000]]
 
 Runs bench_checks.py (snapshot build + each check), bench_pipeline.py (LDIF read, store, checks,
-ratios) and bench_history.py (origins, sealing, verify, diff with origins, recheck). bench_ldap.py
-runs only with --ldap: it needs root and the Samba lab, and its first run loads 20,000 users
-into a lab DC (a minute or two, cached under .lab/ afterwards). With --ldap it runs first, and the LdapSource rate it just measured replaces bench_pipeline.py's recorded figure
+ratios), bench_history.py (origins, sealing, verify, diff with origins, recheck) and bench_parsers.py
+(hostile-input costs: folded LDIF values, big winpop lists, the store health probe). bench_ldap.py
+runs only with --ldap: it needs root and the Samba lab, and its first run loads 20,000 users into a
+lab DC (a minute or two, cached under .lab/ afterwards). With --ldap it runs first, and the
+LdapSource rate it just measured replaces bench_pipeline.py's recorded figure
 in the "at the measured LDAP rate" ratio.
 
 Each bench runs in a fresh interpreter (the same one as this script) so that one bench's memory
@@ -74,6 +76,8 @@ def main() -> int:
     statuses.append(("bench_pipeline.py", status, seconds))
     status, _, seconds = run_bench("bench_history.py", "--recipients", str(args.recipients))
     statuses.append(("bench_history.py", status, seconds))
+    status, _, seconds = run_bench("bench_parsers.py", "--objects", str(args.recipients))
+    statuses.append(("bench_parsers.py", status, seconds))
 
     print("\n=== summary")
     for script, status, seconds in statuses:

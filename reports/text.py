@@ -1,13 +1,15 @@
 """Terminal output: the same views as the HTML, as plain lines, with ANSI colour only on request.
 
 Directory values are untrusted here too: control characters (an ESC starting a terminal escape
-sequence, a carriage return hiding a line) are shown as `\\xNN` instead of reaching the terminal.
+sequence, a carriage return hiding a line), bidirectional overrides and bytes of non-UTF-8 file
+names are shown as escapes (`\\x1b`) instead of reaching the terminal (`auditor.terminal`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+
+from auditor.terminal import printable
 
 from .view import (
     CheckRunView,
@@ -24,12 +26,12 @@ from .view_trend import TrendView
 __all__ = ["render_text"]
 
 MORE_HINT = "use --format json for the full list"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SEVERITY_COLOUR = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "34"}
 
 
 def clean(value: object) -> str:
-    return _CONTROL.sub(lambda m: " " if m.group() in "\t\n" else f"\\x{ord(m.group()):02x}", str(value))
+    """One line of untrusted text: tabs and line feeds become spaces, other controls escapes."""
+    return printable(str(value).replace("\t", " ").replace("\n", " "))
 
 
 class _Writer:

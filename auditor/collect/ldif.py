@@ -8,6 +8,11 @@ export would otherwise look like deleted objects and open holes.
 What is accepted: `version: 1`, `#` comments, folded lines (continuation starts with one space),
 `attr: value`, `attr:: base64`, `changetype: add`, CRLF / LF / CR CR LF line ends, UTF-8 with or
 without BOM, UTF-16 with BOM. Everything else stops the pass with an `InputFormatError`.
+
+`read_ldif` streams a file: only regular files are read (`auditor.collect.files`), text is decoded
+line by line, and folded lines are joined in linear time, so memory is bounded by one entry and
+one line (`MAX_LINE` characters, folded or not) whatever the size of the export, and a value that
+`ldifde` folded at 76 columns costs what the same value unfolded costs.
 """
 
 from __future__ import annotations
@@ -16,14 +21,18 @@ import base64
 import binascii
 import codecs
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from auditor.collect import RawValue
+from auditor.collect.files import MiB, open_regular, text_lines
 from auditor.errors import InputFormatError
 
-__all__ = ["LdifEntry", "decode_export_text", "parse_ldif"]
+__all__ = ["MAX_LINE", "LdifEntry", "decode_export_text", "parse_ldif", "read_ldif"]
+
+MAX_LINE = 64 * MiB
+"""Longest line, folded or not, in characters: far above any real value (a photo is ~100 KiB)."""
 
 # An attribute description: a name or OID, then options such as `;binary` or `;range=0-1499`.
 _ATTRIBUTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)(?:;[A-Za-z0-9=*-]+)*$")
@@ -86,30 +95,59 @@ def _physical_lines(path: Path, text: str) -> Iterator[tuple[int, str]]:
         position = end + 1
 
 
-def _logical_lines(path: Path, text: str) -> Iterator[tuple[int, str]]:
-    """Unfolded lines with the number of their first physical line; comments dropped, blanks kept."""
-    pending: tuple[int, str] | None = None
+def _streamed_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The physical lines of an export file, read and decoded incrementally (see the module doc)."""
+    with open_regular(path, limit=None) as handle:
+        head = handle.read(4096)
+        encoding, skip = "utf-8", 0
+        for bom, name in _BOMS:
+            if head.startswith(bom):
+                encoding, skip = name, len(bom)
+                break
+        else:
+            if b"\x00" in head:
+                raise InputFormatError(
+                    f"{path}:1", "NUL bytes without a BOM: UTF-16 without BOM is not accepted"
+                )
+        handle.seek(skip)
+        for number, line in text_lines(path, handle, encoding, max_line=MAX_LINE):
+            if not line.endswith("\n"):
+                raise InputFormatError(f"{path}:{number}", "file does not end with a line break (truncated?)")
+            yield number, line[:-1].rstrip("\r")
+
+
+def _logical_lines(path: Path, physical: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """Unfolded lines with the number of their first physical line; comments dropped, blanks kept.
+
+    Continuations are collected and joined once, so unfolding is linear in the value's length.
+    """
+    start = 0
+    parts: list[str] = []
+    size = 0
     in_comment = False
-    for number, line in _physical_lines(path, text):
+    for number, line in physical:
         if line.startswith(" "):
             if in_comment:
                 continue
-            if pending is None:
+            if not parts:
                 raise InputFormatError(f"{path}:{number}", "continuation line without a line to continue")
-            pending = (pending[0], pending[1] + line[1:])
+            size += len(line) - 1
+            if size > MAX_LINE:
+                raise InputFormatError(f"{path}:{start}", f"folded line longer than {MAX_LINE:,} characters")
+            parts.append(line[1:])
             continue
-        if pending is not None:
-            yield pending
-            pending = None
+        if parts:
+            yield start, "".join(parts)
+            parts = []
         in_comment = line.startswith("#")
         if in_comment:
             continue
         if not line:
             yield number, ""
         else:
-            pending = (number, line)
-    if pending is not None:
-        yield pending
+            start, parts, size = number, [line], len(line)
+    if parts:
+        yield start, "".join(parts)
 
 
 def _split_value(path: Path, number: int, line: str) -> tuple[str, RawValue, bool]:
@@ -140,6 +178,13 @@ def _text_value(path: Path, number: int, name: str, value: RawValue) -> str:
         raise InputFormatError(f"{path}:{number}", f"{name}: base64 value is not UTF-8 text") from None
 
 
+def read_ldif(
+    path: Path, *, binary: Collection[str] = frozenset(), wanted: Collection[str] | None = None
+) -> Iterator[LdifEntry]:
+    """`parse_ldif` over a file, streamed: regular files only, decoded and parsed line by line."""
+    return _parse(path, _streamed_lines(path), binary=binary, wanted=wanted)
+
+
 def parse_ldif(
     path: Path, text: str, *, binary: Collection[str] = frozenset(), wanted: Collection[str] | None = None
 ) -> Iterator[LdifEntry]:
@@ -151,10 +196,20 @@ def parse_ldif(
     never decoded: a full `ldifde` export carries binary attributes (`logonHours`,
     `thumbnailPhoto`, `userCertificate`, ...) that are not text, and they must not stop an audit.
     """
+    return _parse(path, _physical_lines(path, text), binary=binary, wanted=wanted)
+
+
+def _parse(
+    path: Path,
+    physical: Iterable[tuple[int, str]],
+    *,
+    binary: Collection[str],
+    wanted: Collection[str] | None,
+) -> Iterator[LdifEntry]:
     entry: LdifEntry | None = None
     in_record = False
     seen_record = False
-    for number, line in _logical_lines(path, text):
+    for number, line in _logical_lines(path, physical):
         if not line:
             if entry is not None:
                 yield _finished(path, entry)

@@ -14,9 +14,11 @@ object's state only when it changed:
   that changed or vanished and opens intervals for new states; an unchanged object costs nothing.
   A snapshot of an unchanged organization therefore adds a handful of rows (itself, its sources,
   its results) and not one object row.
-* Only complete snapshots open or close intervals. An incomplete pass is recorded (`complete` false,
-  `error` says why) so the history shows the gap, but it holds no objects, is never offered as a
-  diff base, and never makes objects look removed.
+* Only snapshots whose collection completed open or close intervals. An incomplete pass is
+  recorded (`complete` false, `error` says why) so the history shows the gap; it is never offered
+  as a diff base and never makes objects look removed. (A pass that collected everything but then
+  failed to finish, say its report could not be written, keeps its intervals; intervals only
+  order snapshots, so diffs between complete snapshots around it stay exact.)
 
 `snapshot_source`, `check_result` and `finding` (non-passing findings only, each with the start of
 its failing streak) hang off a snapshot; `report_delivery` remembers each attempt to send the weekly
@@ -40,7 +42,10 @@ Where things live
 * `engine`: URL checks (`safe_url`), engine creation, SQLite pragmas, errors -> `StoreError`,
   the Alembic upgrade, the scope-confined snapshot lookup every part shares.
 * `lock`: `pass_lock()`.
-* `snapshots`: `save_snapshot` / `save_incomplete` and the interval writer.
+* `snapshots`: a pass's `begin_pass` / `save_pass` / `publish` / `mark_failed` (see there: the
+  snapshot, its results and findings are one unit), `save_snapshot` / `save_incomplete`, and the
+  interval writer.
+* `identity`: is the database auditor's, of a known schema, undamaged (`check_health`).
 * `findings`: check results, findings, streaks and finding presence.
 * `queries`: `snapshots()`, `resolve()`, snapshot listings and sources.
 * `objects`: `load_records()` and `object_changes()`.
@@ -54,7 +59,6 @@ from __future__ import annotations
 
 from auditor.store.deliveries import DeliveriesMixin, DeliveryRecord
 from auditor.store.engine import safe_url
-from auditor.store.findings import FindingsMixin
 from auditor.store.lock import PassLockMixin
 from auditor.store.objects import ObjectChanges, ObjectsMixin
 from auditor.store.origins import ObjectOrigins, OriginsMixin
@@ -77,7 +81,6 @@ __all__ = [
 class HistoryStore(
     PassLockMixin,
     SnapshotWriterMixin,
-    FindingsMixin,
     QueriesMixin,
     ObjectsMixin,
     OriginsMixin,
@@ -87,6 +90,6 @@ class HistoryStore(
 ):
     """Snapshots, results and findings of past passes; see the package docstring for the design.
 
-    `HistoryStore(url, *, scope="default")` opens (and upgrades) the store; use it as a context
-    manager or call `close()`.
+    `HistoryStore(url, *, scope="default", busy_timeout=30.0)` opens (and upgrades) the store; use
+    it as a context manager or call `close()`.
     """

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from auditor.errors import StoreError
 from auditor.results import isoformat
-from auditor.store.engine import StoreBase, utc
+from auditor.store.engine import StoreBase, storable, utc
 from auditor.tables import REPORT_DELIVERY
 
 
@@ -67,7 +67,7 @@ class DeliveriesMixin(StoreBase):
                     period_to=_moment(period_to),
                     sent_at=utc(sent_at or datetime.now(UTC)),
                     status="sent" if sent else "failed",
-                    error=error,
+                    error=storable(error),
                 )
             )
 

@@ -58,59 +58,63 @@ class FindingsMixin(StoreBase):
         A complete snapshot is then sealed into the tamper-evidence chain (`store.chain`).
         """
         with self._guard("save the check results"), self._writing() as conn:
-            row = self._snapshot_row(conn, snapshot_id)
-            streaks: dict[str, datetime] | None = None
-            findings = []
-            for finding in run.findings:
-                if finding.status is Status.PASS:
-                    continue
-                first_seen = finding.first_seen
-                if first_seen is None:
-                    if streaks is None:
-                        streaks = self._streaks(conn, snapshot_id)
-                    first_seen = streaks.get(finding.fingerprint, row.taken_at)
-                findings.append(
-                    {
-                        "snapshot_id": snapshot_id,
-                        "check_id": finding.check,
-                        "subject": finding.subject,
-                        "fingerprint": finding.fingerprint,
-                        "status": finding.status.value,
-                        "severity": finding.severity.value,
-                        "message": finding.message,
-                        "first_seen": first_seen,
-                        "new": finding.new,
-                        "waiver_reason": finding.waiver_reason,
-                        "waiver_expires": finding.waiver_expires,
-                    }
-                )
-            conn.execute(sa.delete(FINDING).where(FINDING.c.snapshot_id == snapshot_id))
-            conn.execute(sa.delete(CHECK_RESULT).where(CHECK_RESULT.c.snapshot_id == snapshot_id))
-            if run.checks:
-                conn.execute(
-                    sa.insert(CHECK_RESULT),
-                    [
-                        {
-                            "snapshot_id": snapshot_id,
-                            "check_id": result.id,
-                            "title": result.title,
-                            "principles": list(result.principles),
-                            "status": result.status.value,
-                            "severity": result.severity.value,
-                            "failed": result.failed,
-                            "passed": result.passed,
-                            "waived": result.waived,
-                            "errors": result.errors,
-                            "message": result.message,
-                        }
-                        for result in run.checks
-                    ],
-                )
-            for start in range(0, len(findings), CHUNK):
-                conn.execute(sa.insert(FINDING), findings[start : start + CHUNK])
-            conn.execute(sa.update(SNAPSHOT).where(SNAPSHOT.c.id == snapshot_id).values(checked=True))
+            self._write_results(conn, snapshot_id, run)
             # Sealing in the same transaction: results and their link are stored together or not at all.
             seal(conn, self.scope, snapshot_id)
+
+    def _write_results(self, conn: Connection, snapshot_id: int, run: RunResult) -> None:
+        """`save_results` inside the caller's transaction (a pass writes everything in one)."""
+        row = self._snapshot_row(conn, snapshot_id)
+        streaks: dict[str, datetime] | None = None
+        findings = []
+        for finding in run.findings:
+            if finding.status is Status.PASS:
+                continue
+            first_seen = finding.first_seen
+            if first_seen is None:
+                if streaks is None:
+                    streaks = self._streaks(conn, snapshot_id)
+                first_seen = streaks.get(finding.fingerprint, row.taken_at)
+            findings.append(
+                {
+                    "snapshot_id": snapshot_id,
+                    "check_id": finding.check,
+                    "subject": finding.subject,
+                    "fingerprint": finding.fingerprint,
+                    "status": finding.status.value,
+                    "severity": finding.severity.value,
+                    "message": finding.message,
+                    "first_seen": first_seen,
+                    "new": finding.new,
+                    "waiver_reason": finding.waiver_reason,
+                    "waiver_expires": finding.waiver_expires,
+                }
+            )
+        conn.execute(sa.delete(FINDING).where(FINDING.c.snapshot_id == snapshot_id))
+        conn.execute(sa.delete(CHECK_RESULT).where(CHECK_RESULT.c.snapshot_id == snapshot_id))
+        if run.checks:
+            conn.execute(
+                sa.insert(CHECK_RESULT),
+                [
+                    {
+                        "snapshot_id": snapshot_id,
+                        "check_id": result.id,
+                        "title": result.title,
+                        "principles": list(result.principles),
+                        "status": result.status.value,
+                        "severity": result.severity.value,
+                        "failed": result.failed,
+                        "passed": result.passed,
+                        "waived": result.waived,
+                        "errors": result.errors,
+                        "message": result.message,
+                    }
+                    for result in run.checks
+                ],
+            )
+        for start in range(0, len(findings), CHUNK):
+            conn.execute(sa.insert(FINDING), findings[start : start + CHUNK])
+        conn.execute(sa.update(SNAPSHOT).where(SNAPSHOT.c.id == snapshot_id).values(checked=True))
 
     def load_findings(self, snapshot_id: int) -> list[FindingRecord]:
         """The stored non-passing findings of a snapshot, ordered by check and subject."""

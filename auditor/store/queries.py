@@ -44,8 +44,15 @@ class SnapshotSummary:
         return data
 
 
+_MAX_ID = 2**63 - 1
+
+
 def _parse_moment(ref: str) -> datetime | None:
-    """An ISO date (meaning the end of that day) or date/time; naive means UTC. None if not ISO."""
+    """An ISO date (meaning the end of that day) or date/time; naive means UTC. None if not ISO.
+
+    A moment that cannot be expressed in UTC (year 1 with a positive offset, year 9999 with a
+    negative one) is a `SnapshotError` naming it.
+    """
     try:
         day = date.fromisoformat(ref)
     except ValueError:
@@ -56,7 +63,12 @@ def _parse_moment(ref: str) -> datetime | None:
         moment = datetime.fromisoformat(ref)
     except ValueError:
         return None
-    return utc(moment)
+    try:
+        return utc(moment)
+    except OverflowError:
+        raise SnapshotError(
+            f"snapshot reference {ref[:60]!r}: that moment lies outside the calendar auditor can compare"
+        ) from None
 
 
 class QueriesMixin(StoreBase):
@@ -124,8 +136,10 @@ class QueriesMixin(StoreBase):
         """
         text = str(ref).strip()
         complete = sa.select(SNAPSHOT).where(SNAPSHOT.c.scope == self.scope, SNAPSHOT.c.complete.is_(True))
+        if text.isascii() and text.isdigit() and int(text) > _MAX_ID:
+            raise SnapshotError(f"no snapshot {text[:30]} in the history store{self._scope_note()}")
         with self._guard("read the history"), self._engine.connect() as conn:
-            if text.isdigit():
+            if text.isascii() and text.isdigit():
                 row = self._snapshot_row(conn, int(text))
                 if not row.complete:
                     reason = self._incomplete_reason(conn, row)
@@ -151,7 +165,7 @@ class QueriesMixin(StoreBase):
             moment = _parse_moment(text)
             if moment is None:
                 raise SnapshotError(
-                    f"cannot read snapshot reference {text!r}: "
+                    f"cannot read snapshot reference {text[:60]!r}: "
                     "give an id, 'latest', 'previous' or an ISO date/time"
                 )
             row = conn.execute(

@@ -1,5 +1,20 @@
 """Saving snapshots: a complete one brings the object intervals up to date in bulk (`_ObjectWriter`);
 an incomplete one only records the gap and touches no interval.
+
+A pass saves in three steps, so that whatever stops it — an error, a full disk, a lock, SIGKILL —
+it can never leave a snapshot that looks complete without its results:
+
+1. `begin_pass` commits the snapshot row at once, *incomplete*, saying the pass has not finished.
+   A pass that dies from here on (even killed) leaves exactly that row: the history shows the gap.
+2. `save_pass` writes the sources, the objects (intervals), the check results and the findings in
+   one transaction. It fails whole or not at all; the row stays incomplete either way.
+3. `publish` marks the snapshot complete, in a transaction of its own, once everything else the
+   pass promised (the report) is done. Only then is it a diff base, counted, reported on.
+
+A snapshot that failed after step 2 keeps its objects: intervals only order snapshots, so the
+next complete snapshot still diffs correctly against the last complete one before it.
+`mark_failed` records why a pass stopped (never on a published snapshot).
+`save_snapshot` / `save_incomplete` store a snapshot in one go (tests, benchmarks, tools).
 """
 
 from __future__ import annotations
@@ -15,14 +30,82 @@ from sqlalchemy.engine import Connection
 from auditor.attribution import Origin
 from auditor.errors import StoreError
 from auditor.records import ObjectRecord, SourceInfo
-from auditor.results import SnapshotInfo
-from auditor.store.engine import CHUNK, StoreBase, utc
+from auditor.results import RunResult, SnapshotInfo
+from auditor.store.chain import seal
+from auditor.store.engine import CHUNK, storable, utc
+from auditor.store.findings import FindingsMixin
 from auditor.store.origins import write_origins
 from auditor.tables import OBJECT_INTERVAL, OBJECT_VERSION, SNAPSHOT, SNAPSHOT_SOURCE
 
+UNFINISHED = (
+    "the pass has not finished (still running, or stopped, killed or failed before its snapshot was complete)"
+)
 
-class SnapshotWriterMixin(StoreBase):
-    """`save_snapshot` and `save_incomplete`."""
+
+class SnapshotWriterMixin(FindingsMixin):
+    """`begin_pass` / `save_pass` / `publish` / `mark_failed`, and `save_snapshot` / `save_incomplete`."""
+
+    def begin_pass(self, taken_at: datetime, *, organization: str = "") -> int:
+        """Commit the row of a new pass's snapshot, incomplete until `publish`; returns its id."""
+        with self._guard("start the snapshot"), self._writing() as conn:
+            return self._insert_snapshot(conn, utc(taken_at), False, UNFINISHED, organization)
+
+    def save_pass(
+        self,
+        snapshot_id: int,
+        records: Iterable[ObjectRecord],
+        sources: Sequence[SourceInfo],
+        run: RunResult,
+        *,
+        organization: str = "",
+        deletions: Mapping[str, Origin] | None = None,
+    ) -> int:
+        """Store the pass's sources, objects, check results and findings in one transaction.
+
+        The snapshot stays incomplete (see `publish`). Returns the number of objects. The origins
+        of changed records and `deletions` (object key -> origin of its removal) are kept too.
+        """
+        with self._guard("save the snapshot"), self._writing() as conn:
+            row = self._snapshot_row(conn, snapshot_id)
+            if row.complete:
+                raise StoreError(f"snapshot {snapshot_id} is already complete; it cannot be saved again")
+            conn.execute(sa.delete(SNAPSHOT_SOURCE).where(SNAPSHOT_SOURCE.c.snapshot_id == snapshot_id))
+            self._insert_sources(conn, snapshot_id, sources)
+            writer = _ObjectWriter(conn, self.scope, snapshot_id)
+            count = writer.write(records)
+            removed = {key: deletions[key] for key in writer.removed if deletions and key in deletions}
+            write_origins(conn, self.scope, snapshot_id, writer.origins, removed)
+            conn.execute(
+                sa.update(SNAPSHOT)
+                .where(SNAPSHOT.c.id == snapshot_id)
+                .values(objects=count, organization=organization)
+            )
+            self._write_results(conn, snapshot_id, run)
+        return count
+
+    def publish(self, snapshot_id: int) -> None:
+        """Mark a saved pass complete: the last step of a pass, after its report was written."""
+        with self._guard("complete the snapshot"), self._writing() as conn:
+            row = self._snapshot_row(conn, snapshot_id)
+            if not row.checked:
+                raise StoreError(f"snapshot {snapshot_id} has no saved results; it cannot be made complete")
+            conn.execute(
+                sa.update(SNAPSHOT).where(SNAPSHOT.c.id == snapshot_id).values(complete=True, error=None)
+            )
+            # Sealed in the same transaction: a snapshot is complete and chained, or neither.
+            seal(conn, self.scope, snapshot_id)
+
+    def mark_failed(self, snapshot_id: int, error: str, sources: Sequence[SourceInfo] | None = None) -> None:
+        """Record why an unpublished pass stopped (and, given, how its sources fared)."""
+        with self._guard("record the incomplete snapshot"), self._writing() as conn:
+            conn.execute(
+                sa.update(SNAPSHOT)
+                .where(SNAPSHOT.c.id == snapshot_id, SNAPSHOT.c.complete.is_(False))
+                .values(error=storable(error))
+            )
+            if sources is not None:
+                conn.execute(sa.delete(SNAPSHOT_SOURCE).where(SNAPSHOT_SOURCE.c.snapshot_id == snapshot_id))
+                self._insert_sources(conn, snapshot_id, sources)
 
     def save_snapshot(
         self,
@@ -71,7 +154,7 @@ class SnapshotWriterMixin(StoreBase):
                 complete=complete,
                 checked=False,
                 objects=0,
-                error=error,
+                error=storable(error),
                 organization=organization,
             )
             .returning(SNAPSHOT.c.id)
@@ -92,7 +175,7 @@ class SnapshotWriterMixin(StoreBase):
                     "complete": source.complete,
                     "objects": source.objects,
                     "duration_seconds": float(source.duration_seconds),
-                    "error": source.error,
+                    "error": storable(source.error),
                     "coverage": sorted(source.coverage),
                 }
                 for position, source in enumerate(sources)

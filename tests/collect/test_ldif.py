@@ -230,7 +230,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 def test_empty_export_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\n\n# nothing exported\n")
     error = error_of(path)
-    assert error.location == str(path)
+    assert error.location == f"{path}:1"
     assert "no entries" in error.problem
 
 

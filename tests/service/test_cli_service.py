@@ -1,13 +1,13 @@
 """`auditor check` as a service, for real: the CLI on the sample organization, stopped by SIGTERM.
 
-The Configuration partition export is a named pipe that the test writes, so the test decides when
-each pass can read it: two passes get it at once and complete; the third is still reading it when
-SIGTERM arrives and must abandon, leaving an incomplete snapshot and never a complete one.
+The domain export is the sample's plus 10,000 users, so reading it takes a while: two passes
+complete; SIGTERM arrives as soon as the third has started, while it is still collecting, and it
+must abandon, leaving an incomplete snapshot and never a complete one. (Exports must be regular
+files, so a named pipe can no longer hold a pass.)
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import queue
@@ -20,6 +20,8 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import bulk_users
 
 pytest.importorskip("auditor.cli")
 
@@ -68,41 +70,17 @@ class ServiceProcess:
                 return "\n".join(self.seen)
 
 
-def open_fifo_for_writing(fifo: Path, service: ServiceProcess, timeout: float = 30) -> int:
-    """Wait until a pass opens the pipe for reading (ENXIO until then), fail if the service died."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as exc:
-            if exc.errno != errno.ENXIO:
-                raise
-            if service.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("no pass opened the export:\n" + service.drain()) from None
-            time.sleep(0.02)
-            continue
-        os.set_blocking(fd, True)
-        return fd
-
-
-def write_and_close(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-    os.close(fd)
-
-
 def test_service_passes_complete_and_sigterm_abandons_the_pass_in_flight(tmp_path: Path) -> None:
     sample = Path(str(resources.files("auditor.sample").joinpath("auditor.toml")))
     if not sample.is_file():
         pytest.skip("the sample organization is not installed")
     folder = sample.parent
-    configuration = (folder / "contoso-configuration.ldf").read_bytes()
-    fifo = tmp_path / "configuration.ldf"
-    os.mkfifo(fifo)
+    domain = tmp_path / "domain.ldf"
+    sample_domain = (folder / "contoso-domain.ldf").read_text(encoding="utf-8")
+    domain.write_text(sample_domain.rstrip("\r\n") + "\n\n" + bulk_users(10_000), encoding="utf-8")
     text = sample.read_text().replace('= "pop0', f'= "{folder}/pop0')
-    text = text.replace('"contoso-domain.ldf"', f'"{folder}/contoso-domain.ldf"')
-    text = text.replace('"contoso-configuration.ldf"', f'"{fifo}"')
+    text = text.replace('"contoso-domain.ldf"', f'"{domain}"')
+    text = text.replace('"contoso-configuration.ldf"', f'"{folder}/contoso-configuration.ldf"')
     text += f'\n[store]\nurl = "sqlite:///{tmp_path / "history.db"}"\n'
     config = tmp_path / "auditor.toml"
     config.write_text(text)
@@ -112,13 +90,11 @@ def test_service_passes_complete_and_sigterm_abandons_the_pass_in_flight(tmp_pat
     service = ServiceProcess(config, env)
     try:
         for _ in range(2):
-            write_and_close(open_fifo_for_writing(fifo, service), configuration)
-            service.wait_for_line("audit pass finished in")
-        fd = open_fifo_for_writing(fifo, service)  # the third pass is reading the export now
+            service.wait_for_line("audit pass finished in", timeout=120)
+        service.wait_for_line("audit pass started")  # the third pass is reading the exports now
         service.process.send_signal(signal.SIGTERM)
         service.wait_for_line("SIGTERM: stopping; no new pass will start")
-        write_and_close(fd, configuration)
-        service.process.wait(timeout=30)
+        service.process.wait(timeout=60)
     finally:
         service.process.kill()
     log = service.drain()

@@ -40,6 +40,7 @@ def directory_sources(directory: DirectoryConfig, config: AuditorConfig) -> Sequ
         from auditor.families.exchange.ldif import LdifSource
 
         return [LdifSource(directory.ldif)]
+    from auditor.config import checked_file
     from auditor.families.exchange.ldap import LdapSettings, LdapSource
 
     assert directory.url is not None
@@ -49,7 +50,7 @@ def directory_sources(directory: DirectoryConfig, config: AuditorConfig) -> Sequ
         password=directory.password() if directory.bind_dn else None,
         tls=directory.tls or "auto",
         allow_insecure=directory.allow_insecure,
-        ca_file=str(directory.ca_file) if directory.ca_file else None,
+        ca_file=checked_file(directory.ca_file, "directory.ca_file"),
         base_dn=directory.base_dn,
         configuration_dn=directory.configuration_dn,
         page_size=directory.page_size,

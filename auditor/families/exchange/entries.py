@@ -28,11 +28,16 @@ __all__ = ["RawValue", "guid_from_value", "partition_of", "record_from_entry"]
 _BOOLEAN_ATTRIBUTES = frozenset(
     {"msExchHideFromAddressLists", "msExchSmtpRelayForAuth", "msExchPolicyEnabled"}
 )
-_GUID_TEXT = re.compile(r"^\{?([0-9a-fA-F-]{36})\}?$")
+_GUID_TEXT = re.compile(
+    r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$"
+)
 
 
 def guid_from_value(value: RawValue) -> str | None:
-    """`objectGUID` as the canonical lower-case UUID: 16 little-endian bytes or `{...}` text."""
+    """`objectGUID` as the canonical lower-case UUID: 16 little-endian bytes or `{...}` text.
+
+    None when the value is neither (the LDIF source reports that with its file and line).
+    """
     if isinstance(value, bytes):
         if len(value) == 16:
             return str(uuid.UUID(bytes_le=value))

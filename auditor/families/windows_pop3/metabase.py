@@ -101,9 +101,10 @@ def _parse_xml(path: Path, text: str) -> tuple[Element, dict[int, int]]:
         root: Element = parser.close()
     except ParseError as exc:
         line = exc.position[0] if exc.position else 0
-        raise InputFormatError(f"{path}:{line}", f"not well-formed XML ({exc.msg})") from None
+        raise InputFormatError(f"{path}:{max(line, 1)}", f"not well-formed XML ({exc.msg})") from None
     except DefusedXmlException as exc:
-        raise InputFormatError(str(path), f"forbidden XML construct ({type(exc).__name__})") from None
+        line = int(getattr(parser.parser, "CurrentLineNumber", 1) or 1)
+        raise InputFormatError(f"{path}:{line}", f"forbidden XML construct ({type(exc).__name__})") from None
     lines = {id(element): line for element, line in zip(root.iter(), builder.lines, strict=False)}
     return root, lines
 
@@ -194,7 +195,10 @@ def parse_metabase(path: Path, text: str) -> MetabaseSettings:
     """The SMTP settings of virtual server 1, resolved through the service level, and its domains."""
     root, lines = _parse_xml(path, text)
     if _local(root.tag).lower() != "configuration":
-        raise InputFormatError(str(path), f"root element <{_local(root.tag)}>: not an IIS MetaBase.xml")
+        raise InputFormatError(
+            f"{path}:{lines.get(id(root)) or 1}",
+            f"root element <{_local(root.tag)[:60]}>: not an IIS MetaBase.xml",
+        )
     keys = _keys(path, root, lines)
     attributes: dict[str, str] = {}
     for name in _PROPERTY_IDS.values():

@@ -4,7 +4,8 @@ P1 on the registry side is `AuthMethods[DefaultAuthMethod]` under `...\\POP3 Ser
 (research notes, pop3-iis-model.md §3.2). `reg export` always writes UTF-16LE with a BOM and the
 `Windows Registry Editor Version 5.00` header; anything else was produced some other way (or
 re-saved by an editor) and is refused rather than guessed at. Every value line is checked for
-shape, so a file cut off in the middle of a hex value is noticed.
+shape, so a file cut off in the middle of a hex value is noticed. A real export is a few KiB; a
+file over `REG_LIMIT` (16 MiB) is refused unread. Every error names the file and the line.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.collect.files import MiB, read_regular
 from auditor.errors import InputFormatError
 
-__all__ = ["RegistryAuth", "parse_pop3_reg", "read_reg_file"]
+__all__ = ["REG_LIMIT", "RegistryAuth", "parse_pop3_reg", "read_reg_file"]
+
+REG_LIMIT = 16 * MiB
 
 _HEADER = "Windows Registry Editor Version 5.00"
 _AUTH_KEY_SUFFIX = "\\microsoft\\pop3 service\\auth"
@@ -37,37 +41,38 @@ class RegistryAuth:
 
 def read_reg_file(path: Path) -> str:
     """The text of a `reg export` file, which must be UTF-16LE with a BOM."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputFormatError(str(path), f"cannot read the file ({exc.strerror or exc})") from None
+    data = read_regular(path, limit=REG_LIMIT)
     if not data.startswith(codecs.BOM_UTF16_LE):
-        raise InputFormatError(str(path), "not UTF-16LE with BOM (export it with 'reg export')")
+        raise InputFormatError(f"{path}:1", "not UTF-16LE with BOM (export it with 'reg export')")
     try:
         return data[2:].decode("utf-16-le")
     except UnicodeDecodeError as exc:
-        raise InputFormatError(str(path), f"not valid UTF-16LE ({exc.reason}; cut off?)") from None
+        line = data[2 : 2 + exc.start].decode("utf-16-le", "replace").count("\n") + 1
+        raise InputFormatError(f"{path}:{line}", f"not valid UTF-16LE ({exc.reason}; cut off?)") from None
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Lines with continuations (`\\` at the end, as hex values wrap) joined; blanks dropped."""
+    """Lines with continuations (`\\` at the end, as hex values wrap) joined; blanks dropped.
+
+    The parts of a continued line are joined once, so a long wrapped value costs linear time.
+    """
     lines: list[tuple[int, str]] = []
-    pending: tuple[int, str] | None = None
+    start = 0
+    parts: list[str] = []
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.replace("\r", "").strip()
-        if pending is not None:
-            pending = (pending[0], pending[1] + line)
-        elif line:
-            pending = (number, line)
-        else:
+        if not parts:
+            if not line:
+                continue
+            start = number
+        if line.endswith("\\"):
+            parts.append(line[:-1])
             continue
-        if pending[1].endswith("\\"):
-            pending = (pending[0], pending[1][:-1])
-            continue
-        lines.append(pending)
-        pending = None
-    if pending is not None:
-        lines.append(pending)
+        parts.append(line)
+        lines.append((start, "".join(parts)))
+        parts = []
+    if parts:
+        lines.append((start, "".join(parts)))
     return lines
 
 
@@ -98,7 +103,7 @@ def parse_pop3_reg(path: Path, text: str) -> RegistryAuth:
     """Validate every line of the export; return the Auth key's two values."""
     lines = _logical_lines(text)
     if not lines or lines[0][1] != _HEADER:
-        where = f"{path}:{lines[0][0]}" if lines else str(path)
+        where = f"{path}:{lines[0][0]}" if lines else f"{path}:1"
         raise InputFormatError(where, f"missing the '{_HEADER}' header")
     section: str | None = None
     methods: tuple[str, ...] | None = None

@@ -5,8 +5,10 @@ The folder holds what an administrator copies off a Windows Server 2003 POP3 ser
 `winpop-list.txt` and one `winpop-list-DOMAIN.txt` per domain. Every file is optional, because a
 check that needs a missing file reports `skipped`; coverage records exactly which capabilities the
 files gave (`smtp-settings`, `auth`, `domains`, `mailboxes`), so that "absent" never turns into
-"compliant". A folder with none of them is an error: it is almost
-certainly the wrong folder.
+"compliant". A folder with none of them is an error: it is almost certainly the wrong folder. Only
+a name that is not in the folder is a missing file: a known name that is a folder, a FIFO, a
+device, a dangling link or a link loop is a file that cannot be read, and stops the pass naming it
+(an unreadable `MetaBase.xml` must never turn a relay check into `skipped`).
 
 Records: one `pop3_server` (metabase settings resolved, auth method lists, files found), one
 `pop3_domain` per domain per source (`winpop` list, `metabase` IIsSmtpDomain keys), one
@@ -32,10 +34,10 @@ from auditor.families.windows_pop3.adapter import (
 from auditor.families.windows_pop3.metabase import parse_metabase
 from auditor.families.windows_pop3.regfile import parse_pop3_reg, read_reg_file
 from auditor.families.windows_pop3.winpop import (
-    parse_winpop_auth,
-    parse_winpop_domains,
-    parse_winpop_mailboxes,
     read_windows_text,
+    read_winpop_auth,
+    read_winpop_domains,
+    read_winpop_mailboxes,
 )
 from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 
@@ -71,9 +73,13 @@ class Pop3ExportSource:
         self.info.complete = True
 
     def _files(self) -> dict[str, Path]:
-        """Known files by canonical name (`winpop-list-<domain lower>.txt` for mailbox lists)."""
+        """Known files by canonical name (`winpop-list-<domain lower>.txt` for mailbox lists).
+
+        Every entry with a known name counts, whatever its type: reading it is what tells a
+        regular file from one that cannot be read.
+        """
         try:
-            entries = sorted(p for p in self.folder.iterdir() if p.is_file())
+            entries = sorted(self.folder.iterdir())
         except OSError as exc:
             raise InputFormatError(
                 str(self.folder), f"cannot read the export folder ({exc.strerror or exc})"
@@ -140,19 +146,19 @@ class Pop3ExportSource:
             if registry.default_method is not None:
                 attributes["regDefaultAuthMethod"] = (str(registry.default_method),)
         if WINPOP_AUTH in files:
-            auth = parse_winpop_auth(files[WINPOP_AUTH], read_windows_text(files[WINPOP_AUTH]))
+            auth = read_winpop_auth(files[WINPOP_AUTH])
             attributes["winpopAuthMethods"] = auth.methods
             if auth.current is not None:
                 attributes["winpopAuthCurrent"] = (auth.current,)
         if WINPOP_LIST in files:
-            listed = parse_winpop_domains(files[WINPOP_LIST], read_windows_text(files[WINPOP_LIST]))
+            listed = read_winpop_domains(files[WINPOP_LIST])
             domains.extend(domain_record(domain, "winpop") for domain in listed)
         for file_name, path in sorted(files.items()):
             match = _MAILBOX_LIST.match(file_name)
             if file_name == WINPOP_LIST or not match:
                 continue
             domain = match.group(1)
-            for mailbox in parse_winpop_mailboxes(path, read_windows_text(path), domain):
+            for mailbox in read_winpop_mailboxes(path, domain):
                 address = f"{mailbox}@{domain}".lower()
                 mailboxes.append(
                     ObjectRecord(

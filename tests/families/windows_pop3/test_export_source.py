@@ -219,8 +219,8 @@ def test_two_files_for_one_name_are_ambiguous(tmp_path: Path) -> None:
     ("name", "content", "location_suffix"),
     [
         ("MetaBase.xml", b"<configuration><MBProperty></configuration>", ":1"),
-        ("pop3.reg", b"Windows Registry Editor Version 5.00\r\n", ""),
-        ("winpop-auth.txt", b"\r\r\n\r\r\n", ""),
+        ("pop3.reg", b"Windows Registry Editor Version 5.00\r\n", ":1"),
+        ("winpop-auth.txt", b"\r\r\n\r\r\n", ":1"),
         ("winpop-list.txt", b" List of domains\r\r\npop.contoso.com\r\r\n", ":2"),
         ("winpop-list-pop.contoso.com.txt", b" List of mailboxes: other.com\r\n\r\n 0 mailbox(es)\r\n", ":1"),
     ],

@@ -215,7 +215,7 @@ BAD = [
         ":2",
         "DTD",
     ),
-    ("not a metabase", "<html><body/></html>\n", "", "not an IIS MetaBase.xml"),
+    ("not a metabase", "<html><body/></html>\n", ":1", "not an IIS MetaBase.xml"),
     ("unknown flag", metabase(server='AuthFlags="AuthBasic | AuthKerberos"'), ":8", "'AuthKerberos'"),
     ("bad number", metabase(service='SmartHostType="two"'), ":4", "SmartHostType"),
     ("bad boolean", metabase(server='RelayForAuth="yes please"'), ":8", "RelayForAuth"),

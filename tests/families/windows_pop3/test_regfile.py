@@ -72,16 +72,17 @@ def test_utf8_file_is_refused(tmp_path: Path) -> None:
     path.write_bytes(POP3_REG.read_bytes()[2:].decode("utf-16-le").encode("utf-8"))
     with pytest.raises(InputFormatError) as caught:
         read(path)
-    assert caught.value.location == str(path)
+    assert caught.value.location == f"{path}:1"
     assert "not UTF-16LE with BOM" in caught.value.problem
 
 
 def test_file_cut_in_half_a_character_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "pop3.reg"
     path.write_bytes(POP3_REG.read_bytes()[:-1])
+    lines = POP3_REG.read_bytes()[2:].decode("utf-16-le").count("\n")
     with pytest.raises(InputFormatError) as caught:
         read(path)
-    assert caught.value.location == str(path)
+    assert caught.value.location == f"{path}:{lines}"  # the last line: its line break is cut
 
 
 def test_file_cut_inside_the_hex_value_is_refused(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def test_get_auth_without_a_marked_line_has_no_current_method() -> None:
 @pytest.mark.parametrize(
     ("text", "location", "problem"),
     [
-        (crcrlf("\n\n"), "a.txt", "no authentication method lines"),
+        (crcrlf("\n\n"), "a.txt:1", "no authentication method lines"),
         (
             crcrlf(" 1   Local Windows Accounts\nThe POP3 service is not running.\n"),
             "a.txt:2",
@@ -81,7 +81,7 @@ def test_list_with_no_domains_is_empty() -> None:
 @pytest.mark.parametrize(
     ("text", "location", "problem"),
     [
-        ("", "l.txt", "empty file"),
+        ("", "l.txt:1", "empty file"),
         (crcrlf("pop.contoso.com\n 1 domain(s)\n"), "l.txt:1", "expected the heading"),
         (crcrlf(" List of domains\npop.contoso.com\n"), "l.txt:2", "count footer"),
         (crcrlf(" List of domains\npop.contoso.com\n 2 domain(s)\n"), "l.txt:3", "footer counts 2"),
@@ -143,4 +143,4 @@ def test_undecodable_utf16_is_refused(tmp_path: Path) -> None:
     path.write_bytes(codecs.BOM_UTF16_LE + b"a\x00b")
     with pytest.raises(InputFormatError) as caught:
         read_windows_text(path)
-    assert caught.value.location == str(path)
+    assert caught.value.location == f"{path}:1"

@@ -119,7 +119,7 @@ def _run_checks(
                 record = FindingRecord(
                     check=spec.id,
                     status=status,
-                    severity=spec.severity,
+                    severity=finding.severity or spec.severity,
                     subject=subject,
                     message=finding.message,
                     evidence=finding.evidence,

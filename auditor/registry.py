@@ -108,13 +108,15 @@ class Finding:
     `subject` is the stable key (DN, lower-case domain, address, POP3 server name); the identity of
     a finding is check ID + subject, never the message. `evidence` names the stored objects the
     verdict depends on (passing verdicts too: the drift report recomputes an earlier verdict to find
-    which change broke it).
+    which change broke it). `severity`, when set, replaces the check's own for this finding (a
+    check whose rule grades its failures, e.g. "high, medium instead when ...").
     """
 
     subject: str
     status: Status
     message: str
     evidence: tuple[ObjectRef, ...] = ()
+    severity: Severity | None = None
 
     @classmethod
     def of(cls, *, passed: bool, subject: str, message: str, evidence: Iterable[ObjectRef] = ()) -> Finding:
@@ -126,8 +128,21 @@ class Finding:
         return cls(subject=subject, status=Status.PASS, message=message, evidence=_unique(evidence))
 
     @classmethod
-    def failed(cls, subject: str, message: str, evidence: Iterable[ObjectRef] = ()) -> Finding:
-        return cls(subject=subject, status=Status.FAIL, message=message, evidence=_unique(evidence))
+    def failed(
+        cls,
+        subject: str,
+        message: str,
+        evidence: Iterable[ObjectRef] = (),
+        *,
+        severity: Severity | None = None,
+    ) -> Finding:
+        return cls(
+            subject=subject,
+            status=Status.FAIL,
+            message=message,
+            evidence=_unique(evidence),
+            severity=severity,
+        )
 
     @classmethod
     def error(cls, subject: str, message: str, evidence: Iterable[ObjectRef] = ()) -> Finding:

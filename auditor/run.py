@@ -25,7 +25,7 @@ from auditor.config import AuditorConfig
 from auditor.diff import diff_snapshots
 from auditor.documents import DiffDocument
 from auditor.engine import Waiver, run_checks
-from auditor.errors import AuditorError, CollectorError
+from auditor.errors import AuditorError, CollectorError, InputFormatError
 from auditor.model import Snapshot
 from auditor.records import ObjectRecord, SourceInfo
 from auditor.registry import CheckSpec, Severity, discover_checks
@@ -156,7 +156,12 @@ def run_pass(
     taken_at = now or datetime.now(UTC)
     store = open_store(config)
     with _tracer.start_as_current_span("audit.run") as root, store.pass_lock(config.store.lock_timeout):
-        sources = build_sources(config)
+        try:
+            sources = build_sources(config)
+        except InputFormatError as exc:  # an export folder that no one family can read (mixed files)
+            with _tracer.start_as_current_span("store.save"):
+                store.save_incomplete([], taken_at, str(exc))
+            raise
         try:
             records = _collect(sources, stop, progress)
         except AuditorError as exc:

@@ -8,7 +8,7 @@ concepts, so a new product is a new family, not a new branch in every check.
     directory   Recipient (every mail-enabled kind), RecipientPolicy, AcceptedDomain,
                 AddressSpace, SmtpConnector, ExchangeServer, MailboxStore           (model/directory.py)
     transport   Pop3Host, SmtpService, RelayPolicy, MailboxService, MailDomain,
-                Mailbox, Capability                                                 (model/transport.py)
+                Mailbox, Capability, DirectoryConnection, UnknownRecipientRule      (model/transport.py)
     snapshot    Snapshot and its indexes                                            (model/snapshot.py)
 """
 
@@ -38,6 +38,7 @@ from auditor.model.snapshot import Snapshot
 from auditor.model.transport import (
     AuthBackend,
     Capability,
+    DirectoryConnection,
     HostDecision,
     HostRouting,
     Mailbox,
@@ -47,6 +48,7 @@ from auditor.model.transport import (
     RelayPolicy,
     SmtpService,
     SystemRole,
+    UnknownRecipientRule,
 )
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "AddressSpace",
     "AuthBackend",
     "Capability",
+    "DirectoryConnection",
     "ExchangeServer",
     "Field",
     "FieldState",
@@ -75,6 +78,7 @@ __all__ = [
     "SmtpService",
     "Snapshot",
     "SystemRole",
+    "UnknownRecipientRule",
     "normalize_dn",
     "normalize_domain",
     "normalize_host",

@@ -218,6 +218,8 @@ class QueriesMixin(StoreBase):
                 duration_seconds=row.duration_seconds,
                 error=row.error,
                 coverage=set(row.coverage),
+                exported_at=row.exported_at,
+                stale=row.stale,
             )
             for row in rows
         ]

@@ -86,6 +86,8 @@ class SnapshotWriterMixin(StoreBase):
                     "duration_seconds": float(source.duration_seconds),
                     "error": source.error,
                     "coverage": sorted(source.coverage),
+                    "exported_at": source.exported_at,
+                    "stale": source.stale,
                 }
                 for position, source in enumerate(sources)
             ],

@@ -376,6 +376,7 @@ def history(config_path: Path | None, sample: bool, fmt: str) -> None:
                     "complete": row.complete,
                     "objects": row.objects,
                     "failing": row.failing,
+                    **({"stale": list(row.stale)} if row.stale else {}),
                 }
                 for row in rows
             ],
@@ -391,6 +392,8 @@ def history(config_path: Path | None, sample: bool, fmt: str) -> None:
             f"{row.id:>6}  {row.taken_at.strftime('%Y-%m-%d %H:%M:%S'):<20}  {'yes' if row.complete else 'NO':<8}  "
             f"{row.objects:>8}  {row.failing:>7}"
         )
+        for stale in row.stale:
+            click.echo(f"{'':>6}  stale export: {stale}")
 
 
 @main.command(name="checks")

@@ -9,7 +9,10 @@ follows it, system by system, exactly as checks.md "Routing simulation (COEX-303
                 redirected to its targetAddress (resolved again only inside A_ex; back to the same
                 recipient = categorizer loop, NDR 5.4.6); unknown in A_ex -> NDR; else the chosen
                 connector's smart host -> the system it designates (DNS / unknown host: outside)
-    POP3 S      domain in D_pop(S) -> delivered if a mailbox, else NDR; else S's SmartHost
+    POP3 S      domain in D_pop(S) -> delivered if a mailbox, else NDR; else S's SmartHost (or the
+                host family's own rules, `Pop3Host.routing`: a Linux host follows Postfix's address
+                classes, virtual aliases, transport_maps and relayhost; a step it cannot follow
+                from the export ends the trace in `error`)
     outside     DNS / the Internet: the simulation stops there
 
 Entering a system a second time with the same address is a loop. Bridgeheads, `Local:` scope,
@@ -36,7 +39,12 @@ from auditor.model import (
 )
 
 __all__ = [
+    "DELIVERED",
+    "DISCARDED",
+    "ERROR",
     "EXCHANGE",
+    "LOOP",
+    "NDR",
     "OUTSIDE",
     "Hop",
     "Router",
@@ -50,6 +58,8 @@ __all__ = [
 EXCHANGE = "exchange"
 OUTSIDE = "outside"
 DELIVERED, NDR, LOOP, LEFT = "delivered", "ndr", "loop", "outside"
+# A host that drops the message silently, or whose decision cannot be told from what was read.
+DISCARDED, ERROR = "discarded", "error"
 _MAX_HOPS = 64
 
 
@@ -73,7 +83,7 @@ class Trace:
     address: str
     start: str
     hops: tuple[Hop, ...]
-    outcome: str  # "delivered" | "ndr" | "loop" | "outside"
+    outcome: str  # "delivered" | "ndr" | "loop" | "outside" | "discarded" | "error"
 
     def path(self) -> str:
         """The systems visited, e.g. `EX01 → POP01 → EX01` (a redirect inside one system counts once)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Capability, Snapshot
+from auditor.model import Capability, Pop3Host, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
 
 from ._support import hosts_with, require_configuration, require_pop3_servers
@@ -39,6 +39,14 @@ def pop3_smart_host_is_exchange(snap: Snapshot) -> Iterator[Finding]:
             problems.append(smart_host.note or f"{smart_host.source} is not set")
         elif exchange is None:
             problems.append(f"{smart_host.source} {smart_host.value} designates no Exchange server")
+        for alternate in service.smart_host_alternates:
+            also = snap.exchange_server_for_host(alternate)
+            if also is None:
+                problems.append(
+                    f"{smart_host.source} also lists {alternate}, which designates no Exchange server"
+                )
+            else:
+                evidence.append(also.ref)
         if always.value is not True:
             problems.append(always.note)
         if problems:
@@ -104,3 +112,56 @@ def pop3_server_may_relay_on_exchange(snap: Snapshot) -> Iterator[Finding]:
                 f"{', '.join(missing)} not granted relay on any Exchange SMTP virtual server",
                 evidence,
             )
+
+
+def _host_hop(host: Pop3Host) -> Finding | None:
+    """The host half of COEX-705: the hop from the POP3 host to its smart host (Exchange)."""
+    service = host.outbound
+    if service is None or service.smart_host_tls_required is None:
+        return None
+    tls, login = service.smart_host_tls_required, service.smart_host_auth
+    evidence = [host.ref, service.ref]
+    logs_in = login is not None and login.value is True
+    if tls.is_unreadable:
+        return Finding.error(host.name, f"{tls.note}; review by hand", evidence)
+    if tls.value:
+        return Finding.passed(host.name, f"TLS is required towards the smart host: {tls.note}", evidence)
+    if logs_in:
+        assert login is not None
+        return Finding.failed(
+            host.name,
+            f"logs in to its smart host ({login.note}) without requiring TLS ({tls.note}): the password can travel in clear",
+            evidence,
+        )
+    unknown = (
+        f"; whether it logs in cannot be told: {login.note}"
+        if login is not None and login.is_unreadable
+        else ""
+    )
+    return Finding.failed(
+        host.name,
+        f"mail to the smart host may travel unencrypted: {tls.note}{unknown}",
+        evidence,
+        severity=Severity.MEDIUM,
+    )
+
+
+@check(
+    "COEX-705",
+    title="Mail between Exchange and a POP3 host is encrypted both ways",
+    severity=Severity.HIGH,
+    principles=("P6", "P7"),
+    remediation="In main.cf set smtp_tls_security_level = encrypt (or an encrypt entry for relayhost in smtp_tls_policy_maps); send connectors: RequireTLS on.",
+)
+def exchange_pop3_hop_encrypted(snap: Snapshot) -> Iterator[Finding]:
+    """Mail between Exchange and the POP3 host crosses the network in both directions (P6, P7).
+    Opportunistic TLS falls back to clear text when STARTTLS is missing or stripped; and a host
+    that logs in to Exchange without TLS sends its credentials readable by anyone on the path.
+
+    The host half (POP3 host -> Exchange) reads the host's outgoing service. The Exchange half
+    (send connectors to a POP3 host: RequireTLS, IgnoreSTARTTLS) joins this check when the model
+    carries send connectors; its findings are named by connector DN."""
+    findings = [found for host in snap.pop3_servers if (found := _host_hop(host)) is not None]
+    if not findings:
+        raise SkipCheck("no POP3 server export says how its mail reaches Exchange (TLS level of the hop)")
+    yield from findings

@@ -17,7 +17,7 @@ from auditor.config import AuditorConfig, load_config
 from auditor.engine import Waiver, run_checks
 from auditor.model import Snapshot
 from auditor.records import ObjectRecord
-from auditor.registry import CheckSpec, Finding, Status, discover_checks
+from auditor.registry import CheckSpec, Finding, SkipCheck, Status, discover_checks
 from auditor.run import build_snapshot, build_sources
 from auditor.sample import sample_config_path
 
@@ -125,6 +125,11 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
 }
 # check id -> the exact subjects that are `error` (input that needs a human), not fail.
 EXPECTED_ERRORS: dict[str, set[str]] = {"COEX-901": {VS3}, "COEX-702": {"POP02"}}
+# Checks of what only a Linux POP3 host describes (its Dovecot, its LDAP connections, its unknown
+# recipients, TLS before AUTH, the TLS of its hop to Exchange): the Windows sample has nothing for
+# them, so they skip (auditor/sample/modern/ has a Linux host that exercises them).
+EXPECTED_SKIPPED = {"COEX-203", "COEX-204", "COEX-305", "COEX-503", "COEX-705"}
+EXPECTED.update({check_id: (set(), set()) for check_id in EXPECTED_SKIPPED})
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +152,11 @@ def specs() -> dict[str, CheckSpec]:
 
 
 def _findings(spec: CheckSpec, snap: Snapshot) -> list[Finding]:
-    return list(spec.run(snap))
+    try:
+        return list(spec.run(snap))
+    except SkipCheck:
+        assert spec.id in EXPECTED_SKIPPED, f"{spec.id} skipped on the sample"
+        return []
 
 
 def test_every_discovered_check_has_a_row(specs: dict[str, CheckSpec]) -> None:
@@ -198,7 +207,12 @@ def test_sample_waivers_turn_exactly_their_findings_into_waived(
         (check_id, subject) for check_id, subjects in EXPECTED_ERRORS.items() for subject in subjects
     }
     assert {result.id: result.status for result in outcome.checks} == {
-        check_id: Status.ERROR if check_id in EXPECTED_ERRORS else Status.FAIL for check_id in EXPECTED
+        check_id: Status.SKIPPED
+        if check_id in EXPECTED_SKIPPED
+        else Status.ERROR
+        if check_id in EXPECTED_ERRORS
+        else Status.FAIL
+        for check_id in EXPECTED
     }
 
 

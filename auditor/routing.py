@@ -355,6 +355,7 @@ class Router:
             else:
                 hop, system, outcome = self._pop3(system, current)
                 hops.append(hop)
+                current = hop.address  # a host may rewrite the recipient (a virtual alias)
             if outcome is not None and outcome != LEFT:
                 return Trace(address, first, tuple(hops), outcome)
         return Trace(address, first, tuple(hops), LEFT)  # pragma: no cover - loop always returns

@@ -31,7 +31,11 @@ def pop3_uses_ad_authentication(snap: Snapshot) -> Iterator[Finding]:
                 [host.ref],
             )
             continue
-        evidence = (host.ref,)
+        evidence = (
+            host.ref,
+            *([service.ref] if service.ref else []),
+            *(b.ref for b in service.backends if b.ref),
+        )
         said = "; ".join(b.statement for b in service.backends)
         verdicts = {b.ad_backed for b in service.backends}
         if False in verdicts:
@@ -137,7 +141,7 @@ def mailbox_service_refuses_cleartext(snap: Snapshot) -> Iterator[Finding]:
         service = host.mailbox_service
         assert service is not None and service.cleartext_auth is not None
         cleartext = service.cleartext_auth
-        evidence = [host.ref]
+        evidence = [host.ref, *([service.ref] if service.ref else [])]
         served = [p for p in service.protocols if p in ("pop3", "imap")]
         if not served:
             shown = " ".join(service.protocols) or "none"
@@ -175,7 +179,8 @@ def directory_connections_encrypted(snap: Snapshot) -> Iterator[Finding]:
         raise SkipCheck("no POP3 server export describes its connections to the directory")
     for host in judged:
         connections = host.directory_connections or ()
-        evidence = [host.ref, *(c.ref for c in connections if c.ref)]
+        service_ref = host.mailbox_service.ref if host.mailbox_service else None
+        evidence = [host.ref, *([service_ref] if service_ref else []), *(c.ref for c in connections if c.ref)]
         plain = [c.note for c in connections if c.encrypted is False]
         unknown = [f"{c.note}; review by hand" for c in connections if c.encrypted is None]
         binds = [

@@ -47,10 +47,12 @@ def pop3_smart_host_is_exchange(snap: Snapshot) -> Iterator[Finding]:
                 )
             else:
                 evidence.append(also.ref)
-        if always.value is not True:
+        if always.value is not True and not always.is_unreadable:
             problems.append(always.note)
         if problems:
             yield Finding.failed(host.name, "; ".join(problems), evidence)
+        elif always.is_unreadable:
+            yield Finding.error(host.name, f"{always.note}; review by hand", evidence)
         else:
             assert exchange is not None
             yield Finding.passed(

@@ -148,10 +148,12 @@ class SmtpService:
 
 @dataclass(frozen=True, slots=True)
 class AuthBackend:
-    """One way the mailbox service checks passwords. `ad_backed` None: a human must look."""
+    """One way the mailbox service checks passwords. `ad_backed` None: a human must look.
+    `ref`: the stored object that configures it, when it is not the host's own record."""
 
     ad_backed: bool | None
     statement: str
+    ref: ObjectRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +162,8 @@ class MailboxService:
 
     `cleartext_auth`: whether an ordinary client may send its password without TLS (None: the
     family does not say). `trusted_networks`: networks whose clients count as secured and may
-    always do so (as the product writes them).
+    always do so (as the product writes them). `ref`: the stored object holding the service's
+    settings, when it is not the host's own record.
     """
 
     system: str
@@ -169,6 +172,7 @@ class MailboxService:
     protocols: tuple[str, ...] = ("pop3",)
     cleartext_auth: Field[bool] | None = None
     trusted_networks: tuple[str, ...] = ()
+    ref: ObjectRef | None = None
 
 
 @dataclass(frozen=True, slots=True)

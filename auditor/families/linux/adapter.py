@@ -278,37 +278,50 @@ def _outbound(linux: LinuxHost, ref: ObjectRef) -> SmtpService | None:
 # -- Dovecot ---------------------------------------------------------------------------------------
 
 
-def _backends(dovecot: DovecotHost, smtpd: Sequence[SmtpdAuth]) -> tuple[AuthBackend, ...]:
+def _backends(
+    dovecot: DovecotHost, smtpd: Sequence[tuple[SmtpdAuth, ObjectRef]], passdb_refs: Mapping[str, ObjectRef]
+) -> tuple[AuthBackend, ...]:
     verdicts = {AdBacking.AD: True, AdBacking.NOT_AD: False}
-    backends = [AuthBackend(verdicts.get(v.verdict), v.reason) for v in passdb_verdicts(dovecot)]
+    backends = [
+        AuthBackend(verdicts.get(v.verdict), v.reason, passdb_refs.get(f"passdb {v.label}"))
+        for v in passdb_verdicts(dovecot)
+    ]
     gssapi = kerberos(dovecot)
     if gssapi.offered:
         keytab = gssapi.keytab or "the default keytab"
         backends.append(AuthBackend(True, f"auth_mechanisms offers gssapi (Kerberos against AD, {keytab})"))
-    for auth in smtpd:
+    for auth, ref in smtpd:
         if auth.sasl_offered and not auth.sasl_via_dovecot:
             backends.append(
                 AuthBackend(
                     False,
                     f"{auth.service} offers SMTP AUTH through smtpd_sasl_type = {auth.sasl_type or '(empty)'}, "
                     "not Dovecot: a second password path",
+                    ref,
                 )
             )
     return tuple(backends)
 
 
-def _mailbox_service(linux: LinuxHost, dovecot: DovecotHost, smtpd: Sequence[SmtpdAuth]) -> MailboxService:
+def _mailbox_service(
+    linux: LinuxHost,
+    dovecot: DovecotHost,
+    smtpd: Sequence[tuple[SmtpdAuth, ObjectRef]],
+    refs: tuple[ObjectRef, Mapping[str, ObjectRef]],
+) -> MailboxService:
     verdict = cleartext_auth(dovecot, linux.addresses)
     key = "auth_allow_cleartext" if dovecot.version == "2.4" else "disable_plaintext_auth"
     high = verdict.severity == "high"
     cleartext = Field.present(high, source=key, note=verdict.reason if high else verdict.basis)
+    dovecot_ref, passdb_refs = refs
     return MailboxService(
         system=linux.name,
         ad_method_name=AD_METHOD,
-        backends=_backends(dovecot, smtpd),
+        backends=_backends(dovecot, smtpd, passdb_refs),
         protocols=protocols(dovecot),
         cleartext_auth=cleartext,
         trusted_networks=tuple((dovecot.setting("login_trusted_networks") or "").split()),
+        ref=dovecot_ref,
     )
 
 
@@ -398,14 +411,15 @@ def build_host(records: Sequence[ObjectRecord], snap: Snapshot) -> Pop3Host:
     postfix_read = linux.postfix is not None and bool(linux.export.postconf_x or linux.export.postconf_n)
     capabilities: set[Capability] = set()
     host = Pop3Host(name=name, family=FAMILY_NAME, ref=host_ref, fqdn=linux.fqdn, addresses=linux.addresses)
-    smtpd: list[SmtpdAuth] = []
+    smtpd: list[tuple[SmtpdAuth, ObjectRef]] = []
     if linux.postfix is not None and postfix_read and linux.postfix.master_exported:
         capabilities.add(Capability.SMTP_SETTINGS)
         services = []
         for service in linux.postfix.smtpd_services():
             record = by_key.get(f"postfix:{key}:{service.key}")
-            services.append(_smtpd_service(linux, service, _ref(record) if record else host_ref))
-            smtpd.append(smtpd_auth(service))
+            service_ref = _ref(record) if record else host_ref
+            services.append(_smtpd_service(linux, service, service_ref))
+            smtpd.append((smtpd_auth(service), service_ref))
         host.smtp_services = tuple(services)
         snap.smtp_services.extend(services)
         host.outbound = _outbound(linux, host_ref)
@@ -413,18 +427,18 @@ def build_host(records: Sequence[ObjectRecord], snap: Snapshot) -> Pop3Host:
         capabilities.add(Capability.DOMAINS)
         host.domains_problem = _domains(linux, host, map_refs, snap)
         host.routing = LinuxRouting(linux, map_refs)
+    dovecot_ref = _ref(by_key.get(f"dovecot:{key}") or main_record)
     if linux.dovecot is not None:
         capabilities.add(Capability.AUTH)
-        host.mailbox_service = _mailbox_service(linux, linux.dovecot, smtpd)
+        host.mailbox_service = _mailbox_service(linux, linux.dovecot, smtpd, (dovecot_ref, passdb_refs))
         host.directory_connections = _connections(linux, passdb_refs, map_refs)
     found = mailboxes(linux)
     if found is not None:
         capabilities.add(Capability.MAILBOXES)
         host.mailbox_problem = found.error
-        mailbox_ref = _ref(by_key.get(f"dovecot:{key}") or main_record)
         for address in found.addresses:
             local, _, domain = address.rpartition("@")
-            snap.pop3_mailboxes.append(Mailbox(system=name, local=local, domain=domain, ref=mailbox_ref))
+            snap.pop3_mailboxes.append(Mailbox(system=name, local=local, domain=domain, ref=dovecot_ref))
     host.capabilities = frozenset(capabilities)
     snap.pop3_servers.append(host)
     return host

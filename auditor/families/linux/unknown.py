@@ -6,7 +6,8 @@ here again). Postfix passes such mail on through four settings (ADDRESS_CLASS_RE
 transport(5), virtual(5)):
 
 - a `virtual_alias_maps` catch-all `@domain` (every address of the domain is rewritten);
-- `luser_relay` (unknown users of the local class, `mydestination`);
+- `luser_relay` (unknown users of the local class, `mydestination`, when `local_recipient_maps` is
+  empty: otherwise smtpd refuses them first, postconf(5) `luser_relay`);
 - a `relay_domains` entry without `relay_recipient_maps` (every recipient is accepted and relayed);
 - a `transport_maps` entry for the domain, a `.parent` of it or `*` with a next hop of its own
   (every message of the domain goes there, known recipients too).
@@ -123,6 +124,9 @@ def _luser_relay(host: LinuxHost, domain: str) -> UnknownRule | None:
     luser = host.postfix.main.get("luser_relay").strip()
     if not luser:
         return None
+    main = host.postfix.main
+    if main.get("local_recipient_maps").strip() and main.flag("smtpd_reject_unlisted_recipient"):
+        return None  # unknown local users are refused at RCPT time: luser_relay never sees them
     local = _in_local_class(host, domain)
     if local is False:
         return None

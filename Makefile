@@ -21,9 +21,12 @@ venv: $(BIN)/auditor
 sample: venv
 	$(BIN)/auditor check --once --sample; status=$$?; [ $$status -le 1 ] || exit $$status
 
-# Rewrite the bundled sample's data files (auditor/sample/) from tools/make_sample.py; deterministic.
+# Rewrite the bundled samples' data files (auditor/sample/) from tools/make_sample.py and, for the
+# Linux hosts of the modern sample, tools/make_linux_sample.py (runs the real Postfix / Dovecot
+# programs: needs the lab packages, deploy/lab/install-test-deps.sh); deterministic.
 sample-data: venv
 	$(BIN)/python tools/make_sample.py
+	$(BIN)/python tools/make_linux_sample.py
 
 lab-deps:
 	sh deploy/lab/install-test-deps.sh

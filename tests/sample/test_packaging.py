@@ -55,6 +55,10 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
 def test_the_wheel_ships_every_sample_data_file(wheel_names: set[str]) -> None:
     expected = {f"auditor/sample/{relative}" for relative in sample_files()}
     expected |= {"auditor/sample/auditor.toml", "auditor/sample/README.md", "auditor/sample/__init__.py"}
+    modern = REPOSITORY / "auditor" / "sample" / "modern"
+    expected |= {
+        f"auditor/sample/modern/{p.relative_to(modern).as_posix()}" for p in modern.rglob("*") if p.is_file()
+    }
     assert expected <= wheel_names
     shipped = {name for name in wheel_names if name.startswith("auditor/sample/")}
     assert shipped == expected

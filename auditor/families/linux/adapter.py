@@ -91,37 +91,33 @@ class LinuxAdapter:
 def _client_auth(auth: SmtpdAuth) -> Field[bool]:
     source = "smtpd_sasl_auth_enable"
     if not auth.sasl_offered:
-        return Field.present(
-            False, raw="no", source=source, note=f"{auth.service}: smtpd_sasl_auth_enable = no"
-        )
+        return Field.present(False, raw="no", source=source, note="smtpd_sasl_auth_enable = no")
     if not auth.sasl_via_dovecot:
         return Field.present(
             False,
             raw="yes",
             source="smtpd_sasl_type",
-            note=f"{auth.service}: SMTP AUTH through smtpd_sasl_type = {auth.sasl_type or '(empty)'}, not Dovecot",
+            note=f"SMTP AUTH through smtpd_sasl_type = {auth.sasl_type or '(empty)'}, not Dovecot",
         )
     return Field.present(
         True,
         raw="yes",
         source=source,
-        note=f"{auth.service}: SMTP AUTH through Dovecot (smtpd_sasl_path = {auth.sasl_path})",
+        note=f"SMTP AUTH through Dovecot (smtpd_sasl_path = {auth.sasl_path})",
     )
 
 
 def _client_auth_tls(auth: SmtpdAuth) -> Field[bool]:
     if not auth.sasl_offered:
-        return Field.present(
-            True, source="smtpd_sasl_auth_enable", note=f"{auth.service}: offers no SMTP AUTH"
-        )
+        return Field.present(True, source="smtpd_sasl_auth_enable", note="offers no SMTP AUTH")
     if auth.tls_before_auth:
         return Field.present(
-            True, source="smtpd_tls_security_level", note=f"{auth.service}: {auth.tls_reason}"
+            True, source="smtpd_tls_security_level", note=f"SMTP AUTH only after TLS: {auth.tls_reason}"
         )
     return Field.present(
         False,
         source="smtpd_tls_security_level",
-        note=f"{auth.service}: SMTP AUTH is offered before TLS ({auth.tls_reason})",
+        note=f"SMTP AUTH is offered before TLS ({auth.tls_reason})",
     )
 
 
@@ -231,11 +227,13 @@ def _outbound(linux: LinuxHost, ref: ObjectRef) -> SmtpService | None:
         if tls.level is None:
             tls_required = Field.unreadable(None, source="smtp_tls_policy_maps", note=tls.source)
         else:
+            shown = (
+                f"{tls.source.removesuffix(' (empty)')} is empty: no TLS"
+                if tls.source.endswith("(empty)")
+                else f"{tls.source} = {tls.level}"
+            )
             tls_required = Field.present(
-                tls.level in _TLS_REQUIRED,
-                raw=tls.level,
-                source=tls.source,
-                note=f"{tls.source} = {tls.level or '(empty)'}",
+                tls.level in _TLS_REQUIRED, raw=tls.level, source=tls.source, note=shown
             )
     sasl = sasl_client(linux)
     auth: Field[bool] | None = None

@@ -8,13 +8,21 @@
 A virtual alias that expands to several recipients becomes one path, as a trace follows one
 message: the first branch that leaves the host (else the first that stops), the others named in
 the rule; a branch in error makes the whole decision `error`, since the path cannot be told.
+
+Decisions are remembered per domain where the local part cannot change them (COEX-303 probes every
+Exchange mailbox's address at every Linux host): a domain outside `mydestination` for which no
+exported table of `virtual_alias_maps`, `transport_maps`, `virtual_mailbox_maps` or
+`relay_recipient_maps` has a `user@domain` key. `route_address` then reads only domain-level keys
+(`@domain`, `domain`, `.parent`, `*`), so every address of the domain takes the same path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from auditor.families.linux.host import LinuxHost
+from auditor.families.linux.params import is_unknown, split_list
 from auditor.families.linux.route import RouteOutcome, route_address
 from auditor.model import HostDecision, ObjectRef, Pop3Host
 
@@ -89,9 +97,47 @@ class LinuxRouting:
     def __init__(self, host: LinuxHost, map_refs: Mapping[str, ObjectRef]) -> None:
         self.host = host
         self.map_refs = dict(map_refs)
+        self._per_user = _domains_with_user_keys(host)
+        self._by_domain: dict[str, HostDecision] = {}
 
     def decide(self, host: Pop3Host, address: str) -> HostDecision:
+        domain = address.rpartition("@")[2].strip().rstrip(".").lower()
+        cacheable = "@" in address and self._per_user is not None and domain not in self._per_user
+        if cacheable and domain in self._by_domain:
+            return replace(self._by_domain[domain], address=address.strip())
         outcome = route_address(self.host, address)
         texts = " ".join(_text(leaf) for leaf in _leaves(outcome))
         refs = tuple(ref for reference, ref in sorted(self.map_refs.items()) if reference in texts)
-        return decision_of(outcome, refs)
+        decision = decision_of(outcome, refs)
+        if cacheable and outcome.kind != "expanded" and outcome.address == address.strip():
+            self._by_domain[domain] = decision
+        return decision
+
+
+_PER_ADDRESS_TABLES = ("virtual_alias_maps", "transport_maps", "virtual_mailbox_maps", "relay_recipient_maps")
+
+
+def _domains_with_user_keys(host: LinuxHost) -> frozenset[str] | None:
+    """Domains whose route may depend on the local part (None: every domain's may, or no Postfix).
+
+    The local class (`mydestination`, validated by bare local names) always counts; so does a
+    domain named by a `user@domain` key of a table that decides the route.
+    """
+    if host.postfix is None:
+        return None
+    main = host.postfix.main
+    tables = host.postfix.tables
+    destination = tables.domains(main.get("mydestination"))
+    if destination.unknown or any(is_unknown(d) for d in destination.domains):
+        return None
+    found = set(destination.domains)
+    for setting in _PER_ADDRESS_TABLES:
+        for reference in split_list(main.get(setting)):
+            entries, _ = tables.entries(reference)
+            if entries is None:
+                continue  # content unknown: the lookup answers "unknown" whatever the local part
+            for key in entries:
+                local, at, domain = key.rpartition("@")
+                if at and local:
+                    found.add(domain.rstrip(".").lower())
+    return frozenset(found)

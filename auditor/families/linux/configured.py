@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.config import Pop3ServerConfig
+from auditor.errors import ConfigError
 from auditor.families.linux.source import LinuxExportSource
 from auditor.families.linux.ssh import SshTarget
 
@@ -34,8 +35,6 @@ def linux_source(server: Pop3ServerConfig) -> LinuxExportSource:
             identity=server.ssh_key.expanduser() if server.ssh_key else None,
         )
     elif server.export is None:
-        from auditor.errors import ConfigError
-
         raise ConfigError(f'pop3_server {server.name!r}: kind = "postfix-dovecot" needs export or ssh')
     return LinuxExportSource(
         name=server.name,

@@ -108,15 +108,20 @@ class Finding:
     `subject` is the stable key (DN, lower-case domain, address, POP3 server name); the identity of
     a finding is check ID + subject, never the message. `evidence` names the stored objects the
     verdict depends on (passing verdicts too: the drift report recomputes an earlier verdict to find
-    which change broke it). `severity`, when set, replaces the check's own for this finding (a
-    check whose rule grades its failures, e.g. "high, medium instead when ...").
+    which change broke it).
     """
 
     subject: str
     status: Status
     message: str
     evidence: tuple[ObjectRef, ...] = ()
+    # A check whose rule grades its findings (COEX-703: critical when a range is wider than /16,
+    # else high) sets it per finding; None is the check's own severity.
     severity: Severity | None = None
+
+    def graded(self, severity: Severity) -> Finding:
+        """This finding at another severity than its check's."""
+        return Finding(self.subject, self.status, self.message, self.evidence, severity)
 
     @classmethod
     def of(cls, *, passed: bool, subject: str, message: str, evidence: Iterable[ObjectRef] = ()) -> Finding:
@@ -128,21 +133,8 @@ class Finding:
         return cls(subject=subject, status=Status.PASS, message=message, evidence=_unique(evidence))
 
     @classmethod
-    def failed(
-        cls,
-        subject: str,
-        message: str,
-        evidence: Iterable[ObjectRef] = (),
-        *,
-        severity: Severity | None = None,
-    ) -> Finding:
-        return cls(
-            subject=subject,
-            status=Status.FAIL,
-            message=message,
-            evidence=_unique(evidence),
-            severity=severity,
-        )
+    def failed(cls, subject: str, message: str, evidence: Iterable[ObjectRef] = ()) -> Finding:
+        return cls(subject=subject, status=Status.FAIL, message=message, evidence=_unique(evidence))
 
     @classmethod
     def error(cls, subject: str, message: str, evidence: Iterable[ObjectRef] = ()) -> Finding:

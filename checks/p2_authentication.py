@@ -156,8 +156,7 @@ def mailbox_service_refuses_cleartext(snap: Snapshot) -> Iterator[Finding]:
                 f"clients from {', '.join(beyond)} count as secured and may send passwords in clear "
                 f"(trusted networks beyond loopback and the host's own addresses); otherwise {cleartext.note}",
                 evidence,
-                severity=Severity.MEDIUM,
-            )
+            ).graded(Severity.MEDIUM)
         else:
             yield Finding.passed(host.name, f"{'/'.join(served)}: {cleartext.note}", evidence)
 

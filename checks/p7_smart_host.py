@@ -116,8 +116,15 @@ def pop3_server_may_relay_on_exchange(snap: Snapshot) -> Iterator[Finding]:
             )
 
 
+# -- COEX-705: mail between Exchange and the POP3 / Linux hosts is encrypted both ways ------------
+# One check, two halves that read only model concepts: the host half (host -> Exchange: the TLS
+# level of the hop to its smart host, and whether it logs in) is here; the send connector half
+# (Exchange -> host: RequireTLS, IgnoreSTARTTLS) joins `_TLS_PARTS` from the Exchange 2007+ family's
+# work. Each half returns None when it has nothing to judge.
+
+
 def _host_hop(host: Pop3Host) -> Finding | None:
-    """The host half of COEX-705: the hop from the POP3 host to its smart host (Exchange)."""
+    """Host -> Exchange for one host: None when its family does not describe the hop's TLS."""
     service = host.outbound
     if service is None or service.smart_host_tls_required is None:
         return None
@@ -141,29 +148,33 @@ def _host_hop(host: Pop3Host) -> Finding | None:
         else ""
     )
     return Finding.failed(
-        host.name,
-        f"mail to the smart host may travel unencrypted: {tls.note}{unknown}",
-        evidence,
-        severity=Severity.MEDIUM,
-    )
+        host.name, f"mail to the smart host may travel unencrypted: {tls.note}{unknown}", evidence
+    ).graded(Severity.MEDIUM)
+
+
+def host_tls_findings(snap: Snapshot) -> list[Finding] | None:
+    """POP3 host -> Exchange: TLS required on the hop to the smart host (medium otherwise; high when
+    the host logs in without it); None when no host's export describes that hop."""
+    found = [finding for host in snap.pop3_servers if (finding := _host_hop(host)) is not None]
+    return found or None
+
+
+_TLS_PARTS = (host_tls_findings,)
 
 
 @check(
     "COEX-705",
-    title="Mail between Exchange and a POP3 host is encrypted both ways",
+    title="Mail between Exchange and the POP3 hosts is encrypted both ways",
     severity=Severity.HIGH,
     principles=("P6", "P7"),
-    remediation="In main.cf set smtp_tls_security_level = encrypt (or an encrypt entry for relayhost in smtp_tls_policy_maps); send connectors: RequireTLS on.",
+    remediation="Set-SendConnector -RequireTLS $true -IgnoreSTARTTLS $false on connectors to the POP3 host; on the host, require TLS towards Exchange.",
 )
 def exchange_pop3_hop_encrypted(snap: Snapshot) -> Iterator[Finding]:
-    """Mail between Exchange and the POP3 host crosses the network in both directions (P6, P7).
-    Opportunistic TLS falls back to clear text when STARTTLS is missing or stripped; and a host
-    that logs in to Exchange without TLS sends its credentials readable by anyone on the path.
-
-    The host half (POP3 host -> Exchange) reads the host's outgoing service. The Exchange half
-    (send connectors to a POP3 host: RequireTLS, IgnoreSTARTTLS) joins this check when the model
-    carries send connectors; its findings are named by connector DN."""
-    findings = [found for host in snap.pop3_servers if (found := _host_hop(host)) is not None]
-    if not findings:
-        raise SkipCheck("no POP3 server export says how its mail reaches Exchange (TLS level of the hop)")
-    yield from findings
+    """Between Exchange and the POP3 host travel every message of the shared domain and, when the
+    host authenticates to Exchange, its credentials. Without TLS on both hops anyone on the path
+    reads them; a connector that ignores STARTTLS never even tries."""
+    parts = [part(snap) for part in _TLS_PARTS]
+    if all(part is None for part in parts):
+        raise SkipCheck("no send connector to a POP3 host and no host's TLS settings towards Exchange")
+    for part in parts:
+        yield from part or ()

@@ -155,5 +155,5 @@ def test_705_exact_sets_and_severities(fleet_705: Snapshot) -> None:
 
 
 def test_705_skips_hosts_that_do_not_say() -> None:
-    with pytest.raises(SkipCheck, match="TLS level of the hop"):
+    with pytest.raises(SkipCheck, match="TLS settings towards Exchange"):
         list(coex_705.run(snapshot(pop3_server("POP01", SmartHost="[10.0.0.10]", SmartHostType="2"))))

@@ -1,4 +1,4 @@
-"""Writes the Linux hosts of the modern sample (auditor/sample/modern/): real exports, and the
+"""Writes the Linux hosts of the modern sample (auditor/sample_modern/): real exports, and the
 small directory that lets them be audited on their own.
 
 Run `.venv/bin/python tools/make_linux_sample.py` (or `make sample-data`). Like tools/make_sample.py
@@ -19,7 +19,7 @@ tests/sample/test_linux_sample.py compares everything else byte for byte).
 
 It also writes `linux-only-domain.ldf` and `linux-only-configuration.ldf`: a small Contoso
 directory (an Exchange server, its relay list, policies, InternalRelay accepted domains,
-connectors, a few users) so that `auditor check --once -c auditor/sample/modern/linux-only.toml`
+connectors, a few users) so that `auditor check --once -c auditor/sample_modern/linux-only.toml`
 judges the Linux hosts against an Exchange side until the modern Exchange sample joins them.
 """
 
@@ -38,7 +38,7 @@ from make_sample import Entry, container, make, ou, policy, relay_blob, render_l
 __all__ = ["HOSTS", "MODERN_FOLDER", "linux_sample_files", "main", "write_linux_sample"]
 
 REPO = Path(__file__).resolve().parents[1]
-MODERN_FOLDER = REPO / "auditor" / "sample" / "modern"
+MODERN_FOLDER = REPO / "auditor" / "sample_modern"
 CONFIGS = Path(__file__).resolve().parent / "linux-sample"
 EXPORT_SCRIPT = REPO / "deploy" / "linux" / "export-linux.sh"
 DOVECOT_LAB = REPO / "deploy" / "lab" / "dovecot.sh"
@@ -297,7 +297,7 @@ def configuration_entries() -> list[Entry]:
 
 
 def linux_sample_files() -> dict[str, bytes]:
-    """Every generated file of the Linux sample, by path relative to auditor/sample/modern/."""
+    """Every generated file of the Linux sample, by path relative to auditor/sample_modern/."""
     base._CLOCK = base._Clock()
     files = {
         "linux-only-domain.ldf": render_ldif(domain_entries()),

@@ -1,5 +1,5 @@
 """The modern sample's Linux hosts: made by the real programs, up to date, and exercising every check
-of the Linux side with passing and failing subjects (auditor/sample/modern/README-linux.md is the
+of the Linux side with passing and failing subjects (auditor/sample_modern/README-linux.md is the
 design; the table below pins it). `auditor check --once -c .../linux-only.toml` audits them with a
 small directory beside them; the README shows what it prints.
 """
@@ -35,7 +35,8 @@ def test_committed_files_are_what_the_generator_writes_with_the_real_programs() 
     committed = {
         p.relative_to(MODERN_FOLDER).as_posix(): p.read_bytes()
         for p in MODERN_FOLDER.rglob("*")
-        if p.is_file() and (p.suffix == ".ldf" or p.relative_to(MODERN_FOLDER).parts[0] in ("lnx01", "lnx02"))
+        if p.is_file()
+        and (p.name.startswith("linux-only-") or p.relative_to(MODERN_FOLDER).parts[0] in ("lnx01", "lnx02"))
     }
     assert set(committed) == set(generated), "run tools/make_linux_sample.py"
     for relative, data in generated.items():

@@ -55,10 +55,6 @@ def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
 def test_the_wheel_ships_every_sample_data_file(wheel_names: set[str]) -> None:
     expected = {f"auditor/sample/{relative}" for relative in sample_files()}
     expected |= {"auditor/sample/auditor.toml", "auditor/sample/README.md", "auditor/sample/__init__.py"}
-    modern = REPOSITORY / "auditor" / "sample" / "modern"
-    expected |= {
-        f"auditor/sample/modern/{p.relative_to(modern).as_posix()}" for p in modern.rglob("*") if p.is_file()
-    }
     assert expected <= wheel_names
     shipped = {name for name in wheel_names if name.startswith("auditor/sample/")}
     assert shipped == expected
@@ -83,3 +79,19 @@ def test_the_wheel_ships_check_docs_templates_and_schemas(wheel_names: set[str])
     schemas = {f"auditor/schemas/{page.name}" for page in (REPOSITORY / "auditor" / "schemas").glob("*.json")}
     assert docs and templates and schemas
     assert docs | templates | schemas <= wheel_names
+
+
+def test_the_wheel_ships_the_linux_sample_hosts(wheel_names: set[str]) -> None:
+    """auditor/sample_modern/: the Linux hosts' export folders and linux-only.toml with its directory."""
+    modern = REPOSITORY / "auditor" / "sample_modern"
+    linux = {
+        f"auditor/sample_modern/{p.relative_to(modern).as_posix()}"
+        for p in modern.rglob("*")
+        if p.is_file()
+        and (
+            p.name.startswith(("linux-only", "README-linux"))
+            or p.relative_to(modern).parts[0] in ("lnx01", "lnx02")
+        )
+    }
+    assert len(linux) > 20
+    assert linux <= wheel_names

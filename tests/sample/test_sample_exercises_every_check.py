@@ -127,7 +127,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
 EXPECTED_ERRORS: dict[str, set[str]] = {"COEX-901": {VS3}, "COEX-702": {"POP02"}}
 # Checks of what only a Linux POP3 host describes (its Dovecot, its LDAP connections, its unknown
 # recipients, TLS before AUTH, the TLS of its hop to Exchange): the Windows sample has nothing for
-# them, so they skip (auditor/sample/modern/ has a Linux host that exercises them).
+# them, so they skip (auditor/sample_modern/ has a Linux host that exercises them).
 EXPECTED_SKIPPED = {"COEX-203", "COEX-204", "COEX-305", "COEX-503", "COEX-705"}
 EXPECTED.update({check_id: (set(), set()) for check_id in EXPECTED_SKIPPED})
 

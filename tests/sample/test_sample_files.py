@@ -21,15 +21,11 @@ LDIF_FILES = ("contoso-domain.ldf", "contoso-configuration.ldf")
 
 
 def _data_files() -> set[str]:
-    """The Windows sample's files (modern/ holds the modern sample: tests/sample/test_linux_sample.py)."""
     skip = {"__init__.py", "README.md"}
     return {
         p.relative_to(SAMPLE).as_posix()
         for p in SAMPLE.rglob("*")
-        if p.is_file()
-        and p.name not in skip
-        and "__pycache__" not in p.parts
-        and p.relative_to(SAMPLE).parts[0] != "modern"
+        if p.is_file() and p.name not in skip and "__pycache__" not in p.parts
     }
 
 

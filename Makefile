@@ -21,10 +21,13 @@ venv: $(BIN)/auditor
 sample: venv
 	$(BIN)/auditor check --once --sample; status=$$?; [ $$status -le 1 ] || exit $$status
 
-# Rewrite the bundled samples' data files (auditor/sample/, auditor/sample_modern/) from tools/; deterministic.
+# Rewrite the bundled samples' data files (auditor/sample/, auditor/sample_modern/) from tools/;
+# deterministic. The Linux hosts of the modern sample run the real Postfix / Dovecot programs
+# (tools/make_linux_sample.py: needs the lab packages, deploy/lab/install-test-deps.sh).
 sample-data: venv
 	$(BIN)/python tools/make_sample.py
 	$(BIN)/python tools/make_sample_modern.py
+	$(BIN)/python tools/make_linux_sample.py
 
 lab-deps:
 	sh deploy/lab/install-test-deps.sh

@@ -428,6 +428,7 @@ def history(config_path: Path | None, sample: str | None, fmt: str) -> None:
                     "objects": row.objects,
                     "failing": row.failing,
                     "digest": digests.get(row.id),
+                    **({"stale": list(row.stale)} if row.stale else {}),
                 }
                 for row in rows
             ],
@@ -445,6 +446,8 @@ def history(config_path: Path | None, sample: str | None, fmt: str) -> None:
             f"{row.id:>6}  {row.taken_at.strftime('%Y-%m-%d %H:%M:%S'):<20}  {'yes' if row.complete else 'NO':<8}  "
             f"{row.objects:>8}  {row.failing:>7}  {digests.get(row.id, '-')}"
         )
+        for stale in row.stale:
+            _say(f"{'':>6}  stale export: {stale}")
 
 
 @main.command(name="checks")

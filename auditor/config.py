@@ -155,7 +155,8 @@ _SSH_DESTINATION = re.compile(
 class Pop3ServerConfig(_Strict):
     """A POP3 server: Windows (export folder) or Linux (export folder, or fetched over SSH each pass).
 
-    `kind` absent: told from the export folder's files (a Linux host when `ssh` is set).
+    `kind` absent: a Linux host when `ssh` is set (only a Linux host is fetched over SSH), else told
+    from the export folder's files (`auditor.families.pop3_kind`).
     """
 
     name: str = Field(min_length=1)
@@ -167,6 +168,13 @@ class Pop3ServerConfig(_Strict):
     known_hosts: Path | None = None
     ssh_key: Path | None = None
     max_age: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ssh_means_linux(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("ssh") and not data.get("kind"):
+            return {**data, "kind": "postfix-dovecot"}
+        return data
 
     @field_validator("ssh")
     @classmethod

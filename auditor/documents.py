@@ -215,7 +215,8 @@ class Period(_Part):
 
 
 class SourceEntry(_Part):
-    """One source of one pass, as `SourceInfo.to_json()` writes it."""
+    """One source of one pass, as `SourceInfo.to_json()` writes it (`exported_at` / `stale`: an
+    export made elsewhere, and why it is older than its `max_age`; only when set)."""
 
     name: str
     kind: str
@@ -224,6 +225,8 @@ class SourceEntry(_Part):
     duration_seconds: int | float
     error: str | None
     coverage: list[str]
+    exported_at: str | None = None
+    stale: str | None = None
 
     @classmethod
     def of(cls, info: SourceInfo) -> SourceEntry:

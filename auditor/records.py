@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from auditor.attribution import Origin
@@ -132,6 +133,11 @@ class SourceInfo:
     `coverage` names what the source actually read, so checks can tell "nothing there" from "not
     looked at": `domain` and `configuration` for a directory, `pop3:<name>` plus one entry per
     export file found (`pop3:<name>:MetaBase.xml`, ...) for a POP3 export.
+
+    For a source read from an export made elsewhere: `exported_at`, when the export says it was
+    made, and `stale`, why it is older than its configured `max_age` (or does not say when it was
+    made). A stale source is still complete: staleness is a warning about age that collection
+    health shows, not a failed read. Both are written to JSON only when set.
     """
 
     name: str
@@ -141,9 +147,11 @@ class SourceInfo:
     duration_seconds: float = 0.0
     error: str | None = None
     coverage: set[str] = field(default_factory=set)
+    exported_at: datetime | None = None
+    stale: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "name": self.name,
             "kind": self.kind,
             "complete": self.complete,
@@ -152,3 +160,9 @@ class SourceInfo:
             "error": self.error,
             "coverage": sorted(self.coverage),
         }
+        if self.exported_at is not None:
+            moment = self.exported_at.astimezone(UTC) if self.exported_at.tzinfo else self.exported_at
+            data["exported_at"] = moment.replace(tzinfo=None).isoformat() + "Z"
+        if self.stale is not None:
+            data["stale"] = self.stale
+        return data

@@ -9,7 +9,10 @@ follows it, system by system, exactly as checks.md "Routing simulation (COEX-303
                 redirected to its targetAddress (resolved again only inside A_ex; back to the same
                 recipient = categorizer loop, NDR 5.4.6); unknown in A_ex -> NDR; else the chosen
                 connector's smart host -> the system it designates (DNS / unknown host: outside)
-    POP3 S      domain in D_pop(S) -> delivered if a mailbox, else NDR; else S's SmartHost
+    POP3 S      domain in D_pop(S) -> delivered if a mailbox, else NDR; else S's SmartHost (or the
+                host family's own rules, `Pop3Host.routing`: a Linux host follows Postfix's address
+                classes, virtual aliases, transport_maps and relayhost; a step it cannot follow
+                from the export ends the trace in `error`)
     outside     DNS / the Internet: the simulation stops there
 
 Entering a system a second time with the same address is a loop. Bridgeheads, `Local:` scope,
@@ -47,7 +50,12 @@ from auditor.model import (
 )
 
 __all__ = [
+    "DELIVERED",
+    "DISCARDED",
+    "ERROR",
     "EXCHANGE",
+    "LOOP",
+    "NDR",
     "OUTSIDE",
     "Hop",
     "Router",
@@ -63,7 +71,9 @@ EXCHANGE = "exchange"
 OUTSIDE = "outside"
 DELIVERED, NDR, LOOP, LEFT = "delivered", "ndr", "loop", "outside"
 UNREACHABLE = "unreachable"  # 2007+: no send connector matches; the message waits in that queue
-ERROR = "error"  # a step that cannot be judged (an undefined domain type, an undocumented case)
+# A step that cannot be judged (an undefined domain type, a map that was not exported, ...).
+ERROR = "error"
+DISCARDED = "discarded"  # a host that drops the message silently
 _MAX_HOPS = 64
 
 
@@ -87,7 +97,7 @@ class Trace:
     address: str
     start: str
     hops: tuple[Hop, ...]
-    outcome: str  # "delivered" | "ndr" | "loop" | "outside" | "unreachable" | "error"
+    outcome: str  # "delivered" | "ndr" | "loop" | "outside" | "unreachable" | "discarded" | "error"
 
     def path(self) -> str:
         """The systems visited, e.g. `EX01 → POP01 → EX01` (a redirect inside one system counts once)."""
@@ -486,6 +496,7 @@ class Router:
             else:
                 hop, system, outcome = self._pop3(system, current)
                 hops.append(hop)
+                current = hop.address  # a host may rewrite the recipient (a virtual alias)
             if outcome is not None and outcome != LEFT:
                 return Trace(address, first, tuple(hops), outcome)
         return Trace(address, first, tuple(hops), LEFT)  # pragma: no cover - loop always returns

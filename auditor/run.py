@@ -176,9 +176,13 @@ def run_pass(
     store = open_store(config)
     with _tracer.start_as_current_span("audit.run") as root, store.pass_lock(config.store.lock_timeout):
         store.check_health()
-        sources = build_sources(config)
         snapshot_id = store.begin_pass(taken_at)
         root.set_attribute("auditor.snapshot.id", snapshot_id)
+        try:
+            sources = build_sources(config)
+        except AuditorError as exc:  # an export folder no one family can read (mixed files), ...
+            _record_failure(store, snapshot_id, exc, [])
+            raise
         try:
             result = _finish_pass(config, store, specs, sources, snapshot_id, taken_at, stop, progress)
             if with_diff:

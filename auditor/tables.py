@@ -100,6 +100,8 @@ class SnapshotSourceRow(SQLModel, table=True):
     duration_seconds: float = Field(sa_column=sa.Column(sa.Float(), nullable=False))
     error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     coverage: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False))
+    exported_at: datetime | None = Field(default=None, sa_column=sa.Column(UtcDateTime(), nullable=True))
+    stale: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
 
 
 class ObjectVersionRow(SQLModel, table=True):

@@ -1,12 +1,15 @@
-"""Linux POP3 host family: export, parse, records and evaluation times on a large host.
+"""Linux POP3 host family: export, parse, records, evaluation and checks times on a large host.
 
-    .venv/bin/python bench/bench_linux.py [--mailboxes 100000]
+    .venv/bin/python bench/bench_linux.py [--mailboxes 100000] [--recipients 100000]
 
 Builds a throwaway Postfix configuration whose virtual_mailbox_maps (hash) holds N addresses and
 whose virtual_alias_maps holds N/2, with Debian's real postmap; runs deploy/linux/export-linux.sh on
 it (postconf -c, postmap -s); then times read_linux_export, host_records, host_from_records,
-route_address for 1,000 addresses and relay_report for every smtpd service. Prints figures only:
-no assertion (timing goals never go in tests). Needs Postfix installed (deploy/lab/install-test-deps.sh).
+route_address for 1,000 addresses and relay_report for every smtpd service. Then the host's records
+beside bench_checks.py's synthetic organization of R recipients (two thirds Exchange mailboxes):
+`Snapshot.from_records` (the Linux adapter included) and every check, COEX-303 with each Exchange
+mailbox's address entering at the Linux host. Prints figures only: no assertion (timing goals
+never go in tests). Needs Postfix installed (deploy/lab/install-test-deps.sh).
 """
 
 from __future__ import annotations
@@ -19,11 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_checks import organization, recipients
+
 from auditor.families.linux.export import read_linux_export
 from auditor.families.linux.host import LinuxHost
 from auditor.families.linux.raw import host_from_records, host_records
 from auditor.families.linux.relay import relay_report
 from auditor.families.linux.route import route_address
+from auditor.model import Snapshot
+from auditor.records import SourceInfo
+from auditor.registry import SkipCheck, discover_checks
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "deploy" / "linux" / "export-linux.sh"
@@ -46,6 +54,7 @@ def timed(label: str, action):  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mailboxes", type=int, default=100_000)
+    parser.add_argument("--recipients", type=int, default=100_000)
     args = parser.parse_args()
     n = args.mailboxes
     work = Path(tempfile.mkdtemp(prefix="auditor-bench-linux-"))
@@ -104,8 +113,33 @@ def main() -> None:
                 for s in host.postfix.smtpd_services()  # type: ignore[union-attr]
             ],
         )
+        checks_beside_an_organization(records, args.recipients)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def checks_beside_an_organization(linux_records: list, count: int) -> None:  # type: ignore[type-arg]
+    """The host beside `count` directory recipients: the adapter, then every check on its own."""
+    directory = [*organization(), *recipients(count)]
+    coverage = {"domain", "configuration"} | {f"pop3:POP{n:02d}" for n in range(4)}
+    source = SourceInfo(name="bench", kind="synthetic", complete=True, coverage=coverage)
+    snap = timed(
+        f"Snapshot.from_records, {count:,} recipients + host",
+        lambda: Snapshot.from_records([*directory, *linux_records], [source]),
+    )
+    mailboxes = sum(1 for r in snap.recipients if r.is_mailbox_enabled)
+    print(f"{'Exchange mailboxes probed from LNX01':<44} {mailboxes:>8,}")
+    total = 0.0
+    for spec in discover_checks():
+        started = time.perf_counter()
+        try:
+            found = len(list(spec.run(snap)))
+        except SkipCheck:
+            found = 0
+        elapsed = time.perf_counter() - started
+        total += elapsed
+        print(f"{spec.id + f' ({found:,} findings)':<44} {elapsed:8.3f} s", flush=True)
+    print(f"{'all checks':<44} {total:8.3f} s")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from auditor.model import (
     SmtpService,
     Snapshot,
 )
-from auditor.registry import SkipCheck
+from auditor.registry import Finding, SkipCheck
 
 _CAPABILITY_WORDS = {
     Capability.SMTP_SETTINGS: "its SMTP settings",
@@ -41,6 +41,24 @@ def require_domain(snap: Snapshot) -> None:
 def require_pop3_servers(snap: Snapshot) -> None:
     if not snap.pop3_servers:
         raise SkipCheck("no POP3 server is configured")
+
+
+def mailbox_problems(snap: Snapshot) -> list[Finding]:
+    """An `error` per POP3 host whose mailbox list was read but cannot be turned into addresses."""
+    return [
+        Finding.error(host.name, f"{host.mailbox_problem}; review by hand", [host.ref])
+        for host in snap.pop3_servers
+        if host.mailbox_problem
+    ]
+
+
+def domain_problems(snap: Snapshot) -> list[Finding]:
+    """An `error` per POP3 host whose hosted domains could not all be read (a map not exported)."""
+    return [
+        Finding.error(host.name, f"its domains cannot all be told: {host.domains_problem}", [host.ref])
+        for host in snap.pop3_servers
+        if host.domains_problem
+    ]
 
 
 def hosts_with(snap: Snapshot, capability: Capability) -> list[Pop3Host]:

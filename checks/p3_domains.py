@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Capability, Snapshot
+from auditor.model import Capability, ObjectRef, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
-from auditor.routing import ERROR, LOOP, Router, Trace
+from auditor.routing import DELIVERED, ERROR, LOOP, Router, Trace
 
-from ._support import mail_enabled_user_for, require_configuration
+from ._support import domain_problems, mail_enabled_user_for, require_configuration
 
 
 def _pop3_domains(snap: Snapshot) -> dict[str, tuple[str, ...]]:
-    if not snap.pop3_servers_by_domain:
+    if not snap.pop3_servers_by_domain and not domain_problems(snap):
         raise SkipCheck("no POP3 domain known: no POP3 server export holds domains it hosts")
     return snap.pop3_servers_by_domain
 
@@ -33,7 +33,9 @@ def pop3_domain_not_authoritative(snap: Snapshot) -> Iterator[Finding]:
     message to a POP3 user that Exchange does not know bounces (NDR 5.1.1), and P3's separation of
     domains is broken at its root."""
     require_configuration(snap)
-    for domain, servers in sorted(_pop3_domains(snap).items()):
+    domains = _pop3_domains(snap)
+    yield from domain_problems(snap)
+    for domain, servers in sorted(domains.items()):
         evidence = [*snap.pop3_domain_refs(domain), *snap.domain_refs(domain)]
         undefined = [a for a in snap.accepted_domains_covering(domain) if a.type.value == "undefined"]
         if snap.is_authoritative(domain):
@@ -65,17 +67,20 @@ def pop3_domain_not_in_exchange(snap: Snapshot) -> Iterator[Finding]:
     Even a non-authoritative share works only while every connector and smart host is just right;
     one change and unknown recipients loop between the two systems."""
     require_configuration(snap)
-    for domain, servers in sorted(_pop3_domains(snap).items()):
+    domains = _pop3_domains(snap)
+    yield from domain_problems(snap)
+    for domain, servers in sorted(domains.items()):
         evidence = [*snap.pop3_domain_refs(domain), *snap.domain_refs(domain)]
         if snap.is_exchange_domain(domain):
             kind = "authoritatively" if snap.is_authoritative(domain) else "non-authoritatively"
-            if not snap.is_authoritative(domain) and snap.is_internal_relay(domain):
-                kind = (
-                    "InternalRelay: the sanctioned shared-namespace setup when a send connector routes it "
-                    "to the POP3 host and that host rejects unknown recipients"
-                )
+            sanctioned = (
+                "; it is an InternalRelay accepted domain: the sanctioned shared-namespace setup "
+                "(COEX-305 checks that the POP3 host never sends its unknown recipients back)"
+                if not snap.is_authoritative(domain) and snap.is_internal_relay(domain)
+                else ""
+            )
             yield Finding.failed(
-                domain, f"{_hosted_by(servers)} and also an Exchange domain ({kind})", evidence
+                domain, f"{_hosted_by(servers)} and also an Exchange domain ({kind}){sanctioned}", evidence
             )
         else:
             yield Finding.passed(domain, f"{_hosted_by(servers)}; not an Exchange domain", evidence)
@@ -134,8 +139,10 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
     really hands their mail to their POP3 mailbox."""
     require_configuration(snap)
     router = Router(snap)
-    entries = ["exchange"] + [host.name for host in snap.hosts_with(Capability.SMTP_SETTINGS)]
+    hosts = snap.hosts_with(Capability.SMTP_SETTINGS)
+    entries = ["exchange"] + [host.name for host in hosts]
     domains = set(snap.exchange_domains) | set(snap.all_pop3_domains)
+    domains |= {entry.domain for entry in snap.pop3_domains if entry.relayed}
     for connector in snap.smtp_connectors:
         domains |= {s.pattern for s in connector.address_spaces if s.is_smtp}
     domains |= {accepted.base for accepted in snap.accepted_domains}  # `*.x` covers x itself
@@ -144,12 +151,14 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
         raise SkipCheck(
             "no organization domain: no recipient policy, accepted domain, POP3 domain or connector"
         )
+    seen: set[str] = set()
     for domain in sorted(domains):
         address = _unknown_local_part(snap, domain)
         traces = [router.trace(address, start) for start in entries]
         loops = [t for t in traces if t.outcome == LOOP]
         errors = [t for t in traces if t.outcome == ERROR]
         evidence = [ref for found in traces for ref in found.evidence]
+        seen.add(domain)
         if loops:
             yield Finding.failed(
                 domain, f"mail to unknown {address} loops " + "; ".join(map(_describe, loops)), evidence
@@ -157,7 +166,9 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
         elif errors:
             yield Finding.error(
                 domain,
-                f"mail to unknown {address} cannot be followed " + "; ".join(map(_describe, errors)),
+                f"where mail to unknown {address} goes cannot be told "
+                + "; ".join(map(_describe, errors))
+                + "; review by hand",
                 evidence,
             )
         else:
@@ -168,6 +179,7 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
         user, _ = mail_enabled_user_for(snap, mailbox)
         if user is None:
             continue
+        seen.add(mailbox.address)
         primary = user.primary_smtp
         if primary is None:
             yield Finding.failed(
@@ -193,5 +205,110 @@ def routing_terminates(snap: Snapshot) -> Iterator[Finding]:
             yield Finding.failed(
                 mailbox.address,
                 f"{message}; expected delivery to {mailbox.server} {mailbox.address}",
+                evidence,
+            )
+    yield from _exchange_mailboxes_from_hosts(snap, router, seen)
+
+
+def _exchange_mailboxes_from_hosts(snap: Snapshot, router: Router, seen: set[str]) -> Iterator[Finding]:
+    """Each Exchange mailbox's primary address entering at each POP3 host that routes by its own
+    rules (checks.md: it must end delivered at Exchange, so POP3 users can write to Exchange users)."""
+    hosts = [h for h in snap.hosts_with(Capability.SMTP_SETTINGS) if h.routing is not None]
+    if not hosts:
+        return
+    for recipient in snap.recipients:
+        primary = recipient.primary_smtp
+        if not recipient.is_mailbox_enabled or not primary or primary.lower() in seen:
+            continue
+        seen.add(primary.lower())
+        traces = [router.trace(primary, host.name) for host in hosts]
+        evidence = [recipient.ref, *(ref for found in traces for ref in found.evidence)]
+        wrong = [
+            t
+            for t in traces
+            if not (t.outcome == DELIVERED and t.final.system.lower() == router.exchange_label.lower())
+        ]
+        failed = [t for t in wrong if t.outcome != ERROR]
+        described = "; ".join(map(_describe, failed or wrong or traces))
+        message = f"mail to {primary} (mailbox {recipient.dn}) {described}"
+        if failed:
+            yield Finding.failed(
+                primary.lower(),
+                f"{message}; expected delivery to Exchange ({router.exchange_label})",
+                evidence,
+            )
+        elif wrong:
+            yield Finding.error(primary.lower(), f"{message}; review by hand", evidence)
+        else:
+            yield Finding.passed(primary.lower(), message, evidence)
+
+
+def _exchange_holds(snap: Snapshot, domain: str) -> str | None:
+    """How Exchange holds `domain` for its own recipients (`ACC_ex`: authoritative or InternalRelay)."""
+    if snap.is_authoritative(domain):
+        return "authoritative in Exchange"
+    if snap.is_internal_relay(domain):
+        return "an InternalRelay accepted domain of Exchange"
+    return None
+
+
+@check(
+    "COEX-305",
+    title="No POP3 host sends unknown recipients of a domain it shares with Exchange back to Exchange",
+    severity=Severity.CRITICAL,
+    principles=("P3",),
+    remediation="Make the host refuse unknown recipients of the domain: no @domain catch-all or luser_relay, set relay_recipient_maps, no transport_maps entry to Exchange.",
+)
+def shared_domains_end_at_the_host(snap: Snapshot) -> Iterator[Finding]:
+    """A domain Exchange holds and a POP3 host hosts or relays is shared: exactly one system may be
+    authoritative for it. When the host passes a recipient it does not know back to Exchange
+    (a catch-all, luser_relay, an unvalidated relay domain, a transport entry), Exchange, which does
+    not know it either, sends it to the host again: the loop P3 warns about, for every typo."""
+    require_configuration(snap)
+    described = [entry for entry in snap.pop3_domains if entry.unknown_recipients is not None]
+    if not described:
+        raise SkipCheck("no POP3 host export says what it does with unknown recipients of its domains")
+    hosts = {host.name.lower(): host for host in snap.pop3_servers}
+    router = Router(snap)
+    by_domain: dict[str, list[str]] = {}
+    for entry in described:
+        by_domain.setdefault(entry.domain, []).append(entry.system)
+    for domain in sorted(by_domain):
+        held = _exchange_holds(snap, domain)
+        if held is None:
+            continue
+        back: list[str] = []
+        undecided: list[str] = []
+        evidence: list[ObjectRef] = [*snap.domain_refs(domain)]
+        for entry in (e for e in described if e.domain == domain):
+            host = hosts.get(entry.system.lower())
+            evidence += [*([host.ref] if host else []), *([entry.ref] if entry.ref else [])]
+            for rule in entry.unknown_recipients or ():
+                evidence += rule.refs
+                exchange = snap.exchange_server_for_host(rule.next_host) if rule.next_host else None
+                if exchange is not None:
+                    back.append(f"{entry.system}: {rule.rule} (= Exchange server {exchange.name})")
+                elif rule.undecided:
+                    undecided.append(f"{entry.system}: {rule.rule}: {rule.undecided}")
+        probe = router.trace(_unknown_local_part(snap, domain), "exchange")
+        evidence += probe.evidence
+        where = ", ".join(sorted(set(by_domain[domain])))
+        if probe.outcome == LOOP:
+            back.append(f"mail to an unknown recipient loops {_describe(probe)}")
+        if back:
+            yield Finding.failed(
+                domain,
+                f"{held} and on {where}, which sends unknown recipients back: " + "; ".join(back),
+                evidence,
+            )
+        elif undecided or probe.outcome == ERROR:
+            shown = undecided + ([f"the probe {_describe(probe)}"] if probe.outcome == ERROR else [])
+            yield Finding.error(
+                domain, f"{held} and on {where}; cannot be told: " + "; ".join(shown), evidence
+            )
+        else:
+            yield Finding.passed(
+                domain,
+                f"{held} and on {where}, which refuses unknown recipients; probe {_describe(probe)}",
                 evidence,
             )

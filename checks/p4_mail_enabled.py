@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from auditor.model import Recipient, Snapshot
 from auditor.registry import Finding, Severity, SkipCheck, check
 
-from ._support import mail_enabled_user_for, pop3_user_candidates, require_configuration, require_domain
+from ._support import (
+    mail_enabled_user_for,
+    mailbox_problems,
+    pop3_user_candidates,
+    require_configuration,
+    require_domain,
+)
 
 
 @check(
@@ -21,9 +27,11 @@ def pop3_mailboxes_are_mail_enabled(snap: Snapshot) -> Iterator[Finding]:
     """Exchange only knows the recipients AD describes. Without a mail-enabled user whose
     targetAddress is the POP3 mailbox, Exchange bounces mail for the POP3 user at the shared domain
     and colleagues cannot find them in the Global Address List (P4)."""
-    if not snap.pop3_mailboxes:
+    unreadable = mailbox_problems(snap)
+    if not snap.pop3_mailboxes and not unreadable:
         raise SkipCheck("no POP3 server export holds its mailbox list")
     require_domain(snap)
+    yield from unreadable
     for mailbox in snap.pop3_mailboxes:
         user, problems = mail_enabled_user_for(snap, mailbox)
         evidence = [

@@ -60,12 +60,15 @@ def pop3_smtp_requires_authentication(snap: Snapshot) -> Iterator[Finding]:
 
 
 def _auth_problems(service: SmtpService) -> list[str]:
-    """Why authenticated clients cannot send through this service (empty: they can)."""
-    return [
-        field.note
-        for field in (service.client_auth, service.relay_for_authenticated)
-        if field.is_unreadable or field.value is not True
-    ]
+    """Why authenticated clients cannot send through this service safely (empty: they can).
+
+    Where the family says whether authentication waits for TLS (`client_auth_tls`), a service that
+    offers it before TLS does not count as the one POP3 users submit through (P5, COEX-503).
+    """
+    fields = [service.client_auth, service.relay_for_authenticated]
+    if service.client_auth_tls is not None:
+        fields.append(service.client_auth_tls)
+    return [field.note for field in fields if field.is_unreadable or field.value is not True]
 
 
 def _judge_host(host: Pop3Host) -> Finding:
@@ -150,3 +153,35 @@ def _modern_submission(snap: Snapshot) -> Finding:
         "Integrated or Basic-over-TLS authentication: " + "; ".join(problems),
         evidence,
     )
+
+
+@check(
+    "COEX-503",
+    title="No SMTP service of a POP3 host offers authentication before TLS",
+    severity=Severity.HIGH,
+    principles=("P5",),
+    remediation="In master.cf, give each smtpd service that has smtpd_sasl_auth_enable=yes also -o smtpd_tls_auth_only=yes (or smtpd_tls_security_level=encrypt).",
+)
+def smtp_auth_only_after_tls(snap: Snapshot) -> Iterator[Finding]:
+    """POP3 users authenticate to send (P5) with their Active Directory password. An SMTP service
+    that offers AUTH before TLS lets a client, or a man in the middle that strips STARTTLS, send
+    that password in clear (PLAIN and LOGIN are base64, not encryption)."""
+    services = [
+        service
+        for host in hosts_with(snap, Capability.SMTP_SETTINGS)
+        for service in host.smtp_services
+        if service.client_auth_tls is not None
+    ]
+    if not services:
+        raise SkipCheck(
+            "no POP3 server export says whether its SMTP services offer authentication before TLS"
+        )
+    for service in services:
+        field = service.client_auth_tls
+        assert field is not None
+        if field.is_unreadable:
+            yield Finding.error(service.subject, f"{field.note}; review by hand", [service.ref])
+        elif field.value:
+            yield Finding.passed(service.subject, field.note, [service.ref])
+        else:
+            yield Finding.failed(service.subject, field.note, [service.ref])

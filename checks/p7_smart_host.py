@@ -49,10 +49,20 @@ def pop3_smart_host_is_exchange(snap: Snapshot) -> Iterator[Finding]:
             problems.append(smart_host.note or f"{smart_host.source} is not set")
         elif exchange is None:
             problems.append(f"{smart_host.source} {smart_host.value} designates no Exchange server")
-        if always.value is not True:
+        for alternate in service.smart_host_alternates:
+            also = snap.exchange_server_for_host(alternate)
+            if also is None:
+                problems.append(
+                    f"{smart_host.source} also lists {alternate}, which designates no Exchange server"
+                )
+            else:
+                evidence.append(also.ref)
+        if always.value is not True and not always.is_unreadable:
             problems.append(always.note)
         if problems:
             yield Finding.failed(host.name, "; ".join(problems), evidence)
+        elif always.is_unreadable:
+            yield Finding.error(host.name, f"{always.note}; review by hand", evidence)
         else:
             assert exchange is not None
             yield Finding.passed(
@@ -304,9 +314,9 @@ def pop3_hosts_not_externally_secured(snap: Snapshot) -> Iterator[Finding]:
 
 
 # -- COEX-705: mail between Exchange and the POP3 / Linux hosts is encrypted both ways ------------
-# One check, two halves that read only model concepts: the send connector half (Exchange -> host)
-# is here; the host half (host -> Exchange: Postfix's TLS level towards its relayhost) joins
-# `_TLS_PARTS` from the Linux family's work. Each half returns None when it has nothing to judge.
+# One check, two halves that read only model concepts: the send connector half (Exchange -> host:
+# RequireTLS, IgnoreSTARTTLS) and the host half (host -> Exchange: the TLS level of the hop to its
+# smart host, and whether it logs in). Each half returns None when it has nothing to judge.
 
 
 def send_connector_tls_findings(snap: Snapshot) -> list[Finding] | None:
@@ -344,7 +354,43 @@ def send_connector_tls_findings(snap: Snapshot) -> list[Finding] | None:
     return found or None
 
 
-_TLS_PARTS = (send_connector_tls_findings,)
+def _host_hop(host: Pop3Host) -> Finding | None:
+    """Host -> Exchange for one host: None when its family does not describe the hop's TLS."""
+    service = host.outbound
+    if service is None or service.smart_host_tls_required is None:
+        return None
+    tls, login = service.smart_host_tls_required, service.smart_host_auth
+    evidence = [host.ref, service.ref]
+    logs_in = login is not None and login.value is True
+    if tls.is_unreadable:
+        return Finding.error(host.name, f"{tls.note}; review by hand", evidence)
+    if tls.value:
+        return Finding.passed(host.name, f"TLS is required towards the smart host: {tls.note}", evidence)
+    if logs_in:
+        assert login is not None
+        return Finding.failed(
+            host.name,
+            f"logs in to its smart host ({login.note}) without requiring TLS ({tls.note}): the password can travel in clear",
+            evidence,
+        )
+    unknown = (
+        f"; whether it logs in cannot be told: {login.note}"
+        if login is not None and login.is_unreadable
+        else ""
+    )
+    return Finding.failed(
+        host.name, f"mail to the smart host may travel unencrypted: {tls.note}{unknown}", evidence
+    ).graded(Severity.MEDIUM)
+
+
+def host_tls_findings(snap: Snapshot) -> list[Finding] | None:
+    """POP3 host -> Exchange: TLS required on the hop to the smart host (medium otherwise; high when
+    the host logs in without it); None when no host's export describes that hop."""
+    found = [finding for host in snap.pop3_servers if (finding := _host_hop(host)) is not None]
+    return found or None
+
+
+_TLS_PARTS = (send_connector_tls_findings, host_tls_findings)
 
 
 @check(

@@ -167,6 +167,11 @@ def _check_run(view: CheckRunView, out: _Writer) -> None:
         out.heading("Incomplete sources")
         for source in incomplete:
             out.line(f"  {clean(source.name)} ({clean(source.kind)}): {clean(source.error or 'incomplete')}")
+    stale = [s for s in view.sources if s.stale]
+    if stale:
+        out.heading("Stale exports")
+        for source in stale:
+            out.line(f"  {clean(source.name)} ({clean(source.kind)}): {out.paint(clean(source.stale), '33')}")
 
 
 def _diff(view: DiffView, out: _Writer) -> None:
@@ -209,9 +214,14 @@ def _drift(view: DriftView, out: _Writer) -> None:
         objects = f"{s.last_objects:,}" if s.last_objects is not None else "?"
         timing = f", duration median {s.median_duration}, max {s.max_duration}" if s.median_duration else ""
         error = f"; last error: {clean(s.last_error)}" if s.last_error else ""
+        stale = (
+            out.paint(f"; stale in {plural(s.stale_runs, 'run')}: {clean(s.last_stale)}", "33")
+            if s.stale_runs
+            else ""
+        )
         out.line(
             f"  {clean(s.name)} ({clean(s.kind)}): {plural(s.runs, 'run')}, {s.incomplete:,} incomplete, "
-            f"{objects} objects{timing}{error}"
+            f"{objects} objects{timing}{error}{stale}"
         )
     for snap in health.incomplete.items:
         failed = "; ".join(f"{clean(x.name)}: {clean(x.error or 'incomplete')}" for x in snap.failed_sources)

@@ -308,6 +308,7 @@ class SourceRow:
     objects: int | None
     duration: str
     error: str
+    stale: str = ""  # why an export made elsewhere is older than its max_age
 
 
 def source_row(source: SourceInfo | doc.SourceEntry) -> SourceRow:
@@ -320,6 +321,7 @@ def source_row(source: SourceInfo | doc.SourceEntry) -> SourceRow:
         objects=source.objects,
         duration=duration(float(seconds)),
         error=source.error or "",
+        stale=source.stale or "",
     )
 
 

@@ -57,6 +57,8 @@ class SourceHealth:
     median_duration: str
     max_duration: str
     last_error: str
+    stale_runs: int = 0
+    last_stale: str = ""  # the latest reason an export of this source was older than its max_age
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ def collection_health(collection: doc.Collection) -> CollectionHealth:
     for (name, kind), entries in sorted(per_source.items()):
         seconds = [float(source.duration_seconds) for source, _ in entries]
         last_error = next((row.error for _, row in reversed(entries) if row.error), "")
+        last_stale = next((row.stale for _, row in reversed(entries) if row.stale), "")
         health.append(
             SourceHealth(
                 name=name,
@@ -111,6 +114,8 @@ def collection_health(collection: doc.Collection) -> CollectionHealth:
                 median_duration=duration(statistics.median(seconds)) if seconds else "",
                 max_duration=duration(max(seconds)) if seconds else "",
                 last_error=last_error,
+                stale_runs=sum(bool(row.stale) for _, row in entries),
+                last_stale=last_stale,
             )
         )
     incomplete.reverse()  # newest first: the one to look at

@@ -7,6 +7,7 @@ the entry-point group `auditor.families`, the built-in ones included, exactly as
 (`auditor.checks`); nothing registers itself on import.
 
     exchange        Active Directory + Exchange 2003 / 2007+, over LDAP or ldifde exports
+    linux           a Linux POP3 host: Postfix + Dovecot (export folder, or fetched over SSH)
     windows-pop3    the Windows Server 2003 POP3 service and its IIS SMTP service (export folder)
 
 Which family reads which part of the configuration is a table, `(section, kind) -> family`, built
@@ -41,7 +42,9 @@ __all__ = [
     "attribute_traits",
     "build_sources",
     "discover_families",
+    "export_claims",
     "pop3_kind",
+    "single_export_kind",
 ]
 
 ENTRY_POINT_GROUP = "auditor.families"
@@ -195,42 +198,60 @@ def _traits(families: tuple[Family, ...]) -> AttributeTraits:
     return AttributeTraits(frozenset(multi), frozenset(binary), labels, decoded)
 
 
+def export_claims(folder: Path, families: Sequence[Family] | None = None) -> dict[str, list[str]]:
+    """`[[pop3_server]]` kind -> the files of `folder` that mark it as that kind's (`export_markers`).
+
+    An unreadable folder claims nothing (the family's own source reports it, with its path).
+    """
+    chosen = discover_families() if families is None else families
+    try:
+        names = sorted(p.name for p in Path(folder).iterdir())
+    except OSError:
+        return {}
+    claims: dict[str, list[str]] = {}
+    for family in chosen:
+        marked = [n for n in names if _marked(n.lower(), family.export_markers)]
+        if not marked:
+            continue
+        for section, section_kind in family.reads:
+            if section == "pop3_server" and section_kind:
+                claims.setdefault(section_kind, []).extend(marked)
+    return claims
+
+
+def single_export_kind(folder: Path, families: Sequence[Family] | None = None) -> str | None:
+    """The one kind of host whose files `folder` holds (None: no family's); two kinds: ambiguous.
+
+    The one test for a mixed folder, used when the sources are built and again by a source that
+    reads a folder it fetched itself: an `InputFormatError` naming the folder and a few files of each.
+    """
+    claims = export_claims(folder, families)
+    if len(claims) > 1:
+        shown = "; ".join(f"{kind}: {', '.join(files[:3])}" for kind, files in sorted(claims.items()))
+        raise InputFormatError(
+            str(folder),
+            f"holds the files of several kinds of host ({shown}): ambiguous, one folder per server",
+        )
+    return next(iter(claims), None)
+
+
 def pop3_kind(server: Any, families: Sequence[Family]) -> str:
     """The family kind of a `[[pop3_server]]`: its `kind`, else told from its export folder's files.
 
-    A folder holding the marker files of two families is ambiguous: an `InputFormatError` naming it.
-    Without an export (nothing to tell from), the first family reading `pop3_server` with kind
-    `windows` (the contract's default) is meant.
+    A folder holding the marker files of two families is ambiguous, whatever `kind` says: an
+    `InputFormatError` naming it. Without an export (nothing to tell from), the contract's default
+    `windows` is meant.
     """
+    folder = getattr(server, "export", None)
+    detected = single_export_kind(folder, families) if folder is not None else None
     kind = getattr(server, "kind", None)
     if kind:
         return str(kind)
-    folder = getattr(server, "export", None)
-    default = "windows"
-    if folder is None:
-        return default
-    try:
-        names = {p.name.lower() for p in Path(folder).iterdir()}
-    except OSError:
-        return default  # the family's own source reports the unreadable folder, with its path
-    claims = sorted(
-        {
-            section_kind
-            for family in families
-            for section, section_kind in family.reads
-            if section == "pop3_server" and section_kind and _marked(names, family.export_markers)
-        }
-    )
-    if len(claims) > 1:
-        raise InputFormatError(
-            str(folder),
-            f"the export folder holds files of several kinds of host ({', '.join(claims)}): ambiguous",
-        )
-    return claims[0] if claims else default
+    return detected or "windows"
 
 
-def _marked(names: set[str], markers: frozenset[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, marker) for name in names for marker in markers)
+def _marked(name: str, markers: frozenset[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, marker) for marker in markers)
 
 
 def build_sources(config: AuditorConfig, families: Sequence[Family] | None = None) -> list[Source]:

@@ -10,7 +10,7 @@ concepts, so a new product is a new family, not a new branch in every check.
     receive     ReceiveConnector (2007+), AddressRange, ListenBinding,
                 PermissionVerdict                                                   (model/receive.py)
     transport   Pop3Host, SmtpService, RelayPolicy, MailboxService, MailDomain,
-                Mailbox, Capability                                                 (model/transport.py)
+                Mailbox, Capability, DirectoryConnection, UnknownRecipientRule      (model/transport.py)
     snapshot    Snapshot and its indexes                                            (model/snapshot.py)
 """
 
@@ -47,6 +47,7 @@ from auditor.model.snapshot import Snapshot
 from auditor.model.transport import (
     AuthBackend,
     Capability,
+    DirectoryConnection,
     HostDecision,
     HostRouting,
     Mailbox,
@@ -56,6 +57,7 @@ from auditor.model.transport import (
     RelayPolicy,
     SmtpService,
     SystemRole,
+    UnknownRecipientRule,
 )
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "AddressSpace",
     "AuthBackend",
     "Capability",
+    "DirectoryConnection",
     "ExchangeServer",
     "Field",
     "FieldState",
@@ -89,6 +92,7 @@ __all__ = [
     "SmtpService",
     "Snapshot",
     "SystemRole",
+    "UnknownRecipientRule",
     "normalize_dn",
     "normalize_domain",
     "normalize_host",

@@ -9,12 +9,22 @@ some backend. Source families translate their settings into these concepts, with
 each field's `note`; checks judge the concepts and never learn a product's file names or bit masks.
 
     Pop3Host        a POP3 side host: name, addresses, what was read of it (capabilities),
-                    its SMTP services, its mailbox service, and optionally its own routing rules
-    SmtpService     one SMTP service of an Exchange server or a POP3 host
+                    its SMTP services, its mailbox service, its connections to the directory,
+                    and optionally its own routing rules
+    SmtpService     one SMTP service of an Exchange server or a POP3 host (for an outgoing one:
+                    the smart host's port, whether TLS is required on that hop, whether it logs in)
     RelayPolicy     who may relay without authenticating (decoded), or the field is unreadable
-    MailboxService  the POP3/IMAP service and the authentication backends it uses
-    MailDomain      a domain a host hosts (delivers locally) or relays
+    MailboxService  the POP3/IMAP service, the authentication backends it uses, whether it
+                    accepts passwords in clear and which networks it trusts to do so
+    DirectoryConnection  one connection of a host to the directory (AD), encrypted or not
+    MailDomain      a domain a host hosts (delivers locally) or relays, and what it does with
+                    mail for a recipient of that domain it does not know
+    UnknownRecipientRule  one such rule: where that mail goes instead of being refused
     Mailbox         one mailbox of a host
+
+Fields added for a family after the first ones (the Linux host's) have defaults that mean "this
+family does not say": None for a Field, () for a tuple. A check that reads one skips the hosts or
+services that leave it None, so the families that do not describe it are judged exactly as before.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from auditor.model.directory import ObjectRef
 __all__ = [
     "AuthBackend",
     "Capability",
+    "DirectoryConnection",
     "HostDecision",
     "HostRouting",
     "IPNetwork",
@@ -40,6 +51,7 @@ __all__ = [
     "RelayPolicy",
     "SmtpService",
     "SystemRole",
+    "UnknownRecipientRule",
 ]
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -111,7 +123,14 @@ class RelayPolicy:
 
 @dataclass(frozen=True, slots=True)
 class SmtpService:
-    """One SMTP service. `subject` is how findings name it (a DN, a host name, `HOST:service`)."""
+    """One SMTP service. `subject` is how findings name it (a DN, a host name, `HOST:service`).
+
+    `client_auth_tls`: whether client authentication, where offered, is offered only under TLS
+    (vacuously True when none is offered). For a host's outgoing service: `smart_host_alternates`
+    are further smart hosts tried after `smart_host`, `smart_host_port` its port (None: SMTP's
+    25), `smart_host_tls_required` whether the hop to it must be encrypted, `smart_host_auth`
+    whether the host logs in to it. None: the family does not say.
+    """
 
     role: SystemRole
     system: str
@@ -127,29 +146,82 @@ class SmtpService:
     fqdn: str | None = None
     # "2003" for an Exchange 2003 / IIS SMTP virtual server, "2007+" for a receive connector.
     generation: str = ""
+    client_auth_tls: Field[bool] | None = None
+    smart_host_alternates: tuple[str, ...] = ()
+    smart_host_port: int | None = None
+    smart_host_tls_required: Field[bool] | None = None
+    smart_host_auth: Field[bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AuthBackend:
-    """One way the mailbox service checks passwords. `ad_backed` None: a human must look."""
+    """One way the mailbox service checks passwords. `ad_backed` None: a human must look.
+    `ref`: the stored object that configures it, when it is not the host's own record."""
 
     ad_backed: bool | None
     statement: str
+    ref: ObjectRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class MailboxService:
-    """The POP3/IMAP service of a host. `ad_method_name` is what the product calls AD-backed auth."""
+    """The POP3/IMAP service of a host. `ad_method_name` is what the product calls AD-backed auth.
+
+    `cleartext_auth`: whether an ordinary client may send its password without TLS (None: the
+    family does not say). `trusted_networks`: networks whose clients count as secured and may
+    always do so (as the product writes them). `ref`: the stored object holding the service's
+    settings, when it is not the host's own record.
+    """
 
     system: str
     ad_method_name: str
     backends: tuple[AuthBackend, ...]
     protocols: tuple[str, ...] = ("pop3",)
+    cleartext_auth: Field[bool] | None = None
+    trusted_networks: tuple[str, ...] = ()
+    ref: ObjectRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryConnection:
+    """One connection a host opens to the directory (AD): where it is set, and whether it is encrypted.
+
+    `encrypted` None: it cannot be told (`note` says why). A connection that checks users'
+    passwords (`checks_passwords`) must do so by binding as the user (`user_binds`): AD never
+    returns a password over LDAP. `user_binds` None: unknown, or not such a connection.
+    """
+
+    origin: str
+    uris: tuple[str, ...]
+    encrypted: bool | None
+    note: str
+    checks_passwords: bool = False
+    user_binds: bool | None = None
+    ref: ObjectRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownRecipientRule:
+    """A setting by which a host passes on mail for a recipient it does not know instead of refusing it.
+
+    `next_host`: the host that mail goes to; `delivered`: it stays on the host (a catch-all
+    mailbox); `undecided`: why neither can be told from what was read (a map not exported).
+    """
+
+    rule: str
+    next_host: str | None = None
+    delivered: bool = False
+    undecided: str | None = None
+    refs: tuple[ObjectRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class MailDomain:
-    """A domain a host knows: `hosted` (delivered locally: `D_pop(S)`) or `relayed` (forwarded)."""
+    """A domain a host knows: `hosted` (delivered locally: `D_pop(S)`) or `relayed` (forwarded).
+
+    `unknown_recipients`: the rules that pass on mail for recipients of this domain the host does
+    not know (empty: it refuses them); None when the family does not say.
+    """
 
     system: str
     domain: str
@@ -157,6 +229,7 @@ class MailDomain:
     relayed: bool = False
     source: str = ""
     ref: ObjectRef | None = None
+    unknown_recipients: tuple[UnknownRecipientRule, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +276,9 @@ class Pop3Host:
     """A host on the POP3 side: what the config says of it plus what its export held.
 
     `outbound` is the service whose smart host carries the host's outgoing mail (COEX-701), when
-    the SMTP settings were read.
+    the SMTP settings were read. `directory_connections`: the host's connections to AD (None: not
+    read). `mailbox_problem` / `domains_problem`: why its mailboxes / hosted domains could not all
+    be told from what was read (a check reports it as `error`, never as a pass).
     """
 
     name: str
@@ -216,6 +291,9 @@ class Pop3Host:
     mailbox_service: MailboxService | None = None
     outbound: SmtpService | None = None
     routing: HostRouting | None = field(default=None, repr=False, compare=False)
+    directory_connections: tuple[DirectoryConnection, ...] | None = None
+    mailbox_problem: str | None = None
+    domains_problem: str | None = None
 
     def has(self, capability: Capability) -> bool:
         return capability in self.capabilities

@@ -22,7 +22,8 @@ _FAILING = (Status.FAIL.value, Status.ERROR.value)
 
 @dataclass(frozen=True, slots=True)
 class SnapshotSummary:
-    """One line of `auditor history`: `failing` counts fail + error findings (waived ones excluded)."""
+    """One line of `auditor history`: `failing` counts fail + error findings (waived ones excluded);
+    `stale` names each source whose export was older than its `max_age`, with why."""
 
     id: int
     taken_at: datetime
@@ -30,6 +31,7 @@ class SnapshotSummary:
     objects: int
     failing: int
     error: str | None = None
+    stale: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -41,6 +43,8 @@ class SnapshotSummary:
         }
         if self.error is not None:
             data["error"] = self.error
+        if self.stale:
+            data["stale"] = list(self.stale)
         return data
 
 
@@ -122,9 +126,26 @@ class QueriesMixin(StoreBase):
             )
             .order_by(SNAPSHOT.c.id.desc())
         )
+        stale_query = (
+            sa.select(SNAPSHOT_SOURCE.c.snapshot_id, SNAPSHOT_SOURCE.c.name, SNAPSHOT_SOURCE.c.stale)
+            .select_from(SNAPSHOT_SOURCE.join(SNAPSHOT, SNAPSHOT.c.id == SNAPSHOT_SOURCE.c.snapshot_id))
+            .where(SNAPSHOT.c.scope == self.scope, SNAPSHOT_SOURCE.c.stale.is_not(None))
+            .order_by(SNAPSHOT_SOURCE.c.snapshot_id, SNAPSHOT_SOURCE.c.position)
+        )
         with self._guard("read the history"), self._engine.connect() as conn:
+            stale: dict[int, list[str]] = {}
+            for row in conn.execute(stale_query):
+                stale.setdefault(row.snapshot_id, []).append(f"{row.name}: {row.stale}")
             return [
-                SnapshotSummary(row.id, row.taken_at, row.complete, row.objects, row.failing, row.error)
+                SnapshotSummary(
+                    row.id,
+                    row.taken_at,
+                    row.complete,
+                    row.objects,
+                    row.failing,
+                    row.error,
+                    tuple(stale.get(row.id, ())),
+                )
                 for row in conn.execute(query)
             ]
 
@@ -232,6 +253,8 @@ class QueriesMixin(StoreBase):
                 duration_seconds=row.duration_seconds,
                 error=row.error,
                 coverage=set(row.coverage),
+                exported_at=row.exported_at,
+                stale=row.stale,
             )
             for row in rows
         ]

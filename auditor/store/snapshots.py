@@ -177,6 +177,8 @@ class SnapshotWriterMixin(FindingsMixin):
                     "duration_seconds": float(source.duration_seconds),
                     "error": storable(source.error),
                     "coverage": sorted(source.coverage),
+                    "exported_at": source.exported_at,
+                    "stale": source.stale,
                 }
                 for position, source in enumerate(sources)
             ],

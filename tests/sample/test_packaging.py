@@ -79,3 +79,19 @@ def test_the_wheel_ships_check_docs_templates_and_schemas(wheel_names: set[str])
     schemas = {f"auditor/schemas/{page.name}" for page in (REPOSITORY / "auditor" / "schemas").glob("*.json")}
     assert docs and templates and schemas
     assert docs | templates | schemas <= wheel_names
+
+
+def test_the_wheel_ships_the_linux_sample_hosts(wheel_names: set[str]) -> None:
+    """auditor/sample_modern/: the Linux hosts' export folders and linux-only.toml with its directory."""
+    modern = REPOSITORY / "auditor" / "sample_modern"
+    linux = {
+        f"auditor/sample_modern/{p.relative_to(modern).as_posix()}"
+        for p in modern.rglob("*")
+        if p.is_file()
+        and (
+            p.name.startswith(("linux-only", "README-linux"))
+            or p.relative_to(modern).parts[0] in ("lnx01", "lnx02")
+        )
+    }
+    assert len(linux) > 20
+    assert linux <= wheel_names

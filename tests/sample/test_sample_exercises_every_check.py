@@ -132,6 +132,12 @@ EXPECTED_ERRORS: dict[str, set[str]] = {"COEX-901": {VS3}, "COEX-702": {"POP02"}
 # Checks of Exchange 2007+ objects this 2003 organization does not have: they skip (saying why)
 # here, and the modern sample exercises them (tests/sample/test_modern_sample.py).
 EXPECTED_SKIPPED: dict[str, str] = {
+    # What only a Linux POP3 host describes (its Dovecot, its LDAP connections, its unknown
+    # recipients, TLS before AUTH, the TLS of its hop to Exchange): auditor/sample_modern/ has one.
+    "COEX-203": "accepts cleartext passwords",
+    "COEX-204": "connections to the directory",
+    "COEX-305": "what it does with unknown recipients",
+    "COEX-503": "authentication before TLS",
     "COEX-705": "no send connector to a POP3 host",
 }
 # 2007+ checks whose data was read (the Configuration partition) but finds nothing to judge in a
@@ -162,7 +168,11 @@ def specs() -> dict[str, CheckSpec]:
 
 
 def _findings(spec: CheckSpec, snap: Snapshot) -> list[Finding]:
-    return list(spec.run(snap))
+    try:
+        return list(spec.run(snap))
+    except SkipCheck:
+        assert spec.id in EXPECTED_SKIPPED, f"{spec.id} skipped on the sample"
+        return []
 
 
 def test_every_discovered_check_has_a_row(specs: dict[str, CheckSpec]) -> None:
@@ -182,7 +192,7 @@ def test_2007_checks_skip_on_this_2003_organization(
     check_id: str, snap: Snapshot, specs: dict[str, CheckSpec]
 ) -> None:
     with pytest.raises(SkipCheck, match=re.escape(EXPECTED_SKIPPED[check_id])):
-        _findings(specs[check_id], snap)
+        list(specs[check_id].run(snap))
 
 
 def test_sample_is_dozens_of_recipients_one_exchange_server_two_pop3_servers(snap: Snapshot) -> None:

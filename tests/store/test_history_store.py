@@ -259,3 +259,32 @@ def test_unusable_sqlite_files_are_store_errors(tmp_path: pytest.TempPathFactory
         HistoryStore(f"sqlite:///{garbage}")
     with pytest.raises(StoreError, match="only sqlite:// and postgresql:// are supported"):
         HistoryStore("mysql://root:pw@localhost/auditor")
+
+
+def test_an_exports_time_and_staleness_are_kept_with_its_source(store: HistoryStore) -> None:
+    """`exported_at` and `stale` (max_age) survive the store on SQLite and PostgreSQL alike."""
+    from datetime import UTC, datetime
+
+    from auditor.records import SourceInfo
+
+    exported = datetime(2026, 11, 30, 6, 0, 5, tzinfo=UTC)
+    stale = SourceInfo(
+        name="pop3:LNX01",
+        kind="linux-ssh",
+        complete=True,
+        objects=1,
+        exported_at=exported,
+        stale="exported 2026-11-30T06:00:05Z, 3d ago, older than max_age 2d",
+    )
+    fresh = SourceInfo(name="directory", kind="ldif", complete=True, objects=1)
+    record = ObjectRecord("postfix_host", "postfix:lnx01", "LNX01", {"relayhost": ("[ex16]",)})
+    info = store.save_snapshot([record], [fresh, stale], at(3))
+    loaded = store.load_sources(info.id)
+    assert [(s.name, s.exported_at, s.stale) for s in loaded] == [
+        ("directory", None, None),
+        ("pop3:LNX01", exported, stale.stale),
+    ]
+    assert loaded[1].to_json()["exported_at"] == "2026-11-30T06:00:05Z"
+    (summary,) = store.snapshots()
+    assert summary.stale == (f"pop3:LNX01: {stale.stale}",)
+    assert summary.to_json()["stale"] == [f"pop3:LNX01: {stale.stale}"]

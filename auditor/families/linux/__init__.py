@@ -1,4 +1,8 @@
-"""The Linux POP3 host family (Postfix + Dovecot): collection, parsing and pure evaluation.
+"""The Linux POP3 host family (Postfix + Dovecot): collection, parsing, pure evaluation, adapter.
+
+`FAMILY` is what the entry point `linux` (group `auditor.families`) names: the six record kinds,
+the adapter onto the model (adapter.py), the `[[pop3_server]] kind = "postfix-dovecot"` sources
+(export folder or SSH) and the marker files that tell a Linux export folder from a Windows one.
 
     export folder / SSH ──> LinuxExportSource ──> raw ObjectRecords (postfix_host, postfix_service,
           │                 (source.py, ssh.py)     postfix_map, dovecot_host, dovecot_passdb,
@@ -14,6 +18,11 @@
       cleartext_auth /                                  GSSAPI), COEX-203,
       ldap_connections / trusted_networks_beyond_host   COEX-204, login_trusted_networks
       route_address (route.py)                          next hop or stop for one address
+      unknown_recipient_rules (unknown.py)              what passes on unknown recipients (COEX-305)
+
+    LinuxAdapter (adapter.py) ── records -> Pop3Host, SmtpService per smtpd, outbound client,
+                                 MailboxService, DirectoryConnection, MailDomain, Mailbox,
+                                 LinuxRouting (routing.py: route_address as host decisions)
 
 Every verdict that depends on content the export does not hold (an `ldap:` map, a missing args
 file, a host-dependent default) says so (`error`, `unknown`, `complete = False`) rather than guess.
@@ -21,7 +30,9 @@ file, a host-dependent default) says so (`error`, `unknown`, `complete = False`)
 
 from __future__ import annotations
 
-from auditor.families.linux.configured import linux_source, server_kind
+from auditor.families import Family, KindSpec
+from auditor.families.linux.adapter import LinuxAdapter
+from auditor.families.linux.configured import linux_source, linux_sources
 from auditor.families.linux.domains import DomainSet, Mailboxes, hosted_domains, mailboxes, relay_domains
 from auditor.families.linux.dovecot import (
     AdBacking,
@@ -47,6 +58,7 @@ from auditor.families.linux.relay import (
     simulate_relay,
 )
 from auditor.families.linux.route import RouteOutcome, route_address
+from auditor.families.linux.routing import LinuxRouting
 from auditor.families.linux.smtp_client import (
     NextHop,
     RelayhostUse,
@@ -58,10 +70,12 @@ from auditor.families.linux.smtp_client import (
     tls_to_relayhost,
 )
 from auditor.families.linux.smtpd import SmtpdAuth, smtpd_auth, smtpd_auth_all
-from auditor.families.linux.source import LinuxExportSource, LinuxSourceInfo, detect_family
+from auditor.families.linux.source import LINUX_KIND, LinuxExportSource
 from auditor.families.linux.ssh import SshTarget, fetch_export
 
 __all__ = [
+    "FAMILY",
+    "LINUX_KIND",
     "LINUX_KINDS",
     "AdBacking",
     "AuthDatabase",
@@ -70,10 +84,11 @@ __all__ = [
     "DovecotHost",
     "Kerberos",
     "LdapConnection",
+    "LinuxAdapter",
     "LinuxExport",
     "LinuxExportSource",
     "LinuxHost",
-    "LinuxSourceInfo",
+    "LinuxRouting",
     "Mailboxes",
     "NextHop",
     "PassdbVerdict",
@@ -89,7 +104,6 @@ __all__ = [
     "SshTarget",
     "TlsToRelayhost",
     "cleartext_auth",
-    "detect_family",
     "fetch_export",
     "host_from_records",
     "host_records",
@@ -97,6 +111,7 @@ __all__ = [
     "kerberos",
     "ldap_connections",
     "linux_source",
+    "linux_sources",
     "mailboxes",
     "parse_nexthop",
     "passdb_verdicts",
@@ -107,10 +122,38 @@ __all__ = [
     "relayhost_use",
     "route_address",
     "sasl_client",
-    "server_kind",
     "simulate_relay",
     "smtpd_auth",
     "smtpd_auth_all",
     "tls_to_relayhost",
     "trusted_networks_beyond_host",
 ]
+
+
+FAMILY = Family(
+    name="linux",
+    kinds=(
+        KindSpec("postfix_host", "Postfix host", multi_valued=frozenset({"addresses", "explicitParameters"})),
+        KindSpec("postfix_service", "Postfix service (master.cf)"),
+        KindSpec("postfix_map", "Postfix table", multi_valued=frozenset({"entries", "config", "lines"})),
+        KindSpec("dovecot_host", "Dovecot host", multi_valued=frozenset({"addresses", "users"})),
+        KindSpec("dovecot_passdb", "Dovecot passdb"),
+        KindSpec("dovecot_userdb", "Dovecot userdb"),
+    ),
+    adapter=LinuxAdapter,
+    reads=(("pop3_server", LINUX_KIND),),
+    sources=linux_sources,
+    export_markers=frozenset(
+        {
+            "postconf-x.txt",
+            "postconf-n.txt",
+            "postconf-m.txt",
+            "postconf-px.txt",
+            "doveconf-n.txt",
+            "doveadm-users.txt",
+            "export-info.txt",
+            "maps",
+            "dovecot-ext",
+        }
+    ),
+)

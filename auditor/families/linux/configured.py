@@ -1,39 +1,28 @@
-"""From a `[[pop3_server]]` table to the right source (for `run.build_sources`).
+"""From a `[[pop3_server]]` table of kind `postfix-dovecot` to its source (the family's factory).
 
-`server_kind` tells the family: the configured `kind`, else a Linux host when `ssh` is set, else
-from the export folder's files. It never raises, because `build_sources` runs before the pass
-starts recording: a folder holding both families goes to the Linux source whatever `kind` says,
-and its `collect()` refuses it (InputFormatError, exit 2, an incomplete pass recorded).
+Which family a `[[pop3_server]]` belongs to is told once, for every family, by
+`auditor.families.pop3_kind` (its `kind`, else the export folder's marker files; `ssh` implies a
+Linux host, see `auditor.config`); a folder holding the files of two kinds of host is refused there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.config import Pop3ServerConfig
-from auditor.errors import InputFormatError
-from auditor.families.linux.source import LINUX_KIND, WINDOWS_KIND, LinuxExportSource, detect_family
+from auditor.errors import ConfigError
+from auditor.families.linux.source import LinuxExportSource
 from auditor.families.linux.ssh import SshTarget
 
-__all__ = ["DEFAULT_KNOWN_HOSTS", "linux_source", "server_kind"]
+if TYPE_CHECKING:
+    from auditor.collect import Source
+    from auditor.config import AuditorConfig
+
+__all__ = ["DEFAULT_KNOWN_HOSTS", "linux_source", "linux_sources"]
 
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
-
-
-def server_kind(server: Pop3ServerConfig) -> str:
-    """`windows` or `postfix-dovecot` for this server (see the module docstring for mixed folders)."""
-    detected: str | None = None
-    if server.export is not None:
-        try:
-            detected = detect_family(server.export)
-        except InputFormatError as exc:
-            if "both Windows POP3 files" in exc.problem:
-                return LINUX_KIND
-    if server.kind is not None:
-        return server.kind
-    if server.ssh:
-        return LINUX_KIND
-    return detected or WINDOWS_KIND
 
 
 def linux_source(server: Pop3ServerConfig) -> LinuxExportSource:
@@ -45,6 +34,8 @@ def linux_source(server: Pop3ServerConfig) -> LinuxExportSource:
             known_hosts=(server.known_hosts or DEFAULT_KNOWN_HOSTS).expanduser(),
             identity=server.ssh_key.expanduser() if server.ssh_key else None,
         )
+    elif server.export is None:
+        raise ConfigError(f'pop3_server {server.name!r}: kind = "postfix-dovecot" needs export or ssh')
     return LinuxExportSource(
         name=server.name,
         folder=server.export if ssh is None else None,
@@ -53,3 +44,8 @@ def linux_source(server: Pop3ServerConfig) -> LinuxExportSource:
         addresses=server.addresses,
         max_age=server.max_age_delta,
     )
+
+
+def linux_sources(server: Pop3ServerConfig, config: AuditorConfig) -> Sequence[Source]:
+    """The family's `sources` factory (`Family.sources`): one source per configured Linux host."""
+    return [linux_source(server)]

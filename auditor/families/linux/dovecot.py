@@ -11,7 +11,7 @@ passdb must use auth binds; one that does not is an `error` (it cannot authentic
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from auditor.families.linux.doveconf import DoveSection
@@ -148,6 +148,7 @@ class CleartextAuth:
     severity: str | None
     reason: str
     trusted_beyond: tuple[str, ...]
+    basis: str = ""
 
 
 def _sections_setting(root: DoveSection, key: str) -> list[tuple[str, str]]:
@@ -180,10 +181,15 @@ def trusted_networks_beyond_host(dovecot: DovecotHost, host_addresses: tuple[str
 
 
 def cleartext_auth(dovecot: DovecotHost, host_addresses: tuple[str, ...] = ()) -> CleartextAuth:
-    """COEX-203's rule on a Dovecot configuration."""
+    """COEX-203's rule on a Dovecot configuration.
+
+    `basis` is the verdict of the settings alone (`ssl`, `disable_plaintext_auth` /
+    `auth_allow_cleartext`), before `login_trusted_networks` is considered.
+    """
     enabled = [p for p in protocols(dovecot) if p in ("pop3", "imap")]
     if not enabled:
-        return CleartextAuth(False, False, None, "neither pop3 nor imap is in protocols", ())
+        reason = "neither pop3 nor imap is in protocols"
+        return CleartextAuth(False, False, None, reason, (), reason)
     ssl = (dovecot.setting("ssl") or "yes").strip().lower()
     if dovecot.version == "2.4":
         key, allowing = "auth_allow_cleartext", "yes"
@@ -193,15 +199,17 @@ def cleartext_auth(dovecot: DovecotHost, host_addresses: tuple[str, ...] = ()) -
         value = (dovecot.setting(key) or "yes").strip().lower()
     trusted = trusted_networks_beyond_host(dovecot, host_addresses)
     if ssl == "no":
-        return CleartextAuth(True, True, "high", "ssl = no: every password travels in clear", trusted)
+        reason = "ssl = no: every password travels in clear"
+        return CleartextAuth(True, True, "high", reason, trusted, reason)
     if ssl != "required":
         if value == allowing:
-            return CleartextAuth(True, True, "high", f"{key} = {value} with ssl = {ssl}", trusted)
+            reason = f"{key} = {value} with ssl = {ssl}"
+            return CleartextAuth(True, True, "high", reason, trusted, reason)
         for where, section_value in _sections_setting(dovecot.root, key):
             if section_value.strip().lower() == allowing:
-                return CleartextAuth(
-                    True, True, "high", f"{key} = {section_value} in {where} with ssl = {ssl}", trusted
-                )
+                reason = f"{key} = {section_value} in {where} with ssl = {ssl}"
+                return CleartextAuth(True, True, "high", reason, trusted, reason)
+    basis = f"ssl = {ssl}, {key} = {value}"
     if trusted:
         return CleartextAuth(
             True,
@@ -209,18 +217,27 @@ def cleartext_auth(dovecot: DovecotHost, host_addresses: tuple[str, ...] = ()) -
             "medium",
             f"login_trusted_networks lets {', '.join(trusted)} authenticate in clear",
             trusted,
+            basis,
         )
-    return CleartextAuth(True, False, None, f"ssl = {ssl}, {key} = {value}", trusted)
+    return CleartextAuth(True, False, None, basis, trusted, basis)
 
 
 @dataclass(frozen=True, slots=True)
 class LdapConnection:
-    """One configured LDAP connection to AD: where it is set, its URIs and whether it is encrypted."""
+    """One configured LDAP connection to AD: where it is set, its URIs and whether it is encrypted.
+
+    `database` names the Dovecot block (`passdb 0`, `userdb ldap`) or the Postfix table reference
+    it belongs to; `auth_binds`, for a passdb, whether it checks passwords by binding as the user
+    (None: not a passdb, or its args file was not exported).
+    """
 
     origin: str
     uris: tuple[str, ...]
     encrypted: bool | None
     reason: str
+    database: str = ""
+    kind: str = ""
+    auth_binds: bool | None = None
 
 
 def _encrypted(uris: list[str], starttls: bool, where: str) -> LdapConnection:
@@ -240,19 +257,21 @@ def _dovecot_ldap(dovecot: DovecotHost) -> list[LdapConnection]:
         if db.driver.lower() != "ldap":
             continue
         where = f"dovecot {db.kind} {db.label}"
+        binds = _ldap_binds(dovecot, db)[0] if db.kind == "passdb" else None
+        database = f"{db.kind} {db.label}"
         if dovecot.version == "2.4":
             text = db.settings.get("ldap_uris") or dovecot.setting("ldap_uris") or ""
             starttls = db.settings.get("ldap_starttls") or dovecot.setting("ldap_starttls")
-            found.append(_encrypted(text.split(), _yes(starttls), where))
-            continue
-        ext, args = _ext_file(dovecot, db)
-        if ext is None:
-            found.append(
-                LdapConnection(f"{where} ({args})", (), None, f"{where}: args file {args} was not exported")
-            )
-            continue
-        uris = ext.get("uris", "").split() or [f"ldap://{h}" for h in ext.get("hosts", "").split()]
-        found.append(_encrypted(uris, _yes(ext.get("tls")), f"{where} ({args})"))
+            connection = _encrypted(text.split(), _yes(starttls), where)
+        else:
+            ext, args = _ext_file(dovecot, db)
+            if ext is None:
+                reason = f"{where}: args file {args} was not exported"
+                connection = LdapConnection(f"{where} ({args})", (), None, reason)
+            else:
+                uris = ext.get("uris", "").split() or [f"ldap://{h}" for h in ext.get("hosts", "").split()]
+                connection = _encrypted(uris, _yes(ext.get("tls")), f"{where} ({args})")
+        found.append(replace(connection, database=database, kind=db.kind, auth_binds=binds))
     return found
 
 
@@ -267,12 +286,17 @@ def _postfix_ldap(host: LinuxHost) -> list[LdapConnection]:
             continue
         where = f"postfix {reference}"
         if exported.config is None:
-            found.append(LdapConnection(where, (), None, f"{where}: its configuration was not exported"))
+            found.append(
+                LdapConnection(
+                    where, (), None, f"{where}: its configuration was not exported", reference, "postfix"
+                )
+            )
             continue
         hosts = split_list(exported.config.get("server_host", "localhost"))
         port = exported.config.get("server_port")
         uris = [h if "://" in h else f"ldap://{h}" + (f":{port}" if port else "") for h in hosts]
-        found.append(_encrypted(uris, _yes(exported.config.get("start_tls")), where))
+        connection = _encrypted(uris, _yes(exported.config.get("start_tls")), where)
+        found.append(replace(connection, database=reference, kind="postfix"))
     return found
 
 

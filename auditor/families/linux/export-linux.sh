@@ -184,7 +184,10 @@ smtpd_recipient_restrictions"
     [ -s "$work/maps/INDEX.tsv" ] || rm -rf "$work/maps"
 }
 
-if command -v postconf >/dev/null 2>&1 && pc -h mail_version >/dev/null 2>&1; then
+# A -c folder without main.cf has no Postfix: say so at once (postconf's fatal error waits a second).
+if [ -n "$postfix_dir" ] && [ ! -f "$postfix_dir/main.cf" ]; then
+    echo "export-linux.sh: no main.cf in $postfix_dir; Postfix files not exported" >&2
+elif command -v postconf >/dev/null 2>&1 && pc -h mail_version >/dev/null 2>&1; then
     capture postconf-x.txt pc -x
     capture postconf-n.txt pc -n
     capture postconf-M.txt pc -M

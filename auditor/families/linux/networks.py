@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from auditor.families.linux.params import is_unknown, split_list
 
-__all__ = ["NetworkList", "parse_network_list", "too_wide"]
+__all__ = ["Network", "NetworkList", "is_loopback", "parse_network_list", "too_wide"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -82,6 +82,25 @@ def parse_network_list(value: str, read_file: Callable[[str], Sequence[str] | No
     return NetworkList(entries=tuple(entries), undecided=tuple(undecided))
 
 
+_LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
+_MAPPED_LOOPBACK = ipaddress.IPv6Network("::ffff:127.0.0.0/104")
+
+
+def is_loopback(network: Network) -> bool:
+    """Inside 127.0.0.0/8, ::1 or the IPv4-mapped loopback `[::ffff:127.0.0.0]/104`: the host itself."""
+    if isinstance(network, ipaddress.IPv4Network):
+        return network.subnet_of(_LOOPBACK_V4)
+    return network.subnet_of(_MAPPED_LOOPBACK) or (
+        network.prefixlen == 128 and network.network_address.is_loopback
+    )
+
+
 def too_wide(network: Network) -> bool:
-    """Wider than /16 (IPv4) or /48 (IPv6): the bound COEX-901 sets for a relay population."""
+    """Wider than /16 (IPv4) or /48 (IPv6): the bound COEX-901 sets for a relay population.
+
+    Loopback networks are never too wide, however short their prefix: their clients are the host's
+    own processes (Debian's stock `mynetworks = 127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128`).
+    """
+    if is_loopback(network):
+        return False
     return network.prefixlen < (16 if network.version == 4 else 48)

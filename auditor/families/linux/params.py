@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from auditor.families.linux.defaults import HOST_DEPENDENT, compatibility_level, defaults_for
 
@@ -139,7 +140,15 @@ _LIST_SPLIT = re.compile(r"[\s,]+")
 
 
 def split_list(value: str) -> list[str]:
-    """A Postfix list value (commas and/or blanks), `{ ... }` groups kept whole."""
+    """A Postfix list value (commas and/or blanks), `{ ... }` groups kept whole.
+
+    Memoized (`_split`): routing a probe splits the same few settings again and again.
+    """
+    return list(_split(value))
+
+
+@lru_cache(maxsize=4096)
+def _split(value: str) -> tuple[str, ...]:
     tokens: list[str] = []
     i = 0
     current: list[str] = []
@@ -159,7 +168,7 @@ def split_list(value: str) -> list[str]:
         i += 1
     if current:
         tokens.append("".join(current))
-    return tokens
+    return tuple(tokens)
 
 
 @dataclass(frozen=True, slots=True)

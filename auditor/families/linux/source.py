@@ -3,12 +3,14 @@
 `LinuxExportSource` yields the raw records of `raw.host_records` (kinds postfix_host,
 postfix_service, postfix_map, dovecot_host, dovecot_passdb, dovecot_userdb). Every file is parsed
 before anything is yielded, so a damaged file stops the pass (exit 2) without half a host handed on.
-A folder holding both Windows POP3 files and Linux files is ambiguous and refused (`detect_family`).
+A folder holding the files of another kind of host too is ambiguous and refused, by the same test
+that `auditor.families.pop3_kind` applies to a configured folder (`single_export_kind`): this
+source applies it again to what it fetched over SSH.
 
-Staleness: the export script writes its UTC time to `EXPORT-INFO.txt`; with `max_age` set, an
-export older than that (or one that does not say when it was made) is recorded as stale in
-`LinuxSourceInfo.stale`, which collection health reports. The snapshot is still complete: stale
-is a warning about age, not a failed read.
+Staleness: the export script writes its UTC time to `EXPORT-INFO.txt`; the source records it in
+`SourceInfo.exported_at`, and with `max_age` set, an export older than that (or one that does not
+say when it was made) is recorded as stale (`SourceInfo.stale`, the reason), which collection
+health reports. The snapshot is still complete: stale is a warning about age, not a failed read.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,61 +28,9 @@ from auditor.families.linux.raw import host_records
 from auditor.families.linux.ssh import SshTarget, fetch_export
 from auditor.records import ObjectRecord, SourceInfo
 
-__all__ = ["LINUX_KIND", "WINDOWS_KIND", "LinuxExportSource", "LinuxSourceInfo", "detect_family"]
+__all__ = ["LINUX_KIND", "LinuxExportSource"]
 
 LINUX_KIND = "postfix-dovecot"
-WINDOWS_KIND = "windows"
-_WINDOWS_NAMES = ("metabase.xml", "pop3.reg")
-_LINUX_NAMES = (
-    "postconf-x.txt",
-    "postconf-n.txt",
-    "postconf-m.txt",
-    "postconf-px.txt",
-    "doveconf-n.txt",
-    "doveadm-users.txt",
-    EXPORT_INFO.lower(),
-    "maps",
-    "dovecot-ext",
-)
-
-
-def detect_family(folder: Path) -> str:
-    """`windows` or `postfix-dovecot` from the folder's files; both or neither: `InputFormatError`."""
-    try:
-        names = sorted(p.name for p in Path(folder).iterdir())
-    except OSError as exc:
-        raise InputFormatError(
-            str(folder), f"cannot read the export folder ({exc.strerror or exc})"
-        ) from None
-    windows = [n for n in names if n.lower() in _WINDOWS_NAMES or n.lower().startswith("winpop-")]
-    linux = [n for n in names if n.lower() in _LINUX_NAMES]
-    if windows and linux:
-        raise InputFormatError(
-            str(folder),
-            f"holds both Windows POP3 files ({', '.join(windows[:3])}) and Linux files "
-            f"({', '.join(linux[:3])}); one folder per server",
-        )
-    if linux:
-        return LINUX_KIND
-    if windows:
-        return WINDOWS_KIND
-    raise InputFormatError(str(folder), "no export files of a Windows POP3 server or of a Linux host")
-
-
-@dataclass(slots=True)
-class LinuxSourceInfo(SourceInfo):
-    """`SourceInfo` plus the export's own time and, past `max_age`, why it is stale."""
-
-    exported_at: datetime | None = None
-    stale: str | None = None
-
-    def to_json(self) -> dict[str, object]:
-        data = SourceInfo.to_json(self)
-        data["exported_at"] = (
-            self.exported_at.isoformat().replace("+00:00", "Z") if self.exported_at else None
-        )
-        data["stale"] = self.stale
-        return data
 
 
 class LinuxExportSource:
@@ -107,7 +56,7 @@ class LinuxExportSource:
         self.addresses = tuple(addresses)
         self.max_age = max_age
         self.clock = clock
-        self.info = LinuxSourceInfo(name=f"pop3:{name}", kind="linux-ssh" if ssh else "linux-export")
+        self.info = SourceInfo(name=f"pop3:{name}", kind="linux-ssh" if ssh else "linux-export")
         self.host: LinuxHost | None = None
 
     def collect(self) -> Iterator[ObjectRecord]:
@@ -132,7 +81,9 @@ class LinuxExportSource:
         self.info.complete = True
 
     def _read(self, folder: Path) -> list[ObjectRecord]:
-        detect_family(folder)
+        from auditor.families import single_export_kind
+
+        single_export_kind(folder)
         export = read_linux_export(folder)
         if not (export.has_postfix or export.has_dovecot):
             raise InputFormatError(

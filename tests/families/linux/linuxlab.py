@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from auditor.families.linux.host import LinuxHost
+    from auditor.records import ObjectRecord
 
 REPO = Path(__file__).resolve().parents[3]
 EXPORT_SCRIPT = REPO / "deploy" / "linux" / "export-linux.sh"
@@ -306,3 +307,64 @@ def linux_host(
         shutil.rmtree(out)
     run_export(out, postfix=pf, dovecot=conf)
     return LinuxHost.from_export(read_linux_export(out), name=name, addresses=addresses)
+
+
+# --- whole hosts for the check tests: exported by the real programs, read by the real source ---
+
+DATA = Path(__file__).parent / "data"
+
+
+def export_host(
+    root: Path,
+    name: str,
+    *,
+    main: str | None = None,
+    master: str = STOCK_MASTER,
+    tables: dict[str, str] | None = None,
+    dovecot: str | None = None,
+    dovecot_files: dict[str, str] | None = None,
+    dovecot_conf: Path | None = None,
+) -> Path:
+    """The export folder of one host (under root/name): its Postfix when `main` is given, its Dovecot
+    when `dovecot` is (or `dovecot_conf`, the dovecot.conf of a running Dovecot, whose users the
+    export lists). `{pf}` / `{dc}` in the texts stand for the host's Postfix / Dovecot folders;
+    `tables` without an extension are built with postmap (hash)."""
+    base = root / name
+    pf, dc = base / "postfix", base / "dovecot"
+    pf.mkdir(parents=True, exist_ok=True)
+    dc.mkdir(parents=True, exist_ok=True)
+    if main is not None:
+        for table, text in (tables or {}).items():
+            path = write(pf, table, text.format(pf=pf, dc=dc))
+            if "." not in table:
+                postmap(path)
+        postfix_config(pf, main.format(pf=pf, dc=dc), master)
+    conf = dovecot_conf
+    if dovecot is not None:
+        for file, text in (dovecot_files or {}).items():
+            write(dc, file, text.format(pf=pf, dc=dc))
+        conf = write(dc, "dovecot.conf", dovecot.format(pf=pf, dc=dc))
+    out = base / "export"
+    if out.exists():
+        shutil.rmtree(out)
+    run_export(out, postfix=pf if main is not None else None, dovecot=conf)
+    return out
+
+
+def dovecot_24_export(root: Path, name: str) -> Path:
+    """An export folder holding the hand-written Dovecot 2.4 `doveconf -n` of the documentation
+    (data/doveconf-2.4-docs.txt, marked as such: Debian 12 has no Dovecot 2.4 to run)."""
+    folder = root / name / "export"
+    folder.mkdir(parents=True)
+    shutil.copy(DATA / "doveconf-2.4-docs.txt", folder / "doveconf-n.txt")
+    return folder
+
+
+def records_of(
+    folder: Path, name: str, *, addresses: tuple[str, ...] = ("10.0.0.25",), fqdn: str | None = None
+) -> list[ObjectRecord]:
+    """The raw records the family's source reads from an export folder (what a pass stores)."""
+    from auditor.families.linux.source import LinuxExportSource
+
+    source = LinuxExportSource(name=name, folder=folder, addresses=list(addresses), fqdn=fqdn)
+    return list(source.collect())

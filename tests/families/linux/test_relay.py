@@ -31,9 +31,16 @@ def test_a_wide_mynetworks_reached_through_permit_mynetworks_is_open(tmp_path: P
     result = report(tmp_path, "mynetworks = 127.0.0.0/8, 10.0.0.0/8, [2001:db8::]/32\n")
     assert result.outside.verdict is RelayVerdict.NOT_OPEN
     assert result.inside.verdict is RelayVerdict.OPEN
-    assert result.wide_networks == ("127.0.0.0/8", "10.0.0.0/8", "[2001:db8::]/32")
+    assert result.wide_networks == ("10.0.0.0/8", "[2001:db8::]/32")
     assert result.verdict is RelayVerdict.OPEN
     assert "10.0.0.0/8" in result.reason
+
+
+def test_debians_stock_loopback_mynetworks_is_not_too_wide(tmp_path: Path) -> None:
+    """Loopback reaches only the host's own processes, whatever its prefix (Debian's main.cf)."""
+    result = report(tmp_path, "mynetworks = 127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128\n")
+    assert result.inside.verdict is RelayVerdict.OPEN
+    assert (result.wide_networks, result.verdict) == ((), RelayVerdict.NOT_OPEN)
 
 
 def test_a_narrow_mynetworks_is_not_open(tmp_path: Path) -> None:

@@ -12,12 +12,13 @@ from linuxlab import linux_host, postfix_config, run_export, write
 
 from auditor.config import parse_config
 from auditor.errors import InputFormatError
-from auditor.families.linux.configured import linux_source, server_kind
+from auditor.families import discover_families, pop3_kind, single_export_kind
+from auditor.families.linux.configured import linux_source
 from auditor.families.linux.domains import hosted_domains
 from auditor.families.linux.raw import LINUX_KINDS, host_from_records, host_records
 from auditor.families.linux.relay import relay_report
 from auditor.families.linux.route import route_address
-from auditor.families.linux.source import LinuxExportSource, detect_family
+from auditor.families.linux.source import LinuxExportSource
 from auditor.records import ObjectRecord
 
 MAIN = """\
@@ -101,7 +102,9 @@ def test_records_of_every_kind_with_stable_keys(export: Path) -> None:
     assert source.info.objects == len(records)
     assert "pop3:LNX01:postconf-x.txt" in source.info.coverage
     assert source.info.exported_at is not None
-    assert source.info.to_json()["stale"] is None
+    assert source.info.to_json()["exported_at"] == source.info.exported_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert source.info.stale is None
+    assert "stale" not in source.info.to_json()
 
 
 def test_records_rebuild_the_same_host(export: Path) -> None:
@@ -149,7 +152,9 @@ def test_a_folder_with_windows_and_linux_files_is_refused(export: Path) -> None:
     with pytest.raises(InputFormatError) as caught:
         collect(export)
     assert caught.value.location == str(export)
-    assert "both Windows POP3 files" in caught.value.problem
+    assert "several kinds of host" in caught.value.problem
+    assert "windows: MetaBase.xml" in caught.value.problem
+    assert "postfix-dovecot: EXPORT-INFO.txt" in caught.value.problem
 
 
 def test_a_folder_with_only_the_export_time_is_refused(tmp_path: Path, export: Path) -> None:
@@ -161,15 +166,14 @@ def test_a_folder_with_only_the_export_time_is_refused(tmp_path: Path, export: P
 
 
 def test_family_is_told_from_the_files(tmp_path: Path, export: Path) -> None:
-    assert detect_family(export) == "postfix-dovecot"
+    assert single_export_kind(export) == "postfix-dovecot"
     windows = tmp_path / "win"
     windows.mkdir()
     (windows / "winpop-list.txt").write_text("x", encoding="utf-8")
-    assert detect_family(windows) == "windows"
+    assert single_export_kind(windows) == "windows"
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(InputFormatError, match="no export files"):
-        detect_family(empty)
+    assert single_export_kind(empty) is None
 
 
 def test_a_damaged_file_stops_the_source_with_file_and_line(export: Path) -> None:
@@ -194,6 +198,7 @@ def test_an_export_older_than_max_age_is_stale(export: Path) -> None:
     source, _ = collect(export, max_age=timedelta(days=2), clock=lambda: exported + timedelta(days=3))
     assert source.info.stale is not None
     assert "older than max_age 2d" in source.info.stale
+    assert source.info.to_json()["stale"] == source.info.stale
     assert source.info.complete
     fresh, _ = collect(export, max_age=timedelta(days=2), clock=lambda: exported + timedelta(hours=1))
     assert fresh.info.stale is None
@@ -217,8 +222,9 @@ def test_config_keys_choose_the_source(tmp_path: Path, export: Path) -> None:
         path=tmp_path / "auditor.toml",
     )
     first, second = config.pop3_server
-    assert server_kind(first) == "postfix-dovecot"
-    assert server_kind(second) == "postfix-dovecot"
+    families = discover_families()
+    assert pop3_kind(first, families) == "postfix-dovecot"
+    assert (second.kind, pop3_kind(second, families)) == ("postfix-dovecot", "postfix-dovecot")
     source = linux_source(first)
     assert (source.folder, source.max_age) == (export, timedelta(days=2))
     remote = linux_source(second)
@@ -227,7 +233,7 @@ def test_config_keys_choose_the_source(tmp_path: Path, export: Path) -> None:
     assert remote.info.kind == "linux-ssh"
 
 
-def test_a_mixed_folder_goes_to_the_linux_source_which_refuses_it(tmp_path: Path, export: Path) -> None:
+def test_a_mixed_folder_is_refused_whatever_kind_says(tmp_path: Path, export: Path) -> None:
     (export / "pop3.reg").write_text("x", encoding="utf-8")
     config = parse_config(
         {
@@ -239,10 +245,13 @@ def test_a_mixed_folder_goes_to_the_linux_source_which_refuses_it(tmp_path: Path
         path=tmp_path / "auditor.toml",
     )
     mixed, missing = config.pop3_server
-    assert server_kind(mixed) == "postfix-dovecot"
-    assert server_kind(missing) == "windows"
-    with pytest.raises(InputFormatError, match="both Windows POP3 files"):
-        list(linux_source(mixed).collect())
+    families = discover_families()
+    with pytest.raises(InputFormatError, match="several kinds of host") as caught:
+        pop3_kind(mixed, families)
+    assert caught.value.location == str(export)
+    assert pop3_kind(missing, families) == "windows"
+    with pytest.raises(InputFormatError, match="several kinds of host"):
+        list(linux_source(mixed.model_copy(update={"kind": "postfix-dovecot"})).collect())
 
 
 def test_postfix_only_from_postconf_n(tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ touched its *evidence*, the stored objects its verdict depends on, at either end
   `auditor recheck` rebuilds it). A connector deleted in the period is in the earlier, passing
   verdict's evidence of a new COEX-601 failure, not in the failure's own.
 
-The cost is bounded: at most the two end snapshots are rebuilt, each only if a finding needs it,
-and on each only the checks with such findings run (`Explanation.rebuilt`, `.rechecked`).
+The cost is bounded: only the two end snapshots are rebuilt, each only if a finding needs it, and
+on each only the checks with such findings run (`Explanation.rebuilt`, `.rechecked`). Telling the
+date apart runs those checks once more, on the end where the finding fails, for the findings
+nothing else explained.
 
 Findings that share their causes (the same set of changes) form a group, biggest first ("13 new
 COEX-303 failures, 1 change: SMTP connector 'To POP01' removed"). A finding whose evidence did not
@@ -19,8 +21,9 @@ change while its verdict did gets a `reason` instead, from what each snapshot re
 checked it (`store.checked_with`, `auditor.provenance`), in this order: its waiver expired; the
 check did not run at the other end (added, or removed / disabled), was skipped there, or raised
 there; the check's code changed; auditor was upgraded; the configuration the checks read changed;
-the other end did not record what checked it; none of these (the date, or data outside the
-recorded evidence). Causes are object-level: any change to an evidence object counts, since a
+the other end did not record what checked it; the date (judged at the other end's date, the
+failing verdict passes: a support end date went by); none of these (data outside the recorded
+evidence). Causes are object-level: any change to an evidence object counts, since a
 verdict's evidence names objects, not the attributes the check read.
 """
 
@@ -66,8 +69,8 @@ class Explainer:
 class Explanation:
     """Per (section, fingerprint): the causes and, when there is none, the reason; the groups.
 
-    `rebuilt` lists the snapshots rebuilt from the store, `rechecked` the checks run on each:
-    what the explanation cost.
+    `rebuilt` lists the snapshots rebuilt from the store (once per use), `rechecked` the checks run
+    on each for evidence, `redated` those run again at the other end's date: what it cost.
     """
 
     causes: dict[tuple[str, str], list[Cause]] = field(default_factory=dict)
@@ -75,6 +78,7 @@ class Explanation:
     groups: list[CauseGroup] = field(default_factory=list)
     rebuilt: list[int] = field(default_factory=list)
     rechecked: dict[int, list[str]] = field(default_factory=dict)
+    redated: dict[int, list[str]] = field(default_factory=dict)
 
 
 def explain(
@@ -114,7 +118,6 @@ def explain(
         if wanted[snapshot.id]
     }
     checked = {first.id: store.checked_with(first.id), last.id: store.checked_with(last.id)}
-    members: dict[tuple[object, ...], list[tuple[GroupedFinding, list[Cause], Reason | None]]] = {}
     for section in SECTIONS:
         for finding in sections.get(section, ()):
             keys = {
@@ -127,11 +130,18 @@ def explain(
                 key=lambda c: (_CHANGE_ORDER[c.change], c.kind, c.dn.casefold(), c.key),
             )
             explanation.causes[(section, finding.fingerprint)] = causes
-            reason = None
-            group_key: tuple[object, ...] = ("changes", *(c.key for c in causes))
             if not causes:
-                reason = _reason(section, finding, first, last, checked, at_first)
-                explanation.reasons[(section, finding.fingerprint)] = reason
+                explanation.reasons[(section, finding.fingerprint)] = _reason(
+                    section, finding, first, last, checked, at_first
+                )
+    _tell_the_date(store, explainer, first, last, sections, explanation)
+    members: dict[tuple[object, ...], list[tuple[GroupedFinding, list[Cause], Reason | None]]] = {}
+    for section in SECTIONS:
+        for finding in sections.get(section, ()):
+            causes = explanation.causes[(section, finding.fingerprint)]
+            reason = explanation.reasons.get((section, finding.fingerprint))
+            group_key: tuple[object, ...] = ("changes", *(c.key for c in causes))
+            if reason is not None:
                 group_key = ("reason", reason.code, reason.text)
             member = GroupedFinding(
                 section=section,
@@ -143,6 +153,48 @@ def explain(
             members.setdefault(group_key, []).append((member, causes, reason))
     explanation.groups = _groups(members.values())
     return explanation
+
+
+def _tell_the_date(
+    store: HistoryStore,
+    explainer: Explainer,
+    first: SnapshotInfo,
+    last: SnapshotInfo,
+    sections: Mapping[Section, Sequence[FindingRecord]],
+    explanation: Explanation,
+) -> None:
+    """Turn "unexplained" into "date" where judging the failing end at the other end's date passes.
+
+    A check may depend on the date alone (COEX-904: a support end date); re-running it at the end
+    where the finding fails, dated as the other end, tells that apart from everything else.
+    """
+    wanted: dict[int, dict[str, set[str]]] = {first.id: {}, last.id: {}}
+    for section in SECTIONS:
+        for finding in sections.get(section, ()):
+            reason = explanation.reasons.get((section, finding.fingerprint))
+            if reason is not None and reason.code == "unexplained":
+                failing_at = first if section == "resolved" else last
+                wanted[failing_at.id].setdefault(finding.check, set()).add(finding.fingerprint)
+    for snapshot, other in ((first, last), (last, first)):
+        if not wanted[snapshot.id]:
+            continue
+        verdicts = _verdicts(store, explainer, snapshot, wanted[snapshot.id], explanation, as_of=other)
+        explanation.redated[snapshot.id] = sorted(wanted[snapshot.id])
+        for section in SECTIONS:
+            for finding in sections.get(section, ()):
+                key = (section, finding.fingerprint)
+                reason = explanation.reasons.get(key)
+                failing_at = first if section == "resolved" else last
+                if reason is None or reason.code != "unexplained" or failing_at.id != snapshot.id:
+                    continue
+                status = verdicts.get(finding.fingerprint)
+                if status is None or status[0] is Status.PASS:
+                    explanation.reasons[key] = Reason(
+                        code="date",
+                        text=f"{finding.check} depends on the date: judged as of "
+                        f"{other.taken_at.date().isoformat()} (the day of snapshot {other.id}), snapshot "
+                        f"{snapshot.id} passes, so a date the check names went by in between",
+                    )
 
 
 def _evidence(
@@ -167,14 +219,29 @@ def _recompute(
     explanation: Explanation,
 ) -> dict[str, tuple[ObjectRef, ...]]:
     """fingerprint -> evidence of today's verdict at a stored snapshot, for the wanted findings only."""
+    verdicts = _verdicts(store, explainer, snapshot, wanted, explanation)
+    explanation.rechecked[snapshot.id] = sorted(c for c in wanted if any(s.id == c for s in explainer.checks))
+    return {key: evidence for key, (_, evidence) in verdicts.items()}
+
+
+def _verdicts(
+    store: HistoryStore,
+    explainer: Explainer,
+    snapshot: SnapshotInfo,
+    wanted: Mapping[str, set[str]],
+    explanation: Explanation,
+    *,
+    as_of: SnapshotInfo | None = None,
+) -> dict[str, tuple[Status, tuple[ObjectRef, ...]]]:
+    """fingerprint -> (status, evidence) of today's checks at a stored snapshot, judged at its own
+    date (or `as_of`'s), for the wanted findings only; only the checks named in `wanted` run."""
     specs = [spec for spec in explainer.checks if spec.id in wanted]
     if not specs:
         return {}
     snap = rebuild_snapshot(store, explainer.config, snapshot)
-    snap.as_of = snapshot.taken_at.date()
+    snap.as_of = (as_of or snapshot).taken_at.date()
     explanation.rebuilt.append(snapshot.id)
-    explanation.rechecked[snapshot.id] = [spec.id for spec in specs]
-    found: dict[str, tuple[ObjectRef, ...]] = {}
+    found: dict[str, tuple[Status, tuple[ObjectRef, ...]]] = {}
     gc.freeze()  # as run_checks does: the snapshot is large and free of cycles
     try:
         for spec in specs:
@@ -182,7 +249,7 @@ def _recompute(
             for verdict in verdicts:
                 key = fingerprint(spec.id, verdict.subject)
                 if key in wanted[spec.id]:
-                    found[key] = verdict.evidence
+                    found[key] = (verdict.status, verdict.evidence)
     finally:
         gc.unfreeze()
     return found
@@ -279,8 +346,8 @@ def _reason(
         return Reason(code="not-recorded", text=text)
     return Reason(
         code="unexplained",
-        text="none of its evidence, the check, auditor or the configuration changed: the date, "
-        "or data outside the objects it names, decided",
+        text="none of its evidence, the check, auditor, the configuration or the date made the "
+        "difference: data outside the objects it names did",
     )
 
 

@@ -134,6 +134,7 @@ ReasonCode = Literal[
     "auditor-upgraded",
     "config-changed",
     "not-recorded",
+    "date",
     "unexplained",
 ]
 

@@ -156,6 +156,7 @@ REASON_LABELS = {
     "auditor-upgraded": "auditor upgraded",
     "config-changed": "configuration changed",
     "not-recorded": "not recorded",
+    "date": "the date",
     "unexplained": "no change found",
 }
 

@@ -27,6 +27,7 @@ from auditor.config import AuditorConfig, load_config
 from auditor.diff import diff_snapshots
 from auditor.documents import DriftReport
 from auditor.drift import build_drift_report
+from auditor.mail import MailSettings, build_report_message
 from auditor.model import Snapshot
 from auditor.registry import CheckSpec, Finding, discover_checks
 from auditor.reports.render import render_drift_report
@@ -346,6 +347,19 @@ def test_every_format_shows_the_causes(contoso: Path) -> None:
     assert '<div class="change">SMTP connector &#39;To POP01&#39; removed</div>' in html
     assert "Why: user &#39;Dave Dunn&#39; changed (targetAddress)" in html
     assert html.index('id="causes"') < html.index('id="new"')
+
+    # The weekly e-mail: both alternatives say why, and its JSON attachment carries the groups.
+    settings = MailSettings(
+        smtp_url="smtp://mail.contoso.com", sender="auditor@contoso.com", recipients=("a@b.c",)
+    )
+    message = build_report_message(document, settings)
+    plain_part, rich_part = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain_part is not None and rich_part is not None
+    plain, rich = plain_part.get_content(), rich_part.get_content()
+    assert "SMTP connector 'To POP01' removed" in plain
+    assert "SMTP connector &#39;To POP01&#39; removed" in rich
+    [attachment] = message.iter_attachments()
+    assert json.loads(attachment.get_content())["cause_groups"] == document.to_json()["cause_groups"]
 
 
 def test_without_an_explainer_nothing_is_added(contoso: Path) -> None:

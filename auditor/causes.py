@@ -33,6 +33,8 @@ import gc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from opentelemetry import trace
+
 from auditor.config import AuditorConfig
 from auditor.documents import (
     Cause,
@@ -54,6 +56,7 @@ from auditor.store import CheckedWith, HistoryStore
 __all__ = ["SECTIONS", "Explainer", "Explanation", "explain"]
 
 SECTIONS: tuple[Section, ...] = ("new", "reopened", "resolved")
+_tracer = trace.get_tracer("auditor.causes")
 _CHANGE_ORDER = {"removed": 0, "added": 1, "changed": 2}
 
 

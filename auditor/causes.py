@@ -100,6 +100,22 @@ def explain(
     stored at `first`; `objects` are the object changes between the two snapshots (with their
     origins); `at_first` every finding stored at `first` (for expired waivers), read when None.
     """
+    with _tracer.start_as_current_span("causes") as span:
+        explanation = _explain(store, first, last, sections, objects, explainer, at_first)
+        span.set_attribute("auditor.causes.groups", len(explanation.groups))
+        span.set_attribute("auditor.causes.rebuilt", len(explanation.rebuilt))
+        return explanation
+
+
+def _explain(
+    store: HistoryStore,
+    first: SnapshotInfo,
+    last: SnapshotInfo,
+    sections: Mapping[Section, Sequence[FindingRecord]],
+    objects: ObjectChanges,
+    explainer: Explainer,
+    at_first: Mapping[str, FindingRecord] | None,
+) -> Explanation:
     explanation = Explanation()
     if not any(sections.get(s) for s in SECTIONS):
         return explanation

@@ -32,6 +32,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from opentelemetry import trace
 
@@ -182,10 +183,11 @@ def _tell_the_date(
     sections: Mapping[Section, Sequence[FindingRecord]],
     explanation: Explanation,
 ) -> None:
-    """Turn "unexplained" into "date" where judging the failing end at the other end's date passes.
+    """Turn "unexplained" into "date" where today's check fails the failing end as of its own day
+    and passes it as of the other end's day.
 
     A check may depend on the date alone (COEX-904: a support end date); re-running it at the end
-    where the finding fails, dated as the other end, tells that apart from everything else.
+    where the finding fails, dated as each end, tells that apart from everything else.
     """
     wanted: dict[int, dict[str, set[str]]] = {first.id: {}, last.id: {}}
     for section in SECTIONS:
@@ -197,7 +199,10 @@ def _tell_the_date(
     for snapshot, other in ((first, last), (last, first)):
         if not wanted[snapshot.id]:
             continue
-        verdicts = _verdicts(store, explainer, snapshot, wanted[snapshot.id], explanation, as_of=other)
+        own_day, other_day = snapshot.taken_at.date(), other.taken_at.date()
+        judged = _verdicts(
+            store, explainer, snapshot, wanted[snapshot.id], explanation, dates=(own_day, other_day)
+        )
         explanation.redated[snapshot.id] = sorted(wanted[snapshot.id])
         for section in SECTIONS:
             for finding in sections.get(section, ()):
@@ -206,8 +211,9 @@ def _tell_the_date(
                 failing_at = first if section == "resolved" else last
                 if reason is None or reason.code != "unexplained" or failing_at.id != snapshot.id:
                     continue
-                status = verdicts.get(finding.fingerprint)
-                if status is None or status[0] is Status.PASS:
+                failing = judged[own_day].get(finding.fingerprint, (Status.PASS, ()))[0] is not Status.PASS
+                then = judged[other_day].get(finding.fingerprint)
+                if own_day != other_day and failing and (then is None or then[0] is Status.PASS):
                     explanation.reasons[key] = Reason(
                         code="date",
                         text=f"{finding.check} depends on the date: judged as of "
@@ -238,7 +244,7 @@ def _recompute(
     explanation: Explanation,
 ) -> dict[str, tuple[ObjectRef, ...]]:
     """fingerprint -> evidence of today's verdict at a stored snapshot, for the wanted findings only."""
-    verdicts = _verdicts(store, explainer, snapshot, wanted, explanation)
+    [verdicts] = _verdicts(store, explainer, snapshot, wanted, explanation).values()
     explanation.rechecked[snapshot.id] = sorted(c for c in wanted if any(s.id == c for s in explainer.checks))
     return {key: evidence for key, (_, evidence) in verdicts.items()}
 
@@ -250,25 +256,28 @@ def _verdicts(
     wanted: Mapping[str, set[str]],
     explanation: Explanation,
     *,
-    as_of: SnapshotInfo | None = None,
-) -> dict[str, tuple[Status, tuple[ObjectRef, ...]]]:
-    """fingerprint -> (status, evidence) of today's checks at a stored snapshot, judged at its own
-    date (or `as_of`'s), for the wanted findings only; only the checks named in `wanted` run."""
+    dates: Sequence[date] = (),
+) -> dict[date, dict[str, tuple[Status, tuple[ObjectRef, ...]]]]:
+    """date -> fingerprint -> (status, evidence) of today's checks at a stored snapshot, judged as
+    of each of `dates` (default: its own day), for the wanted findings only; only the checks named
+    in `wanted` run, on one rebuild of the snapshot."""
     specs = [spec for spec in explainer.checks if spec.id in wanted]
+    dates = dates or (snapshot.taken_at.date(),)
+    found: dict[date, dict[str, tuple[Status, tuple[ObjectRef, ...]]]] = {day: {} for day in dates}
     if not specs:
-        return {}
+        return found
     snap = rebuild_snapshot(store, explainer.config, snapshot)
-    snap.as_of = (as_of or snapshot).taken_at.date()
     explanation.rebuilt.append(snapshot.id)
-    found: dict[str, tuple[Status, tuple[ObjectRef, ...]]] = {}
     gc.freeze()  # as run_checks does: the snapshot is large and free of cycles
     try:
-        for spec in specs:
-            _, _, verdicts = evaluate(spec, snap)
-            for verdict in verdicts:
-                key = fingerprint(spec.id, verdict.subject)
-                if key in wanted[spec.id]:
-                    found[key] = (verdict.status, verdict.evidence)
+        for day in dates:
+            snap.as_of = day
+            for spec in specs:
+                _, _, verdicts = evaluate(spec, snap)
+                for verdict in verdicts:
+                    key = fingerprint(spec.id, verdict.subject)
+                    if key in wanted[spec.id]:
+                        found[day][key] = (verdict.status, verdict.evidence)
     finally:
         gc.unfreeze()
     return found

@@ -31,6 +31,7 @@ from auditor.secrets import scrub
 from auditor.terminal import printable
 
 if TYPE_CHECKING:
+    from auditor.causes import Explainer
     from auditor.documents import DiffDocument, DriftReport
     from auditor.run import PassResult
 
@@ -314,8 +315,17 @@ def diff(
     config = _config(config_path, sample)
     _check_output(output, config)
     store = open_store(config)
-    document = diff_snapshots(store, from_ref, to_ref)
+    document = diff_snapshots(store, from_ref, to_ref, explainer=_explainer(config))
     _emit(render_diff(document, fmt, color=_color(output)), output)
+
+
+def _explainer(config: AuditorConfig) -> Explainer:
+    """Today's config and enabled checks: what the causes of finding changes are recomputed with."""
+    from auditor.causes import Explainer
+    from auditor.registry import discover_checks
+
+    disabled = set(config.checks.disabled)
+    return Explainer(config, [spec for spec in discover_checks() if spec.id not in disabled])
 
 
 @main.command()
@@ -358,7 +368,12 @@ def _drift_document(config: AuditorConfig, period: timedelta) -> DriftReport:
     store = open_store(config)
     waivers = [(w.check, w.subject, w.reason, w.expires) for w in config.checks.waiver]
     return build_drift_report(
-        store, since=period, now=datetime.now(UTC), waivers=waivers, organization=config.organization
+        store,
+        since=period,
+        now=datetime.now(UTC),
+        waivers=waivers,
+        organization=config.organization,
+        explainer=_explainer(config),
     )
 
 

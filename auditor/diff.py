@@ -14,7 +14,12 @@ set of items it decodes to: a receive connector's `nTSecurityDescriptor` diffs a
 (ACEs in SDDL), not as base64 bytes. Volatile attributes never show, and an object
 whose only differences are ignored ones is not reported at all.
 
-Findings are matched by fingerprint (check id + subject): new, resolved and persisting.
+Findings are matched by fingerprint (check id + subject): new, resolved and persisting. One waived
+at `from` and failing at `to` (its waiver expired) is new: it was accepted then, a failure now.
+
+Causes: with an `Explainer` (today's config and checks; `auditor diff` passes one), each new and
+resolved finding carries its `causes`, the object changes that touched its evidence at either end,
+or a `reason`, and `cause_groups` groups findings by shared causes (`auditor.causes`).
 
 Attribution: where the store holds the origins of a change (live LDAP sources, `store.origins`),
 each changed attribute carries `"origin": {"time", "dc", "version"}` (the `dn` change: the last
@@ -27,6 +32,7 @@ The result is a typed `DiffDocument` (`auditor.documents`); its `to_json()` is t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from auditor.attribution import ORIGIN_CREATED, ORIGIN_DN, Origin
 from auditor.documents import (
@@ -38,14 +44,19 @@ from auditor.documents import (
     ObjectChanges,
     ObjectEntry,
     OriginEntry,
+    Section,
     SetChange,
     SnapshotRef,
     ValueChange,
 )
 from auditor.families import attribute_traits
 from auditor.records import VOLATILE_ATTRIBUTES, ObjectRecord
+from auditor.registry import Status
 from auditor.results import FindingRecord, SnapshotInfo, isoformat
 from auditor.store import HistoryStore, ObjectOrigins
+
+if TYPE_CHECKING:
+    from auditor.causes import Explainer
 
 __all__ = [
     "DIFF_SCHEMA",
@@ -62,30 +73,64 @@ _PROXY = "proxyaddresses"
 
 
 def diff_snapshots(
-    store: HistoryStore, from_ref: str | int | None = None, to_ref: str | int | None = None
+    store: HistoryStore,
+    from_ref: str | int | None = None,
+    to_ref: str | int | None = None,
+    *,
+    explainer: Explainer | None = None,
 ) -> DiffDocument:
-    """The `auditor.diff/1` document between two complete snapshots (default: previous -> latest).
+    """The `auditor.diff/1` document between two complete snapshots (default: previous -> latest);
+    with `explainer`, the causes of its new and resolved findings too.
 
     Raises SnapshotError when a reference does not resolve or names an incomplete snapshot.
     """
     before = store.resolve("previous" if from_ref is None else from_ref, purpose="diffed")
     after = store.resolve("latest" if to_ref is None else to_ref, purpose="diffed")
-    return diff_between(store, before, after)
+    return diff_between(store, before, after, explainer=explainer)
 
 
-def diff_between(store: HistoryStore, before: SnapshotInfo, after: SnapshotInfo) -> DiffDocument:
+def diff_between(
+    store: HistoryStore, before: SnapshotInfo, after: SnapshotInfo, *, explainer: Explainer | None = None
+) -> DiffDocument:
     """The `auditor.diff/1` document between two saved snapshots, already resolved.
 
     A pass diffs its own snapshot against the last complete one before it is published (marked
     complete), which is why this takes snapshots rather than references.
     """
     changes = store.object_changes(before.id, after.id)
-    return DiffDocument(
-        source=snapshot_ref(before),
-        target=snapshot_ref(after),
-        objects=diff_objects(changes.before, changes.after, store.origins_between(before.id, after.id)),
-        findings=diff_findings(store.load_findings(before.id), store.load_findings(after.id)),
+    objects = diff_objects(changes.before, changes.after, store.origins_between(before.id, after.id))
+    old, new = store.load_findings(before.id), store.load_findings(after.id)
+    findings = diff_findings(old, new)
+    document = DiffDocument(
+        source=snapshot_ref(before), target=snapshot_ref(after), objects=objects, findings=findings
     )
+    if explainer is None:
+        return document
+    # Imported here: auditor.causes rebuilds snapshots through auditor.run, which imports this module.
+    from auditor.causes import explain
+
+    at_from = {f.fingerprint: f for f in old}
+    at_to = {f.fingerprint: f for f in new}
+    records: dict[Section, list[FindingRecord]] = {
+        "new": [at_to[f.fingerprint] for f in findings.new],
+        "resolved": [at_from[f.fingerprint] for f in findings.resolved],
+    }
+    explained = explain(store, before, after, records, objects, explainer, at_first=at_from)
+
+    def entries(section: str, listed: list[FindingChange]) -> list[FindingChange]:
+        updated = []
+        for entry in listed:
+            key = (section, entry.fingerprint)
+            update: dict[str, object] = {"causes": explained.causes.get(key, [])}
+            if key in explained.reasons:
+                update["reason"] = explained.reasons[key]
+            updated.append(entry.model_copy(update=update))
+        return updated
+
+    explained_findings = findings.model_copy(
+        update={"new": entries("new", findings.new), "resolved": entries("resolved", findings.resolved)}
+    )
+    return document.model_copy(update={"findings": explained_findings, "cause_groups": explained.groups})
 
 
 def snapshot_ref(info: SnapshotInfo) -> SnapshotRef:
@@ -167,13 +212,18 @@ def attribute_changes(before: ObjectRecord, after: ObjectRecord) -> dict[str, At
 
 
 def diff_findings(before: Iterable[FindingRecord], after: Iterable[FindingRecord]) -> FindingChanges:
-    """new / resolved / persisting findings between two snapshots, matched by fingerprint."""
+    """new / resolved / persisting findings between two snapshots, matched by fingerprint (a
+    waiver that expired in between makes its finding new)."""
     old = {f.fingerprint: f for f in before}
     new = {f.fingerprint: f for f in after}
+
+    def appeared(fp: str, finding: FindingRecord) -> bool:
+        return fp not in old or (old[fp].status is Status.WAIVED and finding.failing)
+
     return FindingChanges(
-        new=_sorted_findings(f for fp, f in new.items() if fp not in old),
+        new=_sorted_findings(f for fp, f in new.items() if appeared(fp, f)),
         resolved=_sorted_findings(f for fp, f in old.items() if fp not in new),
-        persisting=_sorted_findings(f for fp, f in new.items() if fp in old),
+        persisting=_sorted_findings(f for fp, f in new.items() if not appeared(fp, f)),
     )
 
 

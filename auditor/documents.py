@@ -16,7 +16,7 @@ to become JSON: `to_json()` gives the JSON value, `dumps()` below the text every
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -29,6 +29,8 @@ __all__ = [
     "DIFF_SCHEMA",
     "REPORT_SCHEMA",
     "AttributeChange",
+    "Cause",
+    "CauseGroup",
     "ChainEntry",
     "Collection",
     "Delivery",
@@ -39,11 +41,13 @@ __all__ = [
     "DriftReport",
     "FindingChange",
     "FindingChanges",
+    "GroupedFinding",
     "MissedDelivery",
     "ObjectChanges",
     "ObjectEntry",
     "OriginEntry",
     "Period",
+    "Reason",
     "RunResult",
     "SetChange",
     "SnapshotHealth",
@@ -107,17 +111,6 @@ class SnapshotRef(_Part):
     taken_at: str
 
 
-class FindingChange(_Part):
-    """A finding as the diff lists it: identity (check, subject, fingerprint) and its verdict."""
-
-    check: str
-    subject: str
-    status: Status
-    severity: Severity
-    message: str
-    fingerprint: str
-
-
 class OriginEntry(_Part):
     """The last originating write of a change (live LDAP replication metadata): `auditor.attribution`.
 
@@ -127,6 +120,79 @@ class OriginEntry(_Part):
     time: str
     dc: str
     version: int
+
+
+ChangeKind = Literal["added", "removed", "changed"]
+Section = Literal["new", "reopened", "resolved"]
+ReasonCode = Literal[
+    "waiver-expired",
+    "check-added",
+    "check-removed",
+    "check-skipped",
+    "check-error",
+    "check-changed",
+    "auditor-upgraded",
+    "config-changed",
+    "not-recorded",
+    "date",
+    "unexplained",
+]
+
+
+class Cause(_Part):
+    """An object change of the period that touched a finding's evidence at either end of it
+    (`auditor.causes`): the object, how it changed, which attributes (a changed object's), and
+    the `origin` of the change where the source could tell (for a changed object, the newest of
+    its changed attributes' origins)."""
+
+    kind: str
+    key: str
+    dn: str
+    change: ChangeKind
+    attributes: list[str]
+    origin: OriginEntry | None = None
+
+
+class Reason(_Part):
+    """Why a verdict changed while none of its evidence did: `code` for scripts, `text` for people."""
+
+    code: ReasonCode
+    text: str
+
+
+class FindingChange(_Part):
+    """A finding as the diff lists it: identity (check, subject, fingerprint) and its verdict.
+
+    A new, reopened or resolved one carries its `causes` when the producer explained the changes
+    (`auditor diff` and `auditor report` do), and a `reason` when `causes` is empty.
+    """
+
+    check: str
+    subject: str
+    status: Status
+    severity: Severity
+    message: str
+    fingerprint: str
+    causes: list[Cause] | None = None
+    reason: Reason | None = None
+
+
+class GroupedFinding(_Part):
+    """A finding named in a cause group: which list it is in, and its identity."""
+
+    section: Section
+    check: str
+    severity: Severity
+    subject: str
+    fingerprint: str
+
+
+class CauseGroup(_Part):
+    """Findings that share their causes (the same set of changes) or, without one, their reason."""
+
+    changes: list[Cause]
+    reason: Reason | None = None
+    findings: list[GroupedFinding]
 
 
 class ValueChange(_Part):
@@ -180,7 +246,8 @@ class FindingChanges(_Part):
 
 
 class DiffDocument(_TopLevel):
-    """`auditor diff`: what changed between two complete snapshots."""
+    """`auditor diff`: what changed between two complete snapshots; `cause_groups` (and each new or
+    resolved finding's `causes` / `reason`) when the producer explained the changes."""
 
     SCHEMA: ClassVar[str] = DIFF_SCHEMA
 
@@ -188,6 +255,7 @@ class DiffDocument(_TopLevel):
     target: SnapshotRef = Field(alias="to")
     objects: ObjectChanges
     findings: FindingChanges
+    cause_groups: list[CauseGroup] | None = None
 
 
 # -- auditor.report/1 -----------------------------------------------------------------------------
@@ -301,7 +369,8 @@ class DriftReport(_TopLevel):
 
     `trend` and `chain` (the 12-week chart's numbers, the hash chain's newest digest) are written
     when the producer set them: `build_drift_report` always does, `chain` being null before the
-    first sealed snapshot.
+    first sealed snapshot. `cause_groups` (and `causes` / `reason` on the new, reopened and resolved
+    findings) when the producer explained the changes (`auditor.causes`), biggest group first.
     """
 
     SCHEMA: ClassVar[str] = REPORT_SCHEMA
@@ -319,3 +388,4 @@ class DriftReport(_TopLevel):
     delivery: Delivery
     trend: Trend | None = None
     chain: ChainEntry | None = None
+    cause_groups: list[CauseGroup] | None = None

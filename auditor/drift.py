@@ -19,7 +19,14 @@ inside it), and `to`, the latest complete one. Between them:
 
 A finding counts as present in a snapshot when it was stored there, that is in any non-passing
 status (`fail`, `error` or `waived`); its `status` field says which. Findings waived at `to` are
-listed under `waived`, not as new, reopened or still failing.
+listed under `waived`, not as new, reopened or still failing; one waived at `from` and failing at
+`to` (its waiver expired) is new (or reopened), not still failing: it was accepted then and is a
+failure now.
+
+With an `Explainer` (today's config and checks: the CLI always passes one), each new, reopened
+and resolved finding carries its `causes`, the period's object changes that touched its evidence
+at either end, or a `reason` when there is none, and `cause_groups` groups the findings by shared
+causes, biggest first (`auditor.causes`).
 
 The result is a typed `DriftReport` (`auditor.documents`); its `to_json()` is the published JSON.
 """
@@ -29,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
+from auditor.causes import SECTIONS, Explainer, Explanation, explain
 from auditor.diff import diff_objects, snapshot_ref
 from auditor.documents import (
     REPORT_SCHEMA,
@@ -41,6 +49,7 @@ from auditor.documents import (
     MissedDelivery,
     ObjectChanges,
     Period,
+    Section,
     SnapshotHealth,
     SourceEntry,
     Trend,
@@ -68,8 +77,10 @@ def build_drift_report(
     now: datetime,
     waivers: Sequence[Waiver] = (),
     organization: str = "",
+    explainer: Explainer | None = None,
 ) -> DriftReport:
-    """The `auditor.report/1` document for the period `[now - since, now]`."""
+    """The `auditor.report/1` document for the period `[now - since, now]`; with `explainer`, the
+    causes of its finding changes too."""
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     start = now - since
     period = store.all_snapshots(start, now)
@@ -77,10 +88,14 @@ def build_drift_report(
     first = store.latest_complete_at_or_before(start) or next((s for s in period if s.complete), None)
     findings = DriftFindings(new=[], resolved=[], persisting=[], reopened=[], waived=[])
     objects = ObjectChanges(added=[], removed=[], changed=[])
+    explained: Explanation | None = None
     if last is not None and first is not None:
-        findings = _findings(store, first, last, now)
+        findings, records, at_from = _findings(store, first, last, now)
         changes = store.object_changes(first.id, last.id)
         objects = diff_objects(changes.before, changes.after, store.origins_between(first.id, last.id))
+        if explainer is not None:
+            explained = explain(store, first, last, records, objects, explainer, at_first=at_from)
+            findings = _explained(findings, explained)
     errors = {summary.id: summary.error for summary in store.snapshots()}
     return DriftReport(
         organization=organization or store.organization(),
@@ -117,6 +132,25 @@ def build_drift_report(
         delivery=_delivery(store),
         trend=_trend(store, now),
         chain=_chain(store),
+        **({"cause_groups": explained.groups} if explained is not None else {}),
+    )
+
+
+def _explained(findings: DriftFindings, explained: Explanation) -> DriftFindings:
+    """The findings with their causes (and reason, when there is no cause) set."""
+
+    def entries(section: str, listed: list[DriftFinding]) -> list[DriftFinding]:
+        updated = []
+        for entry in listed:
+            key = (section, entry.fingerprint)
+            update: dict[str, object] = {"causes": explained.causes.get(key, [])}
+            if key in explained.reasons:
+                update["reason"] = explained.reasons[key]
+            updated.append(entry.model_copy(update=update))
+        return updated
+
+    return findings.model_copy(
+        update={section: entries(section, getattr(findings, section)) for section in SECTIONS}
     )
 
 
@@ -147,10 +181,18 @@ def _time(moment: datetime) -> str:
     return isoformat(moment) or ""
 
 
-def _findings(store: HistoryStore, first: SnapshotInfo, last: SnapshotInfo, now: datetime) -> DriftFindings:
+def _findings(
+    store: HistoryStore, first: SnapshotInfo, last: SnapshotInfo, now: datetime
+) -> tuple[DriftFindings, dict[Section, list[FindingRecord]], dict[str, FindingRecord]]:
+    """The findings of the period; the stored records of the new, reopened and resolved ones (for
+    their causes); every finding stored at `from`."""
     at_from = {f.fingerprint: f for f in store.load_findings(first.id)}
     at_to = {f.fingerprint: f for f in store.load_findings(last.id)}
-    appeared = [fp for fp in at_to if fp not in at_from]
+    # A waiver that expired: accepted at `from`, failing at `to`, so it appeared as a failure.
+    unwaived = {
+        fp for fp, f in at_to.items() if fp in at_from and at_from[fp].status is Status.WAIVED and f.failing
+    }
+    appeared = [fp for fp in at_to if fp not in at_from or fp in unwaived]
     gone = [fp for fp in at_from if fp not in at_to]
     checked = store.checked_snapshot_ids(until_id=last.id)
     presence = store.finding_presence([*appeared, *gone], until_id=last.id)
@@ -167,13 +209,24 @@ def _findings(store: HistoryStore, first: SnapshotInfo, last: SnapshotInfo, now:
     # Waived findings are accepted risk, not failures: they get a list of their own instead of
     # swelling "new" or "still failing" (the history's `failing` count leaves them out too).
     waived = {fp for fp, f in at_to.items() if f.status is Status.WAIVED}
-    return DriftFindings(
-        new=_sorted(_entry(at_to[fp], now) for fp in appeared if fp not in reopened and fp not in waived),
+    new = [fp for fp in appeared if fp not in reopened and fp not in waived]
+    reopened_now = [fp for fp in sorted(reopened) if fp not in waived]
+    records: dict[Section, list[FindingRecord]] = {
+        "new": [at_to[fp] for fp in new],
+        "reopened": [at_to[fp] for fp in reopened_now],
+        "resolved": [at_from[fp] for fp in gone],
+    }
+    persisting = [
+        _entry(f, now) for fp, f in at_to.items() if fp in at_from and fp not in waived and fp not in unwaived
+    ]
+    findings = DriftFindings(
+        new=_sorted(_entry(at_to[fp], now) for fp in new),
         resolved=_sorted(resolved),
-        persisting=_sorted(_entry(f, now) for fp, f in at_to.items() if fp in at_from and fp not in waived),
-        reopened=_sorted(_entry(at_to[fp], now) for fp in sorted(reopened) if fp not in waived),
+        persisting=_sorted(persisting),
+        reopened=_sorted(_entry(at_to[fp], now) for fp in reopened_now),
         waived=_sorted(_entry(at_to[fp], now) for fp in sorted(waived)),
     )
+    return findings, records, at_from
 
 
 def _streak_length(checked: list[tuple[int, datetime]], present: list[int]) -> int:
@@ -187,11 +240,11 @@ def _streak_length(checked: list[tuple[int, datetime]], present: list[int]) -> i
     return length
 
 
-def _entry(finding: FindingRecord, until: datetime, **resolved_at: str) -> DriftFinding:
+def _entry(finding: FindingRecord, until: datetime, *, resolved_at: str | None = None) -> DriftFinding:
     """The finding as the report lists it; `resolved_at` given only for a resolved one."""
     first_seen = finding.first_seen
     days = max(0, (until - first_seen).days) if first_seen is not None else None
-    return DriftFinding(
+    entry = DriftFinding(
         check=finding.check,
         subject=finding.subject,
         status=finding.status,
@@ -200,8 +253,8 @@ def _entry(finding: FindingRecord, until: datetime, **resolved_at: str) -> Drift
         fingerprint=finding.fingerprint,
         first_seen=isoformat(first_seen),
         failing_for_days=days,
-        **resolved_at,
     )
+    return entry if resolved_at is None else entry.model_copy(update={"resolved_at": resolved_at})
 
 
 def _sorted(entries: Iterable[DriftFinding]) -> list[DriftFinding]:

@@ -17,10 +17,11 @@ from datetime import date, timedelta
 from opentelemetry import trace
 
 from auditor.model import Snapshot
+from auditor.provenance import check_fingerprint
 from auditor.registry import CheckSpec, Finding, SkipCheck, Status
 from auditor.results import CheckResult, FindingRecord, WaiverNote
 
-__all__ = ["EXPIRY_WARNING", "CheckOutcome", "Waiver", "run_checks"]
+__all__ = ["EXPIRY_WARNING", "CheckOutcome", "Waiver", "evaluate", "run_checks"]
 
 EXPIRY_WARNING = timedelta(days=14)
 _tracer = trace.get_tracer("auditor.engine")
@@ -44,8 +45,12 @@ class CheckOutcome:
     waiver_notes: list[WaiverNote]
 
 
-def _evaluate(spec: CheckSpec, snap: Snapshot) -> tuple[Status | None, str, list[Finding]]:
-    """(forced status, message, findings) for one check, never raising."""
+def evaluate(spec: CheckSpec, snap: Snapshot) -> tuple[Status | None, str, list[Finding]]:
+    """(forced status, message, findings) for one check, never raising; findings include passes.
+
+    The forced status is `skipped` (the check raised SkipCheck) or `error` (it raised anything
+    else), with the message saying why; None when the check ran to its end.
+    """
     try:
         findings = list(spec.run(snap))
     except SkipCheck as skip:
@@ -93,7 +98,7 @@ def _run_checks(
         if spec.id in disabled_ids:
             continue
         with _tracer.start_as_current_span(f"check.{spec.id}") as span:
-            forced, message, outcomes = _evaluate(spec, snap)
+            forced, message, outcomes = evaluate(spec, snap)
             result = CheckResult(
                 id=spec.id,
                 title=spec.title,
@@ -101,6 +106,7 @@ def _run_checks(
                 principles=spec.principles,
                 status=forced or Status.PASS,
                 message=message,
+                code=check_fingerprint(spec),
             )
             if forced is Status.ERROR:
                 findings.append(

@@ -9,7 +9,7 @@ and waivers over each stored complete snapshot (oldest first) gives that answer.
 How it stays cheap and read-only:
 
 - Snapshots are rebuilt from stored records with `auditor.run.build_snapshot`, the pipeline's own
-  function; the object set is carried forward from one snapshot to the next by applying only the
+  function (`rebuild_snapshot`, which the drift report's causes use too); the object set is carried forward from one snapshot to the next by applying only the
   intervals that changed (`HistoryStore.object_changes`), never re-read in full.
 - A snapshot whose objects and sources equal its predecessor's gets its predecessor's verdicts:
   the checks would say the same (same input, same code, same config, same date).
@@ -29,13 +29,14 @@ from typing import Any
 from auditor.config import AuditorConfig
 from auditor.engine import Waiver, run_checks
 from auditor.errors import ConfigError, SnapshotError
+from auditor.model import Snapshot
 from auditor.records import ObjectRecord, SourceInfo
 from auditor.registry import CheckSpec, discover_checks
 from auditor.results import FindingRecord, SnapshotInfo, isoformat
 from auditor.run import build_snapshot
 from auditor.store import HistoryStore
 
-__all__ = ["DEFAULT_PERIOD", "RECHECK_SCHEMA", "recheck", "recheck_text"]
+__all__ = ["DEFAULT_PERIOD", "RECHECK_SCHEMA", "rebuild_snapshot", "recheck", "recheck_text"]
 
 RECHECK_SCHEMA = "auditor.recheck/1"
 DEFAULT_PERIOD = timedelta(days=30)
@@ -82,6 +83,23 @@ def _period(
     return snapshots, start
 
 
+def rebuild_snapshot(
+    store: HistoryStore,
+    config: AuditorConfig,
+    snapshot: SnapshotInfo,
+    records: Mapping[str, ObjectRecord] | None = None,
+    sources: Sequence[SourceInfo] | None = None,
+) -> Snapshot:
+    """The typed snapshot the checks read, rebuilt from a stored complete snapshot with today's
+    adapters and config, exactly as the pipeline built it (`records` by key, when the caller
+    already holds them; else read from the store). Reads only."""
+    if records is None:
+        records = {record.key: record for record in store.load_records(snapshot.id)}
+    if sources is None:
+        sources = store.load_sources(snapshot.id)
+    return build_snapshot(config, [records[k] for k in sorted(records)], sources)
+
+
 def _same_sources(a: Sequence[SourceInfo], b: Sequence[SourceInfo]) -> bool:
     def key(sources: Sequence[SourceInfo]) -> list[tuple[str, str, bool, tuple[str, ...]]]:
         return [(s.name, s.kind, s.complete, tuple(sorted(s.coverage))) for s in sources]
@@ -115,7 +133,7 @@ def _walk(
         if verdicts and not changed and _same_sources(sources, current_sources):
             verdicts.append(_Verdicts(snapshot, verdicts[-1].failing, reused=True))
         else:
-            snap = build_snapshot(config, [records[k] for k in sorted(records)], current_sources)
+            snap = rebuild_snapshot(store, config, snapshot, records, current_sources)
             outcome = run_checks(snap, specs, disabled=(), waivers=waivers, today=today.date())
             failing = {f.fingerprint: f for f in outcome.findings if f.failing}
             verdicts.append(_Verdicts(snapshot, failing, reused=False))

@@ -71,7 +71,9 @@ class FindingRecord:
     new: bool = True
     waiver_reason: str | None = None
     waiver_expires: date | None = None
-    evidence: tuple[ObjectRef, ...] = ()
+    # The stored objects the verdict depends on; None only for a finding read back from a store
+    # that kept it before auditor recorded evidence (unknown, not "none").
+    evidence: tuple[ObjectRef, ...] | None = ()
 
     @property
     def fingerprint(self) -> str:
@@ -92,7 +94,7 @@ class FindingRecord:
             "fingerprint": self.fingerprint,
             "first_seen": isoformat(self.first_seen),
             "new": self.new,
-            "evidence": [{"kind": ref.kind, "key": ref.key, "dn": ref.dn} for ref in self.evidence],
+            "evidence": [{"kind": ref.kind, "key": ref.key, "dn": ref.dn} for ref in self.evidence or ()],
         }
         if self.waiver_reason is not None:
             data["waiver"] = {
@@ -114,6 +116,7 @@ class CheckResult:
     waived: int = 0
     errors: int = 0
     message: str = ""  # why skipped, or what raised
+    code: str = ""  # fingerprint of the check's code and spec (`auditor.provenance`); "" unknown
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -159,6 +162,9 @@ class RunResult:
     findings: list[FindingRecord] = field(default_factory=list)
     waiver_notes: list[WaiverNote] = field(default_factory=list)
     organization: str = ""
+    # What checked the snapshot, stored with the results (`auditor.provenance`); "" unknown.
+    auditor_version: str = ""
+    config_fingerprint: str = ""
 
     def summary(self) -> dict[str, int]:
         return {

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from opentelemetry import trace
 
@@ -37,6 +37,7 @@ from auditor.documents import DiffDocument
 from auditor.engine import Waiver, run_checks
 from auditor.errors import AuditorError, CollectorError, StoreDamagedError
 from auditor.model import Snapshot
+from auditor.provenance import AUDITOR_VERSION, config_fingerprint
 from auditor.records import ObjectRecord, SourceInfo
 from auditor.registry import CheckSpec, Severity, discover_checks
 from auditor.results import RunResult, SnapshotInfo
@@ -49,6 +50,7 @@ __all__ = [
     "ProgressHook",
     "build_snapshot",
     "build_sources",
+    "check_settings",
     "exit_code",
     "open_store",
     "organization_name",
@@ -103,16 +105,31 @@ def organization_name(config: AuditorConfig, records: Sequence[ObjectRecord]) ->
     return ""
 
 
+def check_settings(config: AuditorConfig) -> dict[str, Any]:
+    """The configuration values the checks read (beside the snapshot's objects), as plain data.
+
+    `build_snapshot` hands exactly these to the checks, and their fingerprint is stored with each
+    pass's results (`auditor.provenance`), so a verdict changed by the configuration alone can say so.
+    """
+    return {
+        "exchange_hosts": {
+            server.name.lower(): sorted({*server.addresses, *([server.fqdn] if server.fqdn else [])})
+            for server in config.exchange_server
+        },
+        "relay_allowlist": list(config.checks.relay_allowlist),
+    }
+
+
 def build_snapshot(
     config: AuditorConfig, records: Iterable[ObjectRecord], sources: Sequence[SourceInfo]
 ) -> Snapshot:
     """The typed snapshot the checks read, with the config's extra names for Exchange servers."""
     snap = Snapshot.from_records(records, sources)
+    settings = check_settings(config)
     snap.configured_exchange_hosts = {
-        server.name.lower(): frozenset([*server.addresses, *([server.fqdn] if server.fqdn else [])])
-        for server in config.exchange_server
+        name: frozenset(addresses) for name, addresses in settings["exchange_hosts"].items()
     }
-    snap.relay_allowlist = tuple(config.checks.relay_allowlist)
+    snap.relay_allowlist = tuple(settings["relay_allowlist"])
     return snap
 
 
@@ -230,6 +247,8 @@ def _finish_pass(
         findings=outcome.findings,
         waiver_notes=outcome.waiver_notes,
         organization=organization,
+        auditor_version=AUDITOR_VERSION,
+        config_fingerprint=config_fingerprint(check_settings(config)),
     )
     store.annotate_findings(run)
     with _tracer.start_as_current_span("store.save") as span:

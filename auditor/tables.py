@@ -20,6 +20,7 @@ from sqlmodel import Field, SQLModel
 __all__ = [
     "CHAIN_LINK",
     "CHECK_RESULT",
+    "EVIDENCE",
     "FINDING",
     "OBJECT_INTERVAL",
     "OBJECT_ORIGIN",
@@ -29,6 +30,7 @@ __all__ = [
     "SNAPSHOT_SOURCE",
     "ChainLinkRow",
     "CheckResultRow",
+    "EvidenceRow",
     "FindingRow",
     "ObjectIntervalRow",
     "ObjectOriginRow",
@@ -79,6 +81,11 @@ class SnapshotRow(SQLModel, table=True):
     objects: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False))
     error: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     organization: str = Field(default="", sa_column=sa.Column(sa.String(500), nullable=False))
+    # What checked it (written with its results; NULL before auditor recorded them): the auditor
+    # version and a fingerprint of the configuration the checks read, so that a verdict that
+    # changed while its evidence did not can say why (`auditor.causes`).
+    auditor_version: str | None = Field(default=None, sa_column=sa.Column(sa.String(100), nullable=True))
+    config_fingerprint: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
 
 
 class SnapshotSourceRow(SQLModel, table=True):
@@ -166,6 +173,26 @@ class CheckResultRow(SQLModel, table=True):
     waived: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False))
     errors: int = Field(default=0, sa_column=sa.Column(sa.Integer(), nullable=False))
     message: str = Field(default="", sa_column=sa.Column(sa.Text(), nullable=False))
+    # A fingerprint of the check's code and spec when it ran (`auditor.provenance`); NULL before
+    # auditor recorded it.
+    code_fingerprint: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+
+
+class EvidenceRow(SQLModel, table=True):
+    """One distinct evidence set (the objects a verdict depends on), stored once per scope.
+
+    Content-addressed like `object_version`: a finding that persists for months with the same
+    evidence points at one row, so evidence costs a column per finding row, not its references.
+    `refs` is a list of `[kind, key, dn]`, in the order the check gave them.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (sa.UniqueConstraint("scope", "content_hash", name="uq_evidence_scope_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    content_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    refs: list[list[str]] = Field(default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False))
 
 
 class FindingRow(SQLModel, table=True):
@@ -190,6 +217,13 @@ class FindingRow(SQLModel, table=True):
     new: bool = Field(default=True, sa_column=sa.Column(sa.Boolean(), nullable=False))
     waiver_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     waiver_expires: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True))
+    # The evidence of the verdict; NULL: stored before auditor recorded evidence (not "none").
+    evidence_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer(), sa.ForeignKey("evidence.id", name="fk_finding_evidence_id_evidence"), nullable=True
+        ),
+    )
 
 
 class ReportDeliveryRow(SQLModel, table=True):
@@ -267,6 +301,7 @@ OBJECT_VERSION: sa.Table = ObjectVersionRow.__table__  # type: ignore[attr-defin
 OBJECT_INTERVAL: sa.Table = ObjectIntervalRow.__table__  # type: ignore[attr-defined]
 CHECK_RESULT: sa.Table = CheckResultRow.__table__  # type: ignore[attr-defined]
 FINDING: sa.Table = FindingRow.__table__  # type: ignore[attr-defined]
+EVIDENCE: sa.Table = EvidenceRow.__table__  # type: ignore[attr-defined]
 REPORT_DELIVERY: sa.Table = ReportDeliveryRow.__table__  # type: ignore[attr-defined]
 OBJECT_ORIGIN: sa.Table = ObjectOriginRow.__table__  # type: ignore[attr-defined]
 CHAIN_LINK: sa.Table = ChainLinkRow.__table__  # type: ignore[attr-defined]

@@ -1,4 +1,5 @@
-"""What the history features cost: origins in the store, sealing, verify, diff with origins, recheck.
+"""What the history features cost: origins in the store, sealing, verify, diff with origins, recheck,
+and the drift report with the causes of its finding changes.
 
     .venv/bin/python bench/bench_history.py [--recipients 100000] [--passes 5] [--churn 0.01]
 
@@ -7,8 +8,10 @@ live read gives them. The first pass saves everything; each later pass changes `
 recipients (a new targetAddress, with a newer origin), deletes a tenth of that (with deletion
 origins, as tombstones give) and adds as many. Every pass runs the checks and saves the results,
 which seals the snapshot into the chain. Printed: per pass, save / checks / save_results (with the
-seal) / the seal alone, and the object_origin rows and bytes it added; then `verify_chain` over the
-whole history, `diff_snapshots` first -> last (with origins), and `recheck` over every snapshot.
+seal and the findings' evidence) / the seal alone, and the object_origin rows and bytes it added;
+the evidence rows and bytes of the whole history; then `verify_chain` over the whole history,
+`diff_snapshots` first -> last (with origins), the drift report over the whole history without and
+with causes (the ratio, and what explaining rebuilt and reran), and `recheck` over every snapshot.
 SQLite in a temporary folder. Figures, no asserts.
 """
 
@@ -31,14 +34,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_checks import organization, recipients
 
 from auditor.attribution import ORIGIN_CREATED, Origin
+from auditor.causes import Explainer, explain
 from auditor.config import AuditorConfig
 from auditor.diff import diff_snapshots
+from auditor.drift import build_drift_report
 from auditor.engine import run_checks
+from auditor.provenance import AUDITOR_VERSION, config_fingerprint
 from auditor.recheck import recheck
 from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 from auditor.registry import discover_checks
 from auditor.results import RunResult, SnapshotInfo
-from auditor.run import build_snapshot
+from auditor.run import build_snapshot, check_settings
 from auditor.store import HistoryStore
 from auditor.store.chain import seal
 
@@ -76,6 +82,49 @@ def origin_bytes(store: HistoryStore) -> tuple[int, int]:
     return int(rows), int(size)
 
 
+def table_bytes(store: HistoryStore, table: str, column: str) -> tuple[int, int]:
+    with store._engine.connect() as conn:
+        rows, size = conn.execute(
+            sa.text(f"SELECT count(*), coalesce(sum(length({column})), 0) FROM {table}")
+        ).one()
+    return int(rows), int(size)
+
+
+def drift_with_causes(
+    store: HistoryStore, config: AuditorConfig, snapshots: Sequence[SnapshotInfo], now: datetime
+) -> None:
+    """The drift report over the whole history without and with causes, and what explaining cost."""
+    since = now - snapshots[0].taken_at + timedelta(minutes=1)
+    plain, without = timed(lambda: build_drift_report(store, since=since, now=now))
+    explainer = Explainer(config, discover_checks())
+    explained, with_causes = timed(
+        lambda: build_drift_report(store, since=since, now=now, explainer=explainer)
+    )
+    counts = explained.summary
+    print(
+        f"drift report     {without:.2f} s without causes, {with_causes:.2f} s with "
+        f"(ratio {with_causes / without:.2f}); {counts['new']:,} new, {counts['resolved']:,} resolved, "
+        f"{counts['reopened']:,} reopened, {counts['object_changes']:,} object changes; "
+        f"{len(explained.cause_groups or []):,} cause groups"
+    )
+    # What explaining did, measured apart: the end snapshots rebuilt and the checks rerun on each.
+    first, last = snapshots[0], snapshots[-1]
+    at_first = {f.fingerprint: f for f in store.load_findings(first.id)}
+    at_last = {f.fingerprint: f for f in store.load_findings(last.id)}
+    sections = {
+        "new": [at_last[f.fingerprint] for f in [*plain.findings.new, *plain.findings.reopened]],
+        "resolved": [at_first[f.fingerprint] for f in plain.findings.resolved],
+    }
+    explanation, seconds = timed(
+        lambda: explain(store, first, last, sections, plain.objects, explainer, at_first=at_first)
+    )
+    reran = {snapshot: len(checks) for snapshot, checks in explanation.rechecked.items()}
+    print(
+        f"explain alone    {seconds:.2f} s: rebuilt snapshots {explanation.rebuilt} of {len(snapshots)}, "
+        f"checks rerun per snapshot {reran} of {len(discover_checks())}, redated {explanation.redated or 'none'}"
+    )
+
+
 def one_pass(
     store: HistoryStore,
     config: AuditorConfig,
@@ -91,7 +140,13 @@ def one_pass(
     specs = discover_checks()
     snap = build_snapshot(config, records, sources(len(records)))
     outcome, figures["checks"] = timed(lambda: run_checks(snap, specs, today=taken_at.date()))
-    run = RunResult(snapshot=snapshot, checks=outcome.checks, findings=outcome.findings)
+    run = RunResult(
+        snapshot=snapshot,
+        checks=outcome.checks,
+        findings=outcome.findings,
+        auditor_version=AUDITOR_VERSION,
+        config_fingerprint=config_fingerprint(check_settings(config)),
+    )
     store.annotate_findings(run)
     _, figures["results"] = timed(lambda: store.save_results(snapshot.id, run))
 
@@ -172,6 +227,8 @@ def main() -> None:
                 f"+{rows - origin_rows:,} origin rows, +{(size - origin_size) / 2**10:,.0f} KiB"
             )
             origin_rows, origin_size = rows, size
+        rows, size = table_bytes(store, "evidence", "refs")
+        print(f"evidence         {rows:,} distinct sets, {size / 2**10:,.0f} KiB in all")
         result, seconds = timed(store.verify_chain)
         print(f"verify_chain     {seconds:.2f} s, intact={result.intact}, {result.links} links")
         document, seconds = timed(lambda: diff_snapshots(store, snapshots[0].id, snapshots[-1].id))
@@ -186,6 +243,7 @@ def main() -> None:
             f"({attributed:,} attribute changes with an origin), {len(diff['objects']['removed']):,} removed, "
             f"{len(diff['objects']['added']):,} added"
         )
+        drift_with_causes(store, config, snapshots, START + timedelta(hours=4 * args.passes, minutes=1))
         rechecked, seconds = timed(
             lambda: recheck(store, config, now=START + timedelta(days=1), since=timedelta(days=30))
         )

@@ -21,6 +21,7 @@ from .view import (
     WaiverRow,
     plural,
 )
+from .view_causes import CauseGroupRow
 from .view_trend import TrendView
 
 __all__ = ["render_text"]
@@ -75,7 +76,30 @@ def _finding_section(out: _Writer, section: FindingSection, *, since: bool = Fal
             out.line(f"    {clean(f.subject)}{status}{extra}")
             if f.message:
                 out.line(out.paint(f"      {clean(f.message)}", "2"))
+            if f.cause:
+                out.line(out.paint(f"      why: {clean(f.cause)}", "2"))
         out.more(group.more, "    ")
+
+
+def _causes(out: _Writer, causes: Group[CauseGroupRow]) -> None:
+    """Each group of finding changes with its changes (or reason): the report's answer to "why"."""
+    out.heading(f"{causes.label} ({plural(causes.total, 'group')})")
+    if not causes.items:
+        out.line("  no finding appeared or went away")
+    for group in causes.items:
+        out.line(f"  {out.severity(group.severity)} {clean(group.what)}")
+        if group.changes:
+            out.line(f"    {plural(len(group.changes) + group.more_changes, 'change')}:")
+            for change in group.changes:
+                out.line(f"      {clean(change)}")
+            if group.more_changes:
+                out.line(f"      … and {group.more_changes:,} more")
+        else:
+            out.line(f"    {clean(group.reason)}")
+        subjects = ", ".join(clean(" ".join(s.split())) for s in group.subjects)
+        more = f" and {group.more_subjects:,} more" if group.more_subjects else ""
+        out.line(out.paint(f"    {subjects}{more}", "2"))
+    out.more(causes.more, "  ")
 
 
 def _objects(out: _Writer, objects: ObjectChanges) -> None:
@@ -177,6 +201,8 @@ def _check_run(view: CheckRunView, out: _Writer) -> None:
 def _diff(view: DiffView, out: _Writer) -> None:
     out.line(out.paint(f"Changes from {view.source.label} to {view.target.label}", "1"))
     out.line(view.headline)
+    if view.causes is not None:
+        _causes(out, view.causes)
     for section in view.findings:
         _finding_section(out, section)
     _objects(out, view.objects)
@@ -201,6 +227,8 @@ def _drift(view: DriftView, out: _Writer) -> None:
                 "33",
             )
         )
+    if view.causes is not None:
+        _causes(out, view.causes)
     if view.trend is not None:
         _trend(out, view.trend)
     for section in view.findings:

@@ -7,11 +7,12 @@ Malformed input raises `ReportError` naming what is wrong instead of rendering a
 
 This module only re-exports, so callers keep one import path; the work lives in
 `view_common` (formatting, input access, groups, finding/waiver/source rows, the appendix),
-`view_objects` (object changes by kind), `view_check_run`, `view_diff` and `view_drift`.
+`view_objects` (object changes by kind), `view_causes` (the causes of finding changes), `view_check_run`, `view_diff` and `view_drift`.
 """
 
 from __future__ import annotations
 
+from .view_causes import CauseGroupRow, cause_groups
 from .view_check_run import CheckRow, CheckRunView, SeverityBlock, all_findings, check_run_view
 from .view_common import (
     CAP,
@@ -61,6 +62,7 @@ __all__ = [
     "SEVERITIES",
     "WAIVER_STATES",
     "AttributeChange",
+    "CauseGroupRow",
     "CheckRow",
     "CheckRunView",
     "CollectionHealth",
@@ -81,6 +83,7 @@ __all__ = [
     "WaiverRow",
     "all_findings",
     "appendix",
+    "cause_groups",
     "check_run_view",
     "collection_health",
     "day",

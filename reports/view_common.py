@@ -21,7 +21,10 @@ from .catalog import CheckInfo, anchor_for, info_for
 
 __all__ = [
     "CAP",
+    "CHANGES_SHOWN",
     "FINDING_SECTIONS",
+    "KIND_NAMES",
+    "REASON_LABELS",
     "SEVERITIES",
     "WAIVER_STATES",
     "FindingRow",
@@ -33,11 +36,14 @@ __all__ = [
     "appendix",
     "capped",
     "change_row",
+    "change_text",
     "day",
     "duration",
+    "finding_cause",
     "finding_sections",
     "group_by_check",
     "plural",
+    "reason_text",
     "record_row",
     "severity_rank",
     "short_time",
@@ -116,6 +122,80 @@ def capped(key: str, label: str, items: Sequence[T], *, anchor: str = "", severi
     return Group(key, label, len(items), tuple(items[:CAP]), anchor, severity)
 
 
+# -- causes ---------------------------------------------------------------------------------------
+
+CHANGES_SHOWN = 3
+
+KIND_NAMES = {
+    "user": "user",
+    "contact": "contact",
+    "group": "group",
+    "dynamic_group": "dynamic group",
+    "public_folder": "public folder",
+    "recipient_policy": "recipient policy",
+    "accepted_domain": "accepted domain",
+    "smtp_connector": "SMTP connector",
+    "smtp_virtual_server": "SMTP virtual server",
+    "exchange_server": "Exchange server",
+    "mailbox_store": "mailbox store",
+    "send_connector": "send connector",
+    "receive_connector": "receive connector",
+    "mailbox_database": "mailbox database",
+    "pop3_server": "POP3 server",
+    "pop3_domain": "POP3 domain",
+    "pop3_mailbox": "POP3 mailbox",
+}
+
+REASON_LABELS = {
+    "waiver-expired": "waiver expired",
+    "check-added": "check added",
+    "check-removed": "check removed",
+    "check-skipped": "check skipped",
+    "check-error": "check could not run",
+    "check-changed": "check changed",
+    "auditor-upgraded": "auditor upgraded",
+    "config-changed": "configuration changed",
+    "not-recorded": "not recorded",
+    "date": "the date",
+    "unexplained": "no change found",
+}
+
+
+def _name(cause: doc.Cause) -> str:
+    """The object's own name: the value of the first RDN of its DN, else its key."""
+    first = cause.dn.split(",", 1)[0]
+    _, equals, value = first.partition("=")
+    return value if equals and value else cause.dn or cause.key
+
+
+def change_text(cause: doc.Cause) -> str:
+    """`SMTP connector 'To POP01' removed 2026-12-05 14:44 UTC on DC1`; `user 'Dave Dunn' changed (targetAddress)`."""
+    kind = KIND_NAMES.get(cause.kind, cause.kind.replace("_", " "))
+    verb: str = cause.change
+    attributes = [a for a in cause.attributes if a != "dn"]
+    if cause.change == "changed":
+        verb = "renamed or moved" if "dn" in cause.attributes else "changed"
+        if attributes:
+            shown = ", ".join(attributes[:4]) + (", …" if len(attributes) > 4 else "")
+            verb += f" ({shown})"
+    when = f" {short_time(cause.origin.time)} on {cause.origin.dc}" if cause.origin else ""
+    return f"{kind} '{_name(cause)}' {verb}{when}"
+
+
+def reason_text(reason: doc.Reason) -> str:
+    """`check added: COEX-705 did not run at snapshot 12: ...`."""
+    return f"{REASON_LABELS.get(reason.code, reason.code)}: {reason.text}"
+
+
+def finding_cause(causes: Sequence[doc.Cause] | None, reason: doc.Reason | None) -> str:
+    """One line for a finding's row: its changes (the first few) or its reason; "" when not explained."""
+    if causes:
+        shown = "; ".join(change_text(c) for c in causes[:CHANGES_SHOWN])
+        more = f"; and {len(causes) - CHANGES_SHOWN:,} more" if len(causes) > CHANGES_SHOWN else ""
+        return f"{shown}{more}"
+    return reason_text(reason) if reason is not None else ""
+
+
 # -- findings -------------------------------------------------------------------------------------
 
 
@@ -134,6 +214,7 @@ class FindingRow:
     new: bool
     waiver_reason: str
     waiver_expires: str
+    cause: str = ""  # why it appeared or went away (`view_causes.finding_cause`), when explained
 
     @property
     def failing_for(self) -> str:
@@ -180,6 +261,7 @@ def change_row(finding: doc.FindingChange, catalog: Mapping[str, CheckInfo]) -> 
         new=False,
         waiver_reason="",
         waiver_expires="",
+        cause=finding_cause(finding.causes, finding.reason),
     )
 
 

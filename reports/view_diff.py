@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from auditor.documents import DiffDocument
 
 from .catalog import CheckInfo
+from .view_causes import CauseGroupRow, cause_groups
 from .view_common import (
     FindingSection,
+    Group,
     SnapshotRef,
     appendix,
     finding_sections,
@@ -35,6 +37,7 @@ class DiffView:
     findings: tuple[FindingSection, ...]
     objects: ObjectChanges
     appendix: tuple[CheckInfo, ...]
+    causes: Group[CauseGroupRow] | None = None
 
     def count(self, key: str) -> int:
         return next((s.total for s in self.findings if s.key == key), 0)
@@ -60,4 +63,5 @@ def diff_view(diff: DiffDocument, catalog: Mapping[str, CheckInfo]) -> DiffView:
         findings=findings,
         objects=object_changes(diff.objects),
         appendix=appendix(linked, catalog),
+        causes=cause_groups(diff.cause_groups),
     )

@@ -12,6 +12,7 @@ from datetime import datetime
 from auditor import documents as doc
 
 from .catalog import CheckInfo
+from .view_causes import CauseGroupRow, cause_groups
 from .view_common import (
     FindingSection,
     Group,
@@ -154,6 +155,7 @@ class DriftView:
     appendix: tuple[CheckInfo, ...] = field(default=())
     trend: TrendView | None = None
     chain: ChainRef | None = None
+    causes: Group[CauseGroupRow] | None = None
 
     def count(self, key: str) -> int:
         return self.counts.get(key, 0)
@@ -228,4 +230,5 @@ def drift_view(report: doc.DriftReport, catalog: Mapping[str, CheckInfo]) -> Dri
         appendix=appendix(linked, catalog),
         trend=trend_view(report.trend),
         chain=chain_ref(report.chain),
+        causes=cause_groups(report.cause_groups),
     )

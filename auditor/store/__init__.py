@@ -21,7 +21,8 @@ object's state only when it changed:
   order snapshots, so diffs between complete snapshots around it stay exact.)
 
 `snapshot_source`, `check_result` and `finding` (non-passing findings only, each with the start of
-its failing streak) hang off a snapshot; `report_delivery` remembers each attempt to send the weekly
+its failing streak and its evidence, each distinct evidence set stored once in `evidence`) hang off
+a snapshot; `report_delivery` remembers each attempt to send the weekly
 report so the next report can tell its reader about one that never arrived.
 
 `scope` (default "default") lets several agents, one per forest, share one PostgreSQL database:
@@ -46,7 +47,8 @@ Where things live
   snapshot, its results and findings are one unit), `save_snapshot` / `save_incomplete`, and the
   interval writer.
 * `identity`: is the database auditor's, of a known schema, undamaged (`check_health`).
-* `findings`: check results, findings, streaks and finding presence.
+* `findings`: check results, findings (with their evidence: `evidence`), streaks, finding
+  presence, and what checked each snapshot (`checked_with`).
 * `queries`: `snapshots()`, `resolve()`, snapshot listings and sources.
 * `objects`: `load_records()` and `object_changes()`.
 * `origins`: attribution of object changes (`object_origin`), written with each snapshot.
@@ -59,6 +61,7 @@ from __future__ import annotations
 
 from auditor.store.deliveries import DeliveriesMixin, DeliveryRecord
 from auditor.store.engine import safe_url
+from auditor.store.findings import CheckedWith
 from auditor.store.lock import PassLockMixin
 from auditor.store.objects import ObjectChanges, ObjectsMixin
 from auditor.store.origins import ObjectOrigins, OriginsMixin
@@ -68,6 +71,7 @@ from auditor.store.tamper import TamperEvidenceMixin
 from auditor.store.trend import TrendMixin, TrendPoint
 
 __all__ = [
+    "CheckedWith",
     "DeliveryRecord",
     "HistoryStore",
     "ObjectChanges",

@@ -17,8 +17,17 @@ are five parts, each a sha256 over canonical JSON lines (every line names its sn
   what changed (the first link commits to every object). `auditor verify` recomputes each
   version's hash from its stored content, so an edited `object_version` row breaks the first link
   whose segment uses it;
-* `results` and `findings`: every stored check result and finding of the segment;
+* `results` and `findings`: every stored check result and finding of the segment, a finding with
+  its evidence (the objects its verdict depends on, which the drift report's causes rest on);
 * `origins`: the attribution rows of the segment (who changed what is worth protecting too).
+
+Columns added after the chain was first defined (a finding's evidence, a snapshot's auditor
+version and config fingerprint, a result's code fingerprint) join their row's line only when they
+hold something: links sealed before those columns existed keep their canonical bytes, so an older
+store's chain verifies unchanged after the upgrade, while every value stored since is covered.
+(An empty evidence set and one never recorded read alike in the chain; both mean "no object to
+join a change to".) The upgrade that creates the chain (revision 0002) runs before those columns
+exist and reads the rows as they were then (`legacy=True`).
 
 Links are written by `seal()` in the same transaction as the snapshot's results. A chain cannot
 show that its newest links were cut off: the latest digest therefore also leaves the store (the
@@ -43,6 +52,7 @@ from auditor.results import isoformat
 from auditor.tables import (
     CHAIN_LINK,
     CHECK_RESULT,
+    EVIDENCE,
     FINDING,
     OBJECT_INTERVAL,
     OBJECT_ORIGIN,
@@ -113,14 +123,83 @@ def _plain(value: object) -> object:
     raise TypeError(f"cannot put {type(value).__name__} in the chain")
 
 
+_SNAPSHOT_COLUMNS = (
+    SNAPSHOT.c.id,
+    SNAPSHOT.c.scope,
+    SNAPSHOT.c.taken_at,
+    SNAPSHOT.c.complete,
+    SNAPSHOT.c.objects,
+    SNAPSHOT.c.organization,
+    SNAPSHOT.c.error,
+)
+_RESULT_COLUMNS = (
+    CHECK_RESULT.c.check_id,
+    CHECK_RESULT.c.title,
+    CHECK_RESULT.c.principles,
+    CHECK_RESULT.c.status,
+    CHECK_RESULT.c.severity,
+    CHECK_RESULT.c.failed,
+    CHECK_RESULT.c.passed,
+    CHECK_RESULT.c.waived,
+    CHECK_RESULT.c.errors,
+    CHECK_RESULT.c.message,
+)
+_FINDING_COLUMNS = (
+    FINDING.c.check_id,
+    FINDING.c.subject,
+    FINDING.c.fingerprint,
+    FINDING.c.status,
+    FINDING.c.severity,
+    FINDING.c.message,
+    FINDING.c.first_seen,
+    FINDING.c.new,
+    FINDING.c.waiver_reason,
+    FINDING.c.waiver_expires,
+)
+
+
+_SOURCE_COLUMNS = (
+    SNAPSHOT_SOURCE.c.id,
+    SNAPSHOT_SOURCE.c.position,
+    SNAPSHOT_SOURCE.c.name,
+    SNAPSHOT_SOURCE.c.kind,
+    SNAPSHOT_SOURCE.c.complete,
+    SNAPSHOT_SOURCE.c.objects,
+    SNAPSHOT_SOURCE.c.duration_seconds,
+    SNAPSHOT_SOURCE.c.error,
+    SNAPSHOT_SOURCE.c.coverage,
+)
+
+
+def _recorded(line: list[Any], **later: Any) -> list[Any]:
+    """A line with the columns added later appended, only those that hold something."""
+    present = {name: value for name, value in later.items() if value not in (None, "", [])}
+    return [*line, present] if present else line
+
+
 def _segment(
-    conn: Connection, snapshot_ids: Sequence[int], version_hash: VersionHash
+    conn: Connection, snapshot_ids: Sequence[int], version_hash: VersionHash, *, legacy: bool = False
 ) -> tuple[dict[str, str], dict[str, int]]:
-    """(part -> digest, part -> line count) of these snapshots, in id order."""
+    """(part -> digest, part -> line count) of these snapshots, in id order.
+
+    `legacy`: the store predates the columns added after the chain (revisions 0003, 0004); read
+    only the columns it has.
+    """
     parts = {name: _Part() for name in PARTS}
+    snapshot_columns = (
+        _SNAPSHOT_COLUMNS
+        if legacy
+        else (*_SNAPSHOT_COLUMNS, SNAPSHOT.c.auditor_version, SNAPSHOT.c.config_fingerprint)
+    )
+    result_columns = _RESULT_COLUMNS if legacy else (*_RESULT_COLUMNS, CHECK_RESULT.c.code_fingerprint)
+    source_columns = (
+        _SOURCE_COLUMNS
+        if legacy
+        else (*_SOURCE_COLUMNS, SNAPSHOT_SOURCE.c.exported_at, SNAPSHOT_SOURCE.c.stale)
+    )
     for snapshot_id in snapshot_ids:
-        row = conn.execute(sa.select(SNAPSHOT).where(SNAPSHOT.c.id == snapshot_id)).one()
-        parts["snapshots"].add(
+        row = conn.execute(sa.select(*snapshot_columns).where(SNAPSHOT.c.id == snapshot_id)).one()
+        line = [
             "snapshot",
             row.id,
             row.scope,
@@ -129,13 +208,16 @@ def _segment(
             row.objects,
             row.organization,
             row.error,
-        )
+        ]
+        if not legacy:
+            line = _recorded(line, auditor_version=row.auditor_version, config=row.config_fingerprint)
+        parts["snapshots"].add(*line)
         for source in conn.execute(
-            sa.select(SNAPSHOT_SOURCE)
+            sa.select(*source_columns)
             .where(SNAPSHOT_SOURCE.c.snapshot_id == snapshot_id)
             .order_by(SNAPSHOT_SOURCE.c.position, SNAPSHOT_SOURCE.c.id)
         ):
-            parts["snapshots"].add(
+            source_line = [
                 "source",
                 snapshot_id,
                 source.position,
@@ -146,14 +228,17 @@ def _segment(
                 source.duration_seconds,
                 source.error,
                 sorted(source.coverage),
-            )
+            ]
+            if not legacy:
+                source_line = _recorded(source_line, exported_at=source.exported_at, stale=source.stale)
+            parts["snapshots"].add(*source_line)
         _objects(conn, parts["objects"], snapshot_id, version_hash)
         for result in conn.execute(
-            sa.select(CHECK_RESULT)
+            sa.select(*result_columns)
             .where(CHECK_RESULT.c.snapshot_id == snapshot_id)
             .order_by(CHECK_RESULT.c.check_id, CHECK_RESULT.c.id)
         ):
-            parts["results"].add(
+            line = [
                 snapshot_id,
                 result.check_id,
                 result.title,
@@ -165,25 +250,11 @@ def _segment(
                 result.waived,
                 result.errors,
                 result.message,
-            )
-        for finding in conn.execute(
-            sa.select(FINDING)
-            .where(FINDING.c.snapshot_id == snapshot_id)
-            .order_by(FINDING.c.check_id, FINDING.c.subject, FINDING.c.fingerprint, FINDING.c.id)
-        ):
-            parts["findings"].add(
-                snapshot_id,
-                finding.check_id,
-                finding.subject,
-                finding.fingerprint,
-                finding.status,
-                finding.severity,
-                finding.message,
-                finding.first_seen,
-                finding.new,
-                finding.waiver_reason,
-                finding.waiver_expires,
-            )
+            ]
+            if not legacy:
+                line = _recorded(line, code=result.code_fingerprint)
+            parts["results"].add(*line)
+        _findings(conn, parts["findings"], snapshot_id, legacy=legacy)
         for origin in conn.execute(
             sa.select(OBJECT_ORIGIN)
             .where(OBJECT_ORIGIN.c.snapshot_id == snapshot_id)
@@ -194,6 +265,37 @@ def _segment(
         {name: part.digest.hexdigest() for name, part in parts.items()},
         {name: part.count for name, part in parts.items()},
     )
+
+
+def _findings(conn: Connection, part: _Part, snapshot_id: int, *, legacy: bool) -> None:
+    if legacy:
+        query = sa.select(*_FINDING_COLUMNS, FINDING.c.id).select_from(FINDING)
+    else:
+        query = sa.select(*_FINDING_COLUMNS, FINDING.c.id, EVIDENCE.c.refs).select_from(
+            FINDING.outerjoin(EVIDENCE, FINDING.c.evidence_id == EVIDENCE.c.id)
+        )
+    rows = conn.execute(
+        query.where(FINDING.c.snapshot_id == snapshot_id).order_by(
+            FINDING.c.check_id, FINDING.c.subject, FINDING.c.fingerprint, FINDING.c.id
+        )
+    )
+    for finding in rows:
+        line = [
+            snapshot_id,
+            finding.check_id,
+            finding.subject,
+            finding.fingerprint,
+            finding.status,
+            finding.severity,
+            finding.message,
+            finding.first_seen,
+            finding.new,
+            finding.waiver_reason,
+            finding.waiver_expires,
+        ]
+        if not legacy:
+            line = _recorded(line, evidence=finding.refs)
+        part.add(*line)
 
 
 def _objects(conn: Connection, part: _Part, snapshot_id: int, version_hash: VersionHash) -> None:
@@ -232,11 +334,11 @@ def _complete_ids(conn: Connection, scope: str) -> list[int]:
     )
 
 
-def seal(conn: Connection, scope: str, snapshot_id: int) -> str | None:
+def seal(conn: Connection, scope: str, snapshot_id: int, *, legacy: bool = False) -> str | None:
     """Write (or rewrite) the link of a complete snapshot; returns its digest (None if incomplete).
 
     Rewriting a link that later links build on breaks those later links: results are meant to be
-    saved once, at the end of the pass that collected the snapshot.
+    saved once, at the end of the pass that collected the snapshot. `legacy`: see `_segment`.
     """
     row = conn.execute(
         sa.select(SNAPSHOT.c.complete).where(SNAPSHOT.c.id == snapshot_id, SNAPSHOT.c.scope == scope)
@@ -251,7 +353,7 @@ def seal(conn: Connection, scope: str, snapshot_id: int) -> str | None:
     ).first()
     after = previous.snapshot_id if previous else -1
     segment = [i for i in _complete_ids(conn, scope) if after < i <= snapshot_id]
-    parts, counts = _segment(conn, segment, _stored_hash)
+    parts, counts = _segment(conn, segment, _stored_hash, legacy=legacy)
     digest = link_digest(previous.digest if previous else genesis(scope), parts)
     conn.execute(sa.delete(CHAIN_LINK).where(CHAIN_LINK.c.snapshot_id == snapshot_id))
     conn.execute(
@@ -268,10 +370,10 @@ def seal(conn: Connection, scope: str, snapshot_id: int) -> str | None:
     return digest
 
 
-def seal_existing(conn: Connection) -> dict[str, int]:
+def seal_existing(conn: Connection, *, legacy: bool = False) -> dict[str, int]:
     """Seal every checked complete snapshot not yet in a chain (the upgrade of an older store).
 
-    Returns scope -> number of links written.
+    Returns scope -> number of links written. `legacy`: see `_segment`.
     """
     written: dict[str, int] = {}
     scopes = conn.execute(sa.select(SNAPSHOT.c.scope).distinct().order_by(SNAPSHOT.c.scope)).scalars()
@@ -286,7 +388,7 @@ def seal_existing(conn: Connection) -> dict[str, int]:
         ).scalars()
         for snapshot_id in list(checked):
             if snapshot_id not in sealed:
-                seal(conn, scope, snapshot_id)
+                seal(conn, scope, snapshot_id, legacy=legacy)
                 written[scope] = written.get(scope, 0) + 1
     return written
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -12,7 +13,20 @@ from auditor.registry import Severity, Status
 from auditor.results import CheckResult, FindingRecord, RunResult
 from auditor.store.chain import seal
 from auditor.store.engine import CHUNK, StoreBase
-from auditor.tables import CHECK_RESULT, FINDING, SNAPSHOT
+from auditor.store.evidence import evidence_hash, evidence_refs, refs_of, store_evidence
+from auditor.tables import CHECK_RESULT, EVIDENCE, FINDING, SNAPSHOT
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedWith:
+    """What checked a stored snapshot: auditor's version, the configuration's fingerprint and, per
+    check that ran, its status and code fingerprint (`auditor.provenance`). None: not recorded
+    (checked before auditor recorded it); `checked` False: no results were saved at all."""
+
+    checked: bool
+    auditor_version: str | None
+    config_fingerprint: str | None
+    checks: dict[str, tuple[Status, str | None, str]]  # check id -> (status, code, message)
 
 
 class FindingsMixin(StoreBase):
@@ -55,6 +69,8 @@ class FindingsMixin(StoreBase):
     def save_results(self, snapshot_id: int, run: RunResult) -> None:
         """Store each check's result and every non-passing finding; replaces earlier results.
 
+        Each finding's evidence is stored with it (`store.evidence`), and what checked the
+        snapshot (auditor's version, the config's and each check's fingerprint) with the results.
         A complete snapshot is then sealed into the tamper-evidence chain (`store.chain`).
         """
         with self._guard("save the check results"), self._writing() as conn:
@@ -66,10 +82,10 @@ class FindingsMixin(StoreBase):
         """`save_results` inside the caller's transaction (a pass writes everything in one)."""
         row = self._snapshot_row(conn, snapshot_id)
         streaks: dict[str, datetime] | None = None
+        kept = [f for f in run.findings if f.status is not Status.PASS]
+        evidence_ids = _evidence_ids(conn, self.scope, kept)
         findings = []
-        for finding in run.findings:
-            if finding.status is Status.PASS:
-                continue
+        for finding in kept:
             first_seen = finding.first_seen
             if first_seen is None:
                 if streaks is None:
@@ -88,6 +104,7 @@ class FindingsMixin(StoreBase):
                     "new": finding.new,
                     "waiver_reason": finding.waiver_reason,
                     "waiver_expires": finding.waiver_expires,
+                    "evidence_id": evidence_ids.get(id(finding)),
                 }
             )
         conn.execute(sa.delete(FINDING).where(FINDING.c.snapshot_id == snapshot_id))
@@ -108,20 +125,30 @@ class FindingsMixin(StoreBase):
                         "waived": result.waived,
                         "errors": result.errors,
                         "message": result.message,
+                        "code_fingerprint": result.code or None,
                     }
                     for result in run.checks
                 ],
             )
         for start in range(0, len(findings), CHUNK):
             conn.execute(sa.insert(FINDING), findings[start : start + CHUNK])
-        conn.execute(sa.update(SNAPSHOT).where(SNAPSHOT.c.id == snapshot_id).values(checked=True))
+        conn.execute(
+            sa.update(SNAPSHOT)
+            .where(SNAPSHOT.c.id == snapshot_id)
+            .values(
+                checked=True,
+                auditor_version=run.auditor_version or None,
+                config_fingerprint=run.config_fingerprint or None,
+            )
+        )
 
     def load_findings(self, snapshot_id: int) -> list[FindingRecord]:
-        """The stored non-passing findings of a snapshot, ordered by check and subject."""
+        """The stored non-passing findings of a snapshot with their evidence, by check and subject."""
         with self._guard("read the findings"), self._engine.connect() as conn:
             self._snapshot_row(conn, snapshot_id)
             rows = conn.execute(
-                sa.select(FINDING)
+                sa.select(FINDING, EVIDENCE.c.refs)
+                .select_from(FINDING.outerjoin(EVIDENCE, FINDING.c.evidence_id == EVIDENCE.c.id))
                 .where(FINDING.c.snapshot_id == snapshot_id)
                 .order_by(FINDING.c.check_id, FINDING.c.subject)
             ).all()
@@ -136,9 +163,29 @@ class FindingsMixin(StoreBase):
                 new=row.new,
                 waiver_reason=row.waiver_reason,
                 waiver_expires=row.waiver_expires,
+                evidence=evidence_refs(row.refs) if row.evidence_id is not None else None,
             )
             for row in rows
         ]
+
+    def checked_with(self, snapshot_id: int) -> CheckedWith:
+        """What checked a stored snapshot, as far as it was recorded (`CheckedWith`)."""
+        with self._guard("read the check results"), self._engine.connect() as conn:
+            row = self._snapshot_row(conn, snapshot_id)
+            results = conn.execute(
+                sa.select(
+                    CHECK_RESULT.c.check_id,
+                    CHECK_RESULT.c.status,
+                    CHECK_RESULT.c.code_fingerprint,
+                    CHECK_RESULT.c.message,
+                ).where(CHECK_RESULT.c.snapshot_id == snapshot_id)
+            ).all()
+        return CheckedWith(
+            checked=bool(row.checked),
+            auditor_version=row.auditor_version,
+            config_fingerprint=row.config_fingerprint,
+            checks={r.check_id: (Status(r.status), r.code_fingerprint, r.message) for r in results},
+        )
 
     def load_check_results(self, snapshot_id: int) -> list[CheckResult]:
         with self._guard("read the check results"), self._engine.connect() as conn:
@@ -160,6 +207,7 @@ class FindingsMixin(StoreBase):
                 waived=row.waived,
                 errors=row.errors,
                 message=row.message,
+                code=row.code_fingerprint or "",
             )
             for row in rows
         ]
@@ -205,3 +253,15 @@ class FindingsMixin(StoreBase):
                 .order_by(SNAPSHOT.c.id)
             )
             return [(row.id, row.taken_at) for row in rows]
+
+
+def _evidence_ids(conn: Connection, scope: str, findings: Iterable[FindingRecord]) -> dict[int, int]:
+    """id(finding) -> evidence row id, storing the sets not stored yet (`store.evidence`).
+
+    A finding with evidence None (read back from an older store and saved again) stays NULL.
+    """
+    refs = {id(f): refs_of(f.evidence) for f in findings if f.evidence is not None}
+    if not refs:
+        return {}
+    ids = store_evidence(conn, scope, refs.values())
+    return {key: ids[evidence_hash(value)] for key, value in refs.items()}

@@ -2,7 +2,9 @@
 
 The done-when test of issue 13's attribution: between two live passes an administrator changes
 one user's `targetAddress` and deletes one SMTP connector; `auditor diff --format json` gives both
-changes with `origin.dc` = the lab DC's server `cn` and `origin.time` within a minute of the write.
+changes with `origin.dc` = the lab DC's server `cn` and `origin.time` within a minute of the write,
+and the drift report's JSON names the deleted connector (with that origin) among the causes of
+the new COEX-601 finding.
 The expected DC name and times come from the directory itself (rootDSE `dsServiceName`, the clock
 around the write), never from auditor's own decoding.
 """
@@ -34,10 +36,27 @@ SAMPLE = Path(str(resources.files("auditor.sample")))
 SCHEMAS = resources.files("auditor").joinpath("schemas")
 ENV = {"AUDITOR_TEST_BIND_PASSWORD": LAB_PASSWORD}
 BOB = "CN=Bob Pop,OU=Lab Mail,DC=contoso,DC=com"
+EXCHANGE = "CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
 CONNECTOR = (
     "CN=To POP01,CN=Connections,CN=First Routing Group,CN=Routing Groups,CN=First Administrative Group,"
-    "CN=Administrative Groups,CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com"
+    f"CN=Administrative Groups,CN=Contoso,{EXCHANGE}"
 )
+# The lab forest routes pop.contoso.com three ways: CONNECTOR (the sample's Contoso organization),
+# the lab organization's own 2003 connector of the same name (tests/ldap/data/org.ldf), and, since
+# the forest is a 2003 -> 2016 migration where 2007+ send connector choice decides, its send
+# connector To LNX01 (tests/ldap/data/modern.ldf). The causes test first leaves CONNECTOR as the
+# only route, so that deleting it breaks COEX-601 for pop.contoso.com.
+LAB_ROUTING = (
+    "CN=First Routing Group,CN=Routing Groups,CN=First Administrative Group,CN=Administrative Groups,CN=Lab"
+)
+MODERN_ROUTING = (
+    "CN=Exchange Routing Group (DWBGZMFD01QNBJR),CN=Routing Groups,"
+    "CN=Exchange Administrative Group (FYDIBOHF23SPDLT),CN=Administrative Groups,CN=Lab"
+)
+OTHER_ROUTES = {
+    f"CN=To POP01,CN=Connections,{LAB_ROUTING},{EXCHANGE}": {"routingList": ["SMTP:elsewhere.example;1"]},
+    f"CN=To LNX01,CN=Connections,{MODERN_ROUTING},{EXCHANGE}": {"msExchSmtpSendEnabled": ["FALSE"]},
+}
 
 
 @pytest.fixture
@@ -175,8 +194,13 @@ export = "pop01"
 """,
         encoding="utf-8",
     )
-    first = auditor("check", "--once", "-c", str(config), cwd=tmp_path, env=ENV)
+    conn = admin(lab)
+    for dn, values in OTHER_ROUTES.items():
+        conn.modify(dn, {name: [(ldap3.MODIFY_REPLACE, value)] for name, value in values.items()})
+    conn.unbind()
+    first = auditor("check", "--once", "-c", str(config), "--format", "json", cwd=tmp_path, env=ENV)
     assert first.returncode in (0, 1), first.stderr
+    assert "COEX-601" not in {f["check"] for f in json.loads(first.stdout)["findings"]}  # routed by CONNECTOR
 
     conn = admin(lab)
     dc = lab_dc_name(conn)
@@ -214,3 +238,24 @@ export = "pop01"
 
     text = auditor("diff", "-c", str(config), cwd=tmp_path, env=ENV).stdout
     assert f"on {dc}" in text
+
+    # The causes: the connector was in the earlier, passing COEX-601 verdict's evidence.
+    done = auditor("report", "-c", str(config), "--since", "1d", "--format", "json", cwd=tmp_path, env=ENV)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    jsonschema.validate(report, json.loads((SCHEMAS / "report.schema.json").read_text("utf-8")))
+    [routing] = [f for f in report["findings"]["new"] if f["check"] == "COEX-601"]
+    assert routing["subject"] == "pop.contoso.com"
+    causes = {c["dn"]: c for c in routing["causes"]}
+    assert CONNECTOR in causes
+    deleted = causes[CONNECTOR]
+    assert (deleted["kind"], deleted["change"], deleted["key"]) == (
+        "smtp_connector",
+        "removed",
+        removed[CONNECTOR]["key"],
+    )
+    assert deleted["origin"]["dc"] == dc and near_the_write(deleted["origin"])
+    grouped = [g for g in report["cause_groups"] if CONNECTOR in {c["dn"] for c in g["changes"]}]
+    assert {f["fingerprint"] for g in grouped for f in g["findings"]} >= {routing["fingerprint"]}
+    text = auditor("report", "-c", str(config), "--since", "1d", cwd=tmp_path, env=ENV).stdout
+    assert "SMTP connector 'To POP01' removed" in text and f"on {dc}" in text

@@ -9,6 +9,7 @@ golden files do not change when the built-in checks' docs do.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
@@ -245,16 +246,67 @@ def make_trend() -> dict[str, Any]:
 
 CHAIN = {"snapshot": 9, "taken_at": "2026-11-30T07:00:02Z", "digest": "3f" * 32}
 
+POLICY_CHANGED = {
+    "kind": "recipient_policy",
+    "key": "{0004}",
+    "dn": "CN=Default Policy,CN=Recipient Policies",
+    "change": "changed",
+    "attributes": ["msExchNonAuthoritativeDomains"],
+}
+SMART_HOST_REMOVED = {
+    "kind": "smtp_connector",
+    "key": "{0002}",
+    "dn": "CN=Old SmartHost,CN=Connections,CN=RG",
+    "change": "removed",
+    "attributes": [],
+    "origin": ORIGIN_GONE,
+}
+USER_ADDED = {
+    "kind": "user",
+    "key": "{0001}",
+    "dn": f"CN={SCRIPT},OU=POP,DC=contoso,DC=com",
+    "change": "added",
+    "attributes": [],
+    "origin": ORIGIN_NEW,
+}
+CHECK_ADDED = {"code": "check-added", "text": f"COEX-UNKNOWN did not run at snapshot 3 {IMG}"}
+
+
+def add_causes(document: dict[str, Any]) -> dict[str, Any]:
+    """The causes `auditor diff` / `auditor report` add: per finding change, and the groups."""
+    explained = {
+        "COEX-301": ([POLICY_CHANGED, SMART_HOST_REMOVED], None),
+        "COEX-403": ([USER_ADDED], None),
+        "COEX-901": ([SMART_HOST_REMOVED], None),
+        "COEX-UNKNOWN": ([], CHECK_ADDED),
+    }
+    groups: dict[str, dict[str, Any]] = {}
+    for section in ("new", "reopened", "resolved"):
+        for entry in document["findings"].get(section, []):
+            causes, reason = explained[entry["check"]]
+            entry["causes"] = causes
+            if reason is not None:
+                entry["reason"] = reason
+            key = json.dumps([causes, reason])
+            group = groups.setdefault(
+                key, {"changes": causes, **({"reason": reason} if reason else {}), "findings": []}
+            )
+            group["findings"].append(
+                {k: entry[k] for k in ("check", "severity", "subject", "fingerprint")} | {"section": section}
+            )
+    document["cause_groups"] = sorted(groups.values(), key=lambda g: -len(g["findings"]))
+    return document
+
 
 def make_diff(*, origins: bool = False) -> DiffDocument:
-    """The diff; with `origins`, as a live source attributes it."""
+    """The diff; with `origins`, as a live source attributes it, with the causes of its findings."""
     data = diff_json()
-    return DiffDocument.model_validate(add_origins(data) if origins else data)
+    return DiffDocument.model_validate(add_causes(add_origins(data)) if origins else data)
 
 
 def make_report(*, many: int = 0, history: bool = False) -> DriftReport:
     """The drift report; `history` adds what a store with a chain and a live source gives: origins,
-    the 12-week trend and the chain's digest."""
+    the 12-week trend, the chain's digest and the causes of the finding changes."""
     return DriftReport.model_validate(report_json(many=many, history=history))
 
 
@@ -313,6 +365,7 @@ def report_json(*, many: int = 0, history: bool = False) -> dict[str, Any]:
         report["objects"] = add_origins(diff_json())["objects"]
         report["trend"] = make_trend()
         report["chain"] = CHAIN
+        add_causes(report)
     return report
 
 

@@ -1,7 +1,7 @@
 """Sources of exports made elsewhere: when the export was made, and why it is stale (max_age).
 
-Revision ID: 0003_source_export_age
-Revises: 0002_attribution_chain
+Revision ID: 0004_source_export_age
+Revises: 0003_finding_evidence
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_source_export_age"
-down_revision = "0002_attribution_chain"
+revision = "0004_source_export_age"
+down_revision = "0003_finding_evidence"
 branch_labels = None
 depends_on = None
 

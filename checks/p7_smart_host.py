@@ -140,29 +140,36 @@ def _smart_host_server(snap: Snapshot, host: Pop3Host) -> ExchangeServer | None:
 
 
 def _taking_connector(
-    snap: Snapshot, server: ExchangeServer, address: str
+    snap: Snapshot, server: ExchangeServer, address: str, port: int = SMTP_PORT
 ) -> tuple[list[tuple[ReceiveConnector, AddressRange]], str]:
-    """The receive connectors of `server` that would take a connection from `address` on port 25
+    """The receive connectors of `server` that would take a connection from `address` on `port`
     (the most specific range wins; several equally specific ones are returned for an `error`)."""
     own = snap.exchange_server_addresses(server)
     taking = []
     for connector in snap.receive_connectors:
         if normalize_dn(connector.server_dn) != normalize_dn(server.dn):
             continue
-        found = connector.takes(address, SMTP_PORT, own)
+        found = connector.takes(address, port, own)
         if found is not None:
             taking.append((connector, found))
     if not taking:
-        return [], f"no enabled receive connector of {server.name} takes {address} on port {SMTP_PORT}"
+        return [], f"no enabled receive connector of {server.name} takes {address} on port {port}"
     smallest = min(r.size for _, r in taking)
     return [(c, r) for c, r in taking if r.size == smallest], ""
 
 
 def _modern_relay(snap: Snapshot, host: Pop3Host, target: ExchangeServer | None) -> Finding:
     """checks.md COEX-702 on 2007+: for each address of the host, the receive connector taking the
-    connection on the Exchange server its smart host designates (every 2007+ transport server when
-    its smart host was not read) grants relay(C, unauthenticated)."""
+    connection (on the smart host's port, default 25) on the Exchange server its smart host
+    designates (every 2007+ transport server when its smart host was not read) grants
+    relay(C, unauthenticated), or the host logs in to it and it grants relay(C, {Authenticated
+    Users}) with an authentication it offers."""
     servers = [target] if target is not None else snap.modern_transport_servers
+    outbound = host.outbound
+    port = outbound.smart_host_port if outbound is not None and outbound.smart_host_port else SMTP_PORT
+    login = outbound.smart_host_auth if outbound is not None else None
+    logs_in = login is not None and login.value is True
+    services = {service.subject.lower(): service for service in snap.modern_exchange_smtp_services}
     evidence: list[ObjectRef] = [host.ref, *(s.ref for s in servers)]
     granted: list[str] = []
     missing: list[str] = []
@@ -171,7 +178,7 @@ def _modern_relay(snap: Snapshot, host: Pop3Host, target: ExchangeServer | None)
         reasons: list[str] = []
         ok = ""
         for server in servers:
-            taking, why = _taking_connector(snap, server, address)
+            taking, why = _taking_connector(snap, server, address, port)
             evidence += [c.ref for c, _ in taking]
             if not taking:
                 reasons.append(why)
@@ -188,6 +195,32 @@ def _modern_relay(snap: Snapshot, host: Pop3Host, target: ExchangeServer | None)
             if verdict.granted:
                 ok = f"{address} (receive connector {connector.name!r} on {server.name}, range {taken_by})"
                 break
+            if logs_in:
+                assert login is not None
+                authenticated = connector.authenticated_relay
+                service = services.get(connector.dn.lower())
+                offers = service is None or service.client_auth.value is True
+                if authenticated.is_error:
+                    unjudged.append(f"{address}: {connector.name} on {server.name}: {authenticated.reason}")
+                    break
+                if authenticated.granted and offers:
+                    ok = (
+                        f"{address} (logs in: {login.note}; receive connector {connector.name!r} on "
+                        f"{server.name} lets authenticated clients relay)"
+                    )
+                    break
+                why_not = (
+                    authenticated.reason
+                    if not authenticated.granted
+                    else service.client_auth.note
+                    if service
+                    else ""
+                )
+                reasons.append(
+                    f"receive connector {connector.name!r} on {server.name} takes it: {verdict.reason}; "
+                    f"the host logs in, but {why_not}"
+                )
+                continue
             reasons.append(
                 f"receive connector {connector.name!r} on {server.name} takes it: {verdict.reason}"
             )
@@ -196,7 +229,7 @@ def _modern_relay(snap: Snapshot, host: Pop3Host, target: ExchangeServer | None)
         elif not any(u.startswith(f"{address}:") for u in unjudged):
             missing.append(f"{address} ({'; '.join(reasons) or 'no 2007+ transport server'})")
     if missing:
-        return Finding.failed(host.name, "not granted anonymous relay: " + "; ".join(missing), evidence)
+        return Finding.failed(host.name, "not granted relay: " + "; ".join(missing), evidence)
     if unjudged:
         return Finding.error(
             host.name, "cannot judge relay; review by hand: " + "; ".join(unjudged), evidence

@@ -14,7 +14,7 @@ from auditor.checks.p7_smart_host import anonymous_relay_only_for_known_hosts as
 from auditor.checks.p7_smart_host import pop3_hosts_not_externally_secured as coex_704
 from auditor.checks.p7_smart_host import pop3_server_may_relay_on_exchange as coex_702
 from auditor.checks.p9_hygiene import no_open_relay as coex_901
-from auditor.model import Snapshot
+from auditor.model import Field, SmtpService, Snapshot, SystemRole
 from auditor.records import ObjectRecord
 from auditor.registry import Severity, SkipCheck, Status
 from auditor.testing import MODERN_AG, modern_server, outcome, pop3_server, receive_connector, run, snapshot
@@ -162,3 +162,44 @@ def test_702_the_connector_taking_the_connection_decides() -> None:
     message = {f.subject: f.message for f in run(coex_702, snap)}
     assert "'relay'" in message["pass-lnx01"]
     assert "equally specific" in message["error-lnx03"]
+
+
+def test_702_a_host_that_logs_in_needs_a_connector_granting_authenticated_users_relay() -> None:
+    """checks.md COEX-702: the connector taking the connection on the smart host's port grants
+    anonymous relay, or the host authenticates (Postfix `smtp_sasl_auth_enable` with a password for
+    the relayhost) to a connector with relay(C, {Authenticated Users})."""
+    snap = snapshot(
+        modern_server("EX16", "ex16.contoso.com"),
+        pop3_server("pass-logs-in", addresses=["10.0.0.30"], files=[]),
+        pop3_server("fail-anonymous", addresses=["10.0.0.31"], files=[]),
+        receive_connector(
+            "submission",
+            descriptor=sd("authenticated-relay"),
+            ranges=["10.0.0.30-10.0.0.31"],
+            bindings=["0.0.0.0:587"],
+            auth=15,
+        ),
+    )
+    for host in snap.pop3_servers:
+        logs_in = host.name == "pass-logs-in"
+        host.outbound = SmtpService(
+            role=SystemRole.POP3_HOST,
+            system=host.name,
+            subject=f"{host.name}:smtp client",
+            name="smtp client",
+            ref=host.ref,
+            client_auth=Field.absent(False),
+            relay_for_authenticated=Field.absent(False),
+            relay=Field.absent(),
+            smart_host=Field.present("[ex16.contoso.com]:587", source="relayhost"),
+            smart_host_always=Field.present(True, source="relayhost"),
+            smart_host_port=587,
+            smart_host_auth=Field.present(
+                logs_in, source="smtp_sasl_auth_enable", note=f"logs in: {logs_in}"
+            ),
+        )
+    passed, failed, errors = outcome(coex_702, snap)
+    assert (passed, failed, errors) == ({"pass-logs-in"}, {"fail-anonymous"}, set())
+    message = {f.subject: f.message for f in run(coex_702, snap)}
+    assert "lets authenticated clients relay" in message["pass-logs-in"]
+    assert "'submission'" in message["fail-anonymous"]

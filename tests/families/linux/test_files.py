@@ -57,7 +57,7 @@ def test_what_is_not_a_readable_regular_file_is_one_clear_error(tmp_path: Path, 
 def test_a_file_over_the_limit_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "maps.txt"
     path.write_bytes(b"a\tb\n" * 100)
-    with pytest.raises(InputFormatError, match="byte limit"):
+    with pytest.raises(InputFormatError, match="limit"):
         read_export_text(path, limit=399)
     assert read_export_text(path, limit=400).count("\n") == 100
 

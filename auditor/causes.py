@@ -33,6 +33,7 @@ import gc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypeVar
 
 from opentelemetry import trace
 
@@ -40,6 +41,8 @@ from auditor.config import AuditorConfig
 from auditor.documents import (
     Cause,
     CauseGroup,
+    DriftFinding,
+    FindingChange,
     GroupedFinding,
     ObjectChanges,
     ObjectEntry,
@@ -54,7 +57,7 @@ from auditor.registry import CheckSpec, Status
 from auditor.results import FindingRecord, SnapshotInfo, fingerprint
 from auditor.store import CheckedWith, HistoryStore
 
-__all__ = ["SECTIONS", "Explainer", "Explanation", "explain"]
+__all__ = ["SECTIONS", "Explainer", "Explanation", "explain", "with_causes"]
 
 SECTIONS: tuple[Section, ...] = ("new", "reopened", "resolved")
 _tracer = trace.get_tracer("auditor.causes")
@@ -404,3 +407,19 @@ def _groups(
             g.findings[0].subject.casefold(),
         ),
     )
+
+
+_Entry = TypeVar("_Entry", FindingChange, DriftFinding)
+
+
+def with_causes(explained: Explanation, section: str, listed: Sequence[_Entry]) -> list[_Entry]:
+    """Each finding entry of `section` (a diff's or a drift report's) with its causes, and its
+    reason when nothing changed its evidence; entries carry a `fingerprint`."""
+    updated = []
+    for entry in listed:
+        key = (section, entry.fingerprint)
+        update: dict[str, object] = {"causes": explained.causes.get(key, [])}
+        if key in explained.reasons:
+            update["reason"] = explained.reasons[key]
+        updated.append(entry.model_copy(update=update))
+    return updated

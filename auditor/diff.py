@@ -107,7 +107,7 @@ def diff_between(
     if explainer is None:
         return document
     # Imported here: auditor.causes rebuilds snapshots through auditor.run, which imports this module.
-    from auditor.causes import explain
+    from auditor.causes import explain, with_causes
 
     at_from = {f.fingerprint: f for f in old}
     at_to = {f.fingerprint: f for f in new}
@@ -117,18 +117,11 @@ def diff_between(
     }
     explained = explain(store, before, after, records, objects, explainer, at_first=at_from)
 
-    def entries(section: str, listed: list[FindingChange]) -> list[FindingChange]:
-        updated = []
-        for entry in listed:
-            key = (section, entry.fingerprint)
-            update: dict[str, object] = {"causes": explained.causes.get(key, [])}
-            if key in explained.reasons:
-                update["reason"] = explained.reasons[key]
-            updated.append(entry.model_copy(update=update))
-        return updated
-
     explained_findings = findings.model_copy(
-        update={"new": entries("new", findings.new), "resolved": entries("resolved", findings.resolved)}
+        update={
+            "new": with_causes(explained, "new", findings.new),
+            "resolved": with_causes(explained, "resolved", findings.resolved),
+        }
     )
     return document.model_copy(update={"findings": explained_findings, "cause_groups": explained.groups})
 

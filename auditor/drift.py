@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from auditor.causes import SECTIONS, Explainer, Explanation, explain
+from auditor.causes import SECTIONS, Explainer, Explanation, explain, with_causes
 from auditor.diff import diff_objects, snapshot_ref
 from auditor.documents import (
     REPORT_SCHEMA,
@@ -139,18 +139,8 @@ def build_drift_report(
 def _explained(findings: DriftFindings, explained: Explanation) -> DriftFindings:
     """The findings with their causes (and reason, when there is no cause) set."""
 
-    def entries(section: str, listed: list[DriftFinding]) -> list[DriftFinding]:
-        updated = []
-        for entry in listed:
-            key = (section, entry.fingerprint)
-            update: dict[str, object] = {"causes": explained.causes.get(key, [])}
-            if key in explained.reasons:
-                update["reason"] = explained.reasons[key]
-            updated.append(entry.model_copy(update=update))
-        return updated
-
     return findings.model_copy(
-        update={section: entries(section, getattr(findings, section)) for section in SECTIONS}
+        update={section: with_causes(explained, section, getattr(findings, section)) for section in SECTIONS}
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -363,47 +363,35 @@ class Snapshot:
 
     # -- indexes ---------------------------------------------------------------------------------
 
+    def _by(self, keys: Callable[[Recipient], Iterable[str]]) -> dict[str, list[Recipient]]:
+        """An index of the recipients: each key `keys` gives a recipient -> every such recipient."""
+        index: dict[str, list[Recipient]] = defaultdict(list)
+        for recipient in self.recipients:
+            for key in keys(recipient):
+                index[key].append(recipient)
+        return dict(index)
+
     @cached_property
     def recipients_by_address(self) -> dict[str, list[Recipient]]:
         """Lower-case SMTP address -> every object that claims it (`proxyAddresses` and `mail`)."""
-        index: dict[str, list[Recipient]] = defaultdict(list)
-        for recipient in self.recipients:
-            for address in recipient.smtp_addresses:
-                index[address].append(recipient)
-        return dict(index)
+        return self._by(lambda r: r.smtp_addresses)
 
     @cached_property
     def users_by_sam_account_name(self) -> dict[str, list[Recipient]]:
-        index: dict[str, list[Recipient]] = defaultdict(list)
-        for recipient in self.recipients:
-            if recipient.sam_account_name:
-                index[recipient.sam_account_name.lower()].append(recipient)
-        return dict(index)
+        return self._by(lambda r: (r.sam_account_name.lower(),) if r.sam_account_name else ())
 
     @cached_property
     def recipients_by_upn(self) -> dict[str, list[Recipient]]:
-        index: dict[str, list[Recipient]] = defaultdict(list)
-        for recipient in self.recipients:
-            if recipient.user_principal_name:
-                index[recipient.user_principal_name.lower()].append(recipient)
-        return dict(index)
+        return self._by(lambda r: (r.user_principal_name.lower(),) if r.user_principal_name else ())
 
     @cached_property
     def recipients_by_target_address(self) -> dict[str, list[Recipient]]:
-        index: dict[str, list[Recipient]] = defaultdict(list)
-        for recipient in self.recipients:
-            if recipient.target_address is not None:
-                index[recipient.target_address.lower].append(recipient)
-        return dict(index)
+        return self._by(lambda r: (r.target_address.lower,) if r.target_address is not None else ())
 
     @cached_property
     def recipients_by_proxy_address(self) -> dict[str, list[Recipient]]:
         """Lower-case SMTP proxy address -> objects (what Exchange's categorizer resolves; not `mail`)."""
-        index: dict[str, list[Recipient]] = defaultdict(list)
-        for recipient in self.recipients:
-            for address in {p.lower for p in recipient.proxy_addresses if p.is_smtp}:
-                index[address].append(recipient)
-        return dict(index)
+        return self._by(lambda r: {p.lower for p in r.proxy_addresses if p.is_smtp})
 
     @cached_property
     def has_show_in_address_book_data(self) -> bool:

@@ -179,6 +179,9 @@ class SnapshotWriterMixin(FindingsMixin):
                     "coverage": sorted(source.coverage),
                     "exported_at": source.exported_at,
                     "stale": source.stale,
+                    "mode": source.mode,
+                    "changes_read": source.changes_read,
+                    "sync_state": source.sync_state,
                 }
                 for position, source in enumerate(sources)
             ],

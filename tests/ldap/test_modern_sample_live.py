@@ -88,8 +88,9 @@ def _export_config(folder: Path, store: str) -> Path:
 @dataclasses.dataclass
 class Runs:
     """Every CLI run of the module, once: live, the bundled sample's LDIF, the export of the live
-    DC, and the diff of live vs export."""
+    DC, and the diff of live vs export; `work` holds their files (the exported LDIF)."""
 
+    work: Path
     live: dict[str, Any]
     sample: dict[str, Any]
     exported: dict[str, Any]
@@ -126,9 +127,10 @@ def runs(modern_lab: Any, auditor_cli: Any, tmp_path_factory: pytest.TempPathFac
     assert exported.returncode == 0, exported.stderr
     # The export goes into the same store, so `auditor diff` compares it with the live snapshot.
     from_export = json_run("check", "--once", "-c", str(_export_config(work, "shared.db")))
-    diff = json_run("diff", "-c", str(live_config), "--from", "1", "--to", "2", env=admin, code=0)
+    ids = [str(document["snapshot"]["id"]) for document in (live, from_export)]
+    diff = json_run("diff", "-c", str(live_config), "--from", ids[0], "--to", ids[1], env=admin, code=0)
     sample = json_run("check", "--once", "--sample", "modern")
-    return Runs(live=live, sample=sample, exported=from_export, diff=diff)
+    return Runs(work=work, live=live, sample=sample, exported=from_export, diff=diff)
 
 
 def findings(document: dict[str, Any]) -> set[Finding]:
@@ -186,11 +188,26 @@ def test_export_ldif_of_the_live_dc_reads_back_as_the_live_read(runs: Runs) -> N
     }
 
 
-def test_the_live_snapshot_holds_the_sample_and_the_dcs_own_accounts(runs: Runs) -> None:
+def _dns(paths: list[Path]) -> set[str]:
+    found = set()
+    for path in paths:
+        text = decode_export_text(path, path.read_bytes())
+        found |= {entry.dn.lower() for entry in parse_ldif(path, text, wanted={"objectclass"})}
+    return found
+
+
+def test_the_live_read_holds_the_sample_and_the_dcs_own_accounts(runs: Runs) -> None:
+    exported = _dns([runs.work / "exported-domain.ldf", runs.work / "exported-configuration.ldf"])
+    sample = _dns([SAMPLE / "modern-domain.ldf", SAMPLE / "modern-configuration.ldf"])
+    # Every Samba DC has these users; without mail they give no finding.
+    assert exported - sample == {
+        f"cn={name},cn=users,dc=contoso,dc=com" for name in ("administrator", "guest", "krbtgt", "dns-dc1")
+    }
     objects = {s["name"]: s["objects"] for s in runs.live["snapshot"]["sources"]}
-    sample = {s["name"]: s["objects"] for s in runs.sample["snapshot"]["sources"]}
-    # Administrator, Guest, krbtgt and dns-dc1: every Samba DC has them; no mail, no finding.
-    assert objects == {**sample, "directory": sample["directory"] + 4}
+    in_sample = {s["name"]: s["objects"] for s in runs.sample["snapshot"]["sources"]}
+    assert objects["directory"] == len(exported)
+    assert in_sample["directory"] == len(exported & sample)
+    assert objects["pop3:POP01"] == in_sample["pop3:POP01"]
 
 
 # Below: the two lab differences of the module docstring, shown on the DC itself.

@@ -295,6 +295,10 @@ def test_samba_keeps_the_sample_aces_and_appends_inherited_ones(
         inherited = live["dacl"][len(explicit) :]
         assert explicit == theirs["dacl"], dn
         assert inherited and all(ace["flags"] & INHERITED for ace in inherited), dn
+        # What the parents pass down: full control for Enterprise Admins (-519) and Domain Admins (-512).
+        trustees = {ace["sid"] for ace in inherited}
+        assert all(sid.startswith("S-1-5-21-") for sid in trustees), trustees
+        assert {sid.rsplit("-", 1)[1] for sid in trustees} == {"512", "519"}, trustees
 
 
 def _without_inherited(descriptor: SecurityDescriptor) -> SecurityDescriptor:

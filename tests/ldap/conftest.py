@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,14 @@ LAB = REPO / ".lab"
 SAMBA_PORTS_LOCK = "/tmp/auditor-samba-ports.lock"
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = sorted((REPO / "auditor" / "sample").glob("*.ldf"))
-MODERN_SAMPLE = sorted((REPO / "auditor" / "sample_modern").glob("*.ldf"))
+# The modern sample's own exports, as its auditor.toml names them: the folder also holds the
+# Linux-only organization (linux-only-*.ldf), whose users share sAMAccountNames with this one.
+MODERN_SAMPLE = sorted(
+    REPO / "auditor" / "sample_modern" / name
+    for name in tomllib.loads((REPO / "auditor" / "sample_modern" / "auditor.toml").read_text())[
+        "directory"
+    ]["ldif"]
+)
 LOADER = [LAB_SCRIPTS / "load_org.py", LAB_SCRIPTS / "gen_org.py", LAB_SCRIPTS / "samba_sd.py"]
 GENERATED_RECIPIENTS = 300
 MANY_PROXIES = 1600
@@ -216,7 +224,7 @@ def samba_lab() -> Iterator[SambaLab]:
 
 @pytest.fixture(scope="module")
 def modern_lab(samba_lab: SambaLab) -> Iterator[SambaLab]:
-    """A DC holding the bundled modern sample alone (auditor/sample_modern/*.ldf), in place of the
+    """A DC holding the bundled modern sample alone (the exports its auditor.toml names), in place of the
     session's lab for one test module; about 5 s the first time, then about 4 s per module.
 
     Its own DC rather than more objects in the session's: the modern sample's DNs collide with the

@@ -1,6 +1,8 @@
-"""Live parity of the bundled modern sample (issue 10): `auditor check --once` over LDAPS against a
-Samba DC holding auditor/sample_modern/*.ldf gives the findings of `auditor check --once --sample
-modern`, and `auditor export-ldif` of that DC reads back as the live read did, value for value.
+"""Live parity of the bundled modern sample (issues 10 and 11): `auditor check --once` over LDAPS
+against a Samba DC holding auditor/sample_modern/*.ldf, with the sample's POP3 hosts (LNX01 and
+LNX02, Linux; POP01, Windows) read from their export folders as the sample's config says, gives the
+findings of `auditor check --once --sample modern`, and `auditor export-ldif` of that DC reads back
+as the live read did, value for value.
 
 Two differences between the sample's LDIF and any directory are asserted here, never skipped:
 
@@ -49,6 +51,7 @@ pytestmark = pytest.mark.samba
 
 SAMPLE = Path(str(resources.files("auditor.sample_modern")))
 PASSWORD_ENV = "AUDITOR_TEST_BIND_PASSWORD"
+POP3_HOSTS = ("LNX01", "LNX02", "POP01")  # their export folders sit beside the sample's config
 BROKEN = f"CN=Broken Import,{make_sample_modern.RECEIVE}"
 CUT_SHORT_AT = make_sample_modern.CUT_SHORT["Broken Import"]
 LAB_SID = "S-1-5-21-0-0-0"  # only for Samba's SDDL rendering
@@ -101,7 +104,8 @@ class Runs:
 def runs(modern_lab: Any, auditor_cli: Any, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     modern_lab.ensure_running()
     work = tmp_path_factory.mktemp("modern-live")
-    shutil.copytree(SAMPLE / "pop01", work / "pop01")
+    for host in POP3_HOSTS:
+        shutil.copytree(SAMPLE / host.lower(), work / host.lower())
     admin = {PASSWORD_ENV: modern_lab.admin_password}
 
     def json_run(*args: str, env: dict[str, str] | None = None, code: int = 1) -> dict[str, Any]:
@@ -174,7 +178,20 @@ def test_the_modern_sample_read_over_ldaps_gives_the_findings_of_its_ldif(runs: 
         ("COEX-405", "Carol Clark"),
         ("COEX-101", "Oscar Orphan"),
         ("COEX-904", "EX16"),
+        # the Linux hosts beside the live directory (auditor/sample_modern/README.md)
+        ("COEX-305", "northwindtraders.com"),
+        ("COEX-303", "nancy@northwindtraders.com"),
+        ("COEX-303", "partners.contoso.com"),
+        ("COEX-301", "sales.contoso.com"),
+        ("COEX-202", "erin@pop.contoso.com"),
+        ("COEX-203", "LNX02"),
+        ("COEX-204", "LNX02"),
+        ("COEX-702", "LNX02"),
+        ("COEX-705", "LNX02"),
     } <= failing
+    # ... and LNX01's relay through EX16, taken by its own receive connector, is no finding (passes)
+    judged = {(c, s.split(",")[0].removeprefix("CN=")) for c, s, _, _ in live}
+    assert not {("COEX-702", "LNX01"), ("COEX-703", "Relay from LNX01"), ("COEX-705", "To LNX01")} & judged
 
 
 def test_export_ldif_of_the_live_dc_reads_back_as_the_live_read(runs: Runs) -> None:
@@ -207,7 +224,8 @@ def test_the_live_read_holds_the_sample_and_the_dcs_own_accounts(runs: Runs) -> 
     in_sample = {s["name"]: s["objects"] for s in runs.sample["snapshot"]["sources"]}
     assert objects["directory"] == len(exported)
     assert in_sample["directory"] == len(exported & sample)
-    assert objects["pop3:POP01"] == in_sample["pop3:POP01"]
+    for host in POP3_HOSTS:
+        assert objects[f"pop3:{host}"] == in_sample[f"pop3:{host}"] > 0
 
 
 # Below: the two lab differences of the module docstring, shown on the DC itself.
@@ -287,7 +305,7 @@ def test_samba_keeps_the_sample_aces_and_appends_inherited_ones(
 ) -> None:
     sample = _sample_descriptors()
     names = sorted(dn for dn in sample if dn != BROKEN.lower())
-    assert set(live_connectors) == set(sample) and len(names) == 7
+    assert set(live_connectors) == set(sample) and len(names) == 8
     given = _samba_decode([base64.b64encode(sample[dn]).decode() for dn in names])
     read = _samba_decode([live_connectors[dn].attributes["nTSecurityDescriptor"][0] for dn in names])
     for dn, theirs, live in zip(names, given, read, strict=True):

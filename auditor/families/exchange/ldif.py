@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from auditor.collect.ldif import LdifEntry, decode_export_text, parse_ldif
+from auditor.collect.ldif import LdifEntry, read_ldif
 from auditor.errors import InputFormatError
 from auditor.families.exchange.entries import guid_from_value, partition_of, record_from_entry
 from auditor.families.iis_relaylist import RelayListDecodeError, RelayListTruncatedError, decode_relay_list
@@ -48,9 +48,7 @@ class LdifSource:
             raise InputFormatError(self.info.name, "no LDIF files given")
         for path in self.paths:
             entries = 0
-            for entry in parse_ldif(
-                path, decode_export_text(path, _read(path)), binary=_BINARY_LOWER, wanted=READ_ATTRIBUTES
-            ):
+            for entry in read_ldif(path, binary=_BINARY_LOWER, wanted=READ_ATTRIBUTES):
                 entries += 1
                 location = f"{path}:{entry.line}"
                 coverage.add(partition_of(entry.dn))
@@ -73,13 +71,6 @@ class LdifSource:
         self.info.coverage = coverage
         self.info.duration_seconds = time.monotonic() - started
         self.info.complete = True
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputFormatError(str(path), f"cannot read the file ({exc.strerror or exc})") from None
 
 
 def _check_guid(location: str, entry: LdifEntry, seen: dict[str, str]) -> None:

@@ -4,17 +4,17 @@ an incomplete one only records the gap and touches no interval.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from auditor.errors import StoreError
 from auditor.records import ObjectRecord, SourceInfo
 from auditor.results import SnapshotInfo
+from auditor.store.bulk import bulk_writer
 from auditor.store.engine import CHUNK, StoreBase, utc
 from auditor.tables import OBJECT_INTERVAL, OBJECT_VERSION, SNAPSHOT, SNAPSHOT_SOURCE
 
@@ -93,17 +93,26 @@ class SnapshotWriterMixin(StoreBase):
 
 
 class _ObjectWriter:
-    """Brings the open intervals of a scope up to date with one complete snapshot, in bulk."""
+    """Brings the open intervals of a scope up to date with one complete snapshot, in bulk.
+
+    Records stream through once: an unchanged object (same content hash as its open interval)
+    costs a hash and a dictionary lookup; changed and new ones are written in batches of `CHUNK`
+    through `bulk_writer` (COPY on PostgreSQL, prepared executemany on SQLite).
+    """
 
     def __init__(self, conn: Connection, scope: str, snapshot_id: int) -> None:
-        self.conn = conn
         self.scope = scope
         self.snapshot_id = snapshot_id
+        self.bulk = bulk_writer(conn, scope)
         self.pending: list[tuple[ObjectRecord, str]] = []
         self.to_close: list[int] = []
+        self.reuse_possible = True
 
     def write(self, records: Iterable[ObjectRecord]) -> int:
         current = self._open_intervals()
+        # Only a scope that stored versions before can hold one a new state matches (an object
+        # returning to an earlier state); a first save skips that lookup altogether.
+        self.reuse_possible = bool(current) or self.bulk.scope_has_versions()
         seen: dict[str, str] = {}
         for record in records:
             earlier = seen.get(record.key)
@@ -124,11 +133,12 @@ class _ObjectWriter:
                 self._flush()
         self._flush()
         self.to_close.extend(interval for key, (_, interval) in current.items() if key not in seen)
-        self._close_intervals()
+        for start in range(0, len(self.to_close), CHUNK * 10):
+            self.bulk.close_intervals(self.to_close[start : start + CHUNK * 10], self.snapshot_id)
         return len(seen)
 
     def _open_intervals(self) -> dict[str, tuple[str, int]]:
-        rows = self.conn.execute(
+        rows = self.bulk.conn.execute(
             sa.select(OBJECT_INTERVAL.c.key, OBJECT_VERSION.c.content_hash, OBJECT_INTERVAL.c.id)
             .select_from(
                 OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
@@ -140,65 +150,43 @@ class _ObjectWriter:
     def _flush(self) -> None:
         if not self.pending:
             return
-        rows = [
-            {
-                "scope": self.scope,
-                "kind": record.kind,
-                "key": record.key,
-                "dn": record.dn,
-                "content_hash": content_hash,
-                "attributes": {name: list(values) for name, values in record.attributes.items()},
-            }
-            for record, content_hash in self.pending
+        version_ids = (
+            self.bulk.existing_versions([content_hash for _, content_hash in self.pending])
+            if self.reuse_possible
+            else {}
+        )
+        new = [
+            (record, content_hash) for record, content_hash in self.pending if content_hash not in version_ids
         ]
-        # Insert first and look up only what already existed (a state an object had before): on
-        # PostgreSQL a lookup of every hash inside the growing transaction would plan a sequential
-        # scan each time, because the table's statistics still say it is empty.
-        version_ids = {
-            row.content_hash: row.id
-            for row in self.conn.execute(
-                self._insert_new_versions().returning(OBJECT_VERSION.c.content_hash, OBJECT_VERSION.c.id),
-                rows,
-            )
-        }
-        known = [content_hash for _, content_hash in self.pending if content_hash not in version_ids]
-        if known:
-            version_ids.update(
-                (row.content_hash, row.id)
-                for row in self.conn.execute(
-                    sa.select(OBJECT_VERSION.c.content_hash, OBJECT_VERSION.c.id).where(
-                        OBJECT_VERSION.c.scope == self.scope, OBJECT_VERSION.c.content_hash.in_(known)
-                    )
-                )
-            )
-        self.conn.execute(
-            sa.insert(OBJECT_INTERVAL),
+        ids = self.bulk.new_version_ids(len(new))
+        self.bulk.insert_versions(
             [
-                {
-                    "scope": self.scope,
-                    "key": record.key,
-                    "version_id": version_ids[content_hash],
-                    "valid_from_snapshot": self.snapshot_id,
-                    "valid_to_snapshot": None,
-                }
+                (
+                    version_id,
+                    self.scope,
+                    record.kind,
+                    record.key,
+                    record.dn,
+                    content_hash,
+                    _attributes_json(record),
+                )
+                for version_id, (record, content_hash) in zip(ids, new, strict=True)
+            ]
+        )
+        version_ids.update(zip((content_hash for _, content_hash in new), ids, strict=True))
+        self.bulk.insert_intervals(
+            [
+                (self.scope, record.key, version_ids[content_hash], self.snapshot_id)
                 for record, content_hash in self.pending
-            ],
+            ]
         )
         self.pending.clear()
 
-    def _insert_new_versions(self) -> Any:
-        """INSERT ... ON CONFLICT (scope, content_hash) DO NOTHING, in the connection's dialect."""
-        if self.conn.dialect.name == "postgresql":
-            return postgresql.insert(OBJECT_VERSION).on_conflict_do_nothing(
-                index_elements=["scope", "content_hash"]
-            )
-        return sqlite.insert(OBJECT_VERSION).on_conflict_do_nothing(index_elements=["scope", "content_hash"])
 
-    def _close_intervals(self) -> None:
-        statement = (
-            sa.update(OBJECT_INTERVAL)
-            .where(OBJECT_INTERVAL.c.id == sa.bindparam("interval_id"))
-            .values(valid_to_snapshot=self.snapshot_id)
-        )
-        for start in range(0, len(self.to_close), CHUNK):
-            self.conn.execute(statement, [{"interval_id": i} for i in self.to_close[start : start + CHUNK]])
+def _attributes_json(record: ObjectRecord) -> str:
+    """The `attributes` column: {name: [values]} as compact JSON (what the JSON column type reads)."""
+    return json.dumps(
+        {name: list(values) for name, values in record.attributes.items()},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )

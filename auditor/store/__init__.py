@@ -41,9 +41,11 @@ Where things live
   the Alembic upgrade, the scope-confined snapshot lookup every part shares.
 * `lock`: `pass_lock()`.
 * `snapshots`: `save_snapshot` / `save_incomplete` and the interval writer.
+* `bulk`: how the interval writer writes in bulk: COPY on PostgreSQL, prepared executemany on
+  SQLite, ids of new versions chosen before they are written (nothing is read back).
 * `findings`: check results, findings, streaks and finding presence.
 * `queries`: `snapshots()`, `resolve()`, snapshot listings and sources.
-* `objects`: `load_records()` and `object_changes()`.
+* `objects`: `load_records()` (a snapshot streamed in keyset-paged batches) and `object_changes()`.
 * `deliveries`: report delivery attempts.
 """
 

@@ -4,6 +4,7 @@ an incomplete one only records the gap and touches no interval.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -122,7 +123,7 @@ class _ObjectWriter:
                     f"({earlier} and {record.dn})"
                 )
             seen[record.key] = record.dn
-            content_hash = record.content_hash()
+            content_hash = _content_hash(record)
             held = current.get(record.key)
             if held is not None:
                 if held[0] == content_hash:
@@ -183,10 +184,26 @@ class _ObjectWriter:
         self.pending.clear()
 
 
+def _content_hash(record: ObjectRecord) -> str:
+    """`record.content_hash()`, byte for byte, without copying every value tuple into a list first.
+
+    JSON writes a tuple as it writes a list, and attribute names are unique, so sorting the items
+    as they are gives the same payload; on 100,000 records that is seconds of a first save.
+    (tests/store/test_bulk_store.py holds it to `ObjectRecord.content_hash`.)
+    """
+    payload = json.dumps(
+        [record.kind, record.key, record.dn, sorted(record.attributes.items())],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
 def _attributes_json(record: ObjectRecord) -> str:
     """The `attributes` column: {name: [values]} as compact JSON (what the JSON column type reads)."""
+    attributes = record.attributes
     return json.dumps(
-        {name: list(values) for name, values in record.attributes.items()},
+        attributes if isinstance(attributes, dict) else dict(attributes),
         ensure_ascii=False,
         separators=(",", ":"),
     )

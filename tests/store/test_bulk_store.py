@@ -140,3 +140,18 @@ def test_saves_reuse_versions_across_scopes_without_id_clashes(store_url: str) -
         assert list(forest_a.load_records(a2.id)) == sorted(records[:150], key=lambda r: r.key)
         assert len(list(forest_b.load_records(b1.id))) == 300
         assert len(list(forest_b.load_records(b2.id))) == 301
+
+
+def test_stored_content_hashes_are_the_records_own(store: HistoryStore) -> None:
+    """Versions stored before the bulk path keep matching: the hash is `ObjectRecord.content_hash`."""
+    records = [
+        *many(120),
+        ObjectRecord("pop3_mailbox", "pop3:POP01/zoë@pop.contoso.com", "POP01/zoë", {"mailbox": ("zoë",)}),
+        ObjectRecord(ObjectKind.CONTACT, "guid-empty", "CN=Empty,DC=contoso,DC=com", {}),
+    ]
+    save(store, records, 0)
+    engine = sa.create_engine(store.url)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(sa.text("SELECT key, content_hash FROM object_version")).all())
+    engine.dispose()
+    assert stored == {record.key: record.content_hash() for record in records}

@@ -95,11 +95,15 @@ BINARY = frozenset(
 def open_samdb(folder: Path) -> SamDB:
     lp = LoadParm()
     lp.load(str(folder / "etc" / "smb.conf"))
+    # batch_mode: no nested sub-transaction per operation. Without it each add copies the index
+    # lists it touches (objectClass=user, the parent's one-level index, ...), which grow with every
+    # user: the load slows from 120/s to under 30/s by 10,000 users. A failed add aborts the batch.
     return SamDB(
         url=str(folder / "private" / "sam.ldb"),
         session_info=system_session(),
         lp=lp,
         flags=ldb.FLG_NOSYNC,
+        options=["batch_mode:1"],
     )
 
 
@@ -154,25 +158,25 @@ class Loader:
         return bool(found)
 
     def placeholder(self, dn: str) -> None:
-        """Containers for `dn` and every missing parent, top down."""
+        """Containers for `dn` and every missing parent, top down (an OU for `OU=`, else a container).
+
+        Never an add that may fail: in batch mode a failed operation spoils the whole transaction.
+        """
         missing: list[str] = []
         current = dn
         while current and not self.exists(current):
             missing.append(current)
             current = str(ldb.Dn(self.samdb, current).parent()) if "," in current else ""
         for item in reversed(missing):
-            rdn = ldb.Dn(self.samdb, item).get_rdn_value()
-            for object_class in ("container", "msExchContainer", "organizationalUnit"):
-                attribute = "ou" if object_class == "organizationalUnit" else "cn"
-                try:
-                    self.samdb.add({"dn": item, "objectClass": object_class, attribute: rdn})
-                except ldb.LdbError:
-                    continue
-                self.known.add(item.lower())
-                self.placeholders += 1
-                break
+            parsed = ldb.Dn(self.samdb, item)
+            if parsed.get_rdn_name().lower() == "ou":
+                self.samdb.add(
+                    {"dn": item, "objectClass": "organizationalUnit", "ou": parsed.get_rdn_value()}
+                )
             else:
-                raise SystemExit(f"bulk_load: cannot create a placeholder for {item}")
+                self.samdb.add({"dn": item, "objectClass": "container", "cn": parsed.get_rdn_value()})
+            self.known.add(item.lower())
+            self.placeholders += 1
 
     def prepare(self, dn: str, values: dict[str, list[bytes | str]]) -> dict[str, object]:
         message: dict[str, object] = {"dn": dn}
@@ -201,13 +205,13 @@ class Loader:
         parent = str(ldb.Dn(self.samdb, dn).parent())
         if not self.exists(parent):
             self.placeholder(parent)
+        if self.exists(dn):
+            self.existing += 1
+            return
         message = self.prepare(dn, values)
         try:
             self.samdb.add(message)
         except ldb.LdbError as exc:
-            if exc.args[0] == ldb.ERR_ENTRY_ALREADY_EXISTS:
-                self.existing += 1
-                return
             raise SystemExit(f"bulk_load: add {dn}: {exc.args[1]}") from None
         self.known.add(dn.lower())
         self.added += 1

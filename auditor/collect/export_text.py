@@ -17,7 +17,7 @@ from auditor.errors import InputFormatError
 
 __all__ = ["CHUNK_BYTES", "decode_export_text", "stream_export_text"]
 
-CHUNK_BYTES = 4 * 2**20
+CHUNK_BYTES = 2**20
 """Bytes read at a time: large enough that per-chunk work is negligible, small beside the file."""
 
 _HEAD_BYTES = 4096

@@ -11,8 +11,8 @@ deploy/lab/postgres.sh starts, or on --postgres):
   first save      save_snapshot into an empty store (bulk path: COPY / prepared executemany)
   unchanged save  the same records again: no object row may be added
   1 % save        1 % of the users touched (80 % changed, 10 % removed, 10 % added)
-  stream read     load_records of the latest snapshot, consumed one record at a time: seconds,
-                  and the peak of what tracemalloc sees allocated meanwhile (the read's own memory)
+  stream read     load_records of the latest snapshot, consumed one record at a time, in a
+                  process of its own (bench/read_only.py): seconds, and that process's peak RSS
   30 days         a fresh store: day 1 saved (with the check results of one run), then one save
                   a day at 1 % daily churn, each with results: store bytes after day 30 / day 1
 
@@ -22,11 +22,9 @@ Figures only, no asserts on timings; ratios are printed as `RATIO` lines (bench/
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import tempfile
 import time
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -37,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa
 from lab_postgres import fresh_database, postgres_server, store_bytes
-from measure import peak_rss_mib, ratio_line
+from measure import REPO, peak_rss_mib, python, ratio_line, run_measured
 from org_files import VARIANTS, churn_records, write_org
 
 from auditor.config import load_config
@@ -79,7 +77,8 @@ class StoreFigures:
     churned: float = 0.0
     read: float = 0.0
     read_records: int = 0
-    read_traced_mib: float = 0.0
+    read_rss_mib: float = 0.0
+    read_base_mib: float = 0.0
     rows_added_unchanged: tuple[int, int] = (0, 0)
     rows_added_churned: tuple[int, int] = (0, 0)
     bytes_day1: int = 0
@@ -88,24 +87,11 @@ class StoreFigures:
     day_seconds: list[float] = field(default_factory=list)
 
 
-def stream_read(store: HistoryStore) -> tuple[int, float, float]:
-    """(records, seconds, traced peak MiB) of reading the latest snapshot, one record at a time.
-
-    Timed without tracing (tracemalloc slows Python several times), then read again under
-    tracemalloc for the peak of what the read itself allocates: one batch, not the snapshot.
-    """
-    snapshot = store.resolve("latest")
-    gc.collect()
-    started = time.perf_counter()
-    count = sum(1 for _ in store.load_records(snapshot.id))
-    seconds = time.perf_counter() - started
-    tracemalloc.start()
-    try:
-        sum(1 for _ in store.load_records(snapshot.id))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return count, seconds, peak / 2**20
+def stream_read(url: str) -> tuple[int, float, float, float]:
+    """(records, seconds, peak RSS MiB, RSS MiB before the read) of a process streaming the latest snapshot."""
+    measured = run_measured("stream read", [python(), str(REPO / "bench" / "read_only.py"), url], cwd=REPO)
+    _, count, seconds, before = measured.stderr.split()[-4:]
+    return int(count), float(seconds), measured.peak_rss_mib, float(before)
 
 
 def speeds(url: str, backend: str, records: list[ObjectRecord], sources: list[SourceInfo]) -> StoreFigures:
@@ -120,7 +106,7 @@ def speeds(url: str, backend: str, records: list[ObjectRecord], sources: list[So
         _, figures.churned = timed(lambda: store.save_snapshot(churned, sources, T0 + timedelta(hours=8)))
         final = object_rows(url)
         figures.rows_added_churned = (final[0] - after[0], final[1] - after[1])
-        figures.read_records, figures.read, figures.read_traced_mib = stream_read(store)
+    figures.read_records, figures.read, figures.read_rss_mib, figures.read_base_mib = stream_read(url)
     return figures
 
 
@@ -198,7 +184,8 @@ def main() -> None:
         ("  rows added (versions, intervals)", lambda f: f"{f.rows_added_churned}"),
         ("stream read of latest snapshot (s)", lambda f: f"{f.read:.2f}"),
         ("  records read", lambda f: f"{f.read_records:,}"),
-        ("  traced peak during the read (MiB)", lambda f: f"{f.read_traced_mib:.1f}"),
+        ("  reader's peak RSS before the read (MiB)", lambda f: f"{f.read_base_mib:.1f}"),
+        ("  reader's peak RSS (MiB)", lambda f: f"{f.read_rss_mib:.1f}"),
         ("store after day 1 (MiB)", lambda f: f"{f.bytes_day1 / 2**20:.1f}"),
         (f"store after day {args.days} (MiB)", lambda f: f"{f.bytes_last / 2**20:.1f}"),
         (

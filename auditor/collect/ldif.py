@@ -31,7 +31,7 @@ from auditor.collect import RawValue
 from auditor.collect.export_text import CHUNK_BYTES, decode_export_text, stream_export_text
 from auditor.errors import InputFormatError
 
-__all__ = ["LdifEntry", "decode_export_text", "parse_ldif", "read_ldif"]
+__all__ = ["LdifEntry", "SharedText", "decode_export_text", "parse_ldif", "read_ldif"]
 
 # An attribute description: a name or OID, then options such as `;binary` or `;range=0-1499`.
 _ATTRIBUTE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)(?:;[A-Za-z0-9=*-]+)*$")
@@ -102,6 +102,7 @@ class _Parser:
         self.wanted = None if wanted is None else frozenset(wanted)
         self.lines = _LineReader(path, self.binary, self.wanted)
         self._names: dict[str, str] = {}  # attribute description -> what `_fast` does with it
+        self._shared = SharedText()
 
     def entries(self, chunks: Iterable[str]) -> Iterator[LdifEntry]:
         pending = ""  # whole lines (LF-terminated) not yet cut into records
@@ -161,6 +162,7 @@ class _Parser:
             return None
         entry = LdifEntry(dn=dn, line=line)
         names = self._names
+        shared = self._shared
         for text in logical[1:]:
             name, _, rest = text.partition(":")
             use = names.get(name)
@@ -187,7 +189,7 @@ class _Parser:
                         value = value.encode("latin-1")
                     except UnicodeEncodeError:
                         return None
-            entry.add(name, value)
+            entry.add(name, shared(value) if use is _TEXT else value)
         return entry if entry.attributes else None
 
     def _use(self, name: str) -> str:
@@ -199,6 +201,40 @@ class _Parser:
         if self.wanted is not None and base not in self.wanted:
             return _SKIP
         return _BINARY if base in self.binary else _TEXT
+
+
+class SharedText:
+    """One string object for a text value that many entries repeat, in bounded memory.
+
+    A full export repeats long values in every user: the mailbox store's DN in `homeMDB`, the
+    MTA's in `homeMTA`, both address lists in `showInAddressBook`, the policy GUIDs, the four
+    `objectClass` values. Read naively, each user gets its own copies (about a third of what the
+    records of 100,000 users hold). A value seen twice within the last `window` distinct values
+    is kept (up to `limit` of them) and handed out again; values seen once (addresses, names)
+    pass through a window that is simply forgotten when full.
+    """
+
+    def __init__(self, *, limit: int = 20_000, window: int = 50_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.kept: dict[str, str] = {}
+        self.seen: dict[str, str] = {}
+
+    def __call__(self, text: RawValue) -> RawValue:
+        if not isinstance(text, str):
+            return text
+        kept = self.kept.get(text)
+        if kept is not None:
+            return kept
+        earlier = self.seen.get(text)
+        if earlier is not None:
+            if len(self.kept) < self.limit:
+                self.kept[earlier] = earlier
+            return earlier
+        if len(self.seen) >= self.window:
+            self.seen.clear()
+        self.seen[text] = text
+        return text
 
 
 def _unix_line_ends(text: str) -> str:

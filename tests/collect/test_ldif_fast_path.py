@@ -19,7 +19,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.collect.ldif import LdifEntry, parse_ldif, read_ldif
+from auditor.collect.ldif import LdifEntry, SharedText, parse_ldif, read_ldif
 from auditor.errors import InputFormatError
 
 from .ldif_reference import parse_ldif as reference_parse_ldif
@@ -184,3 +184,32 @@ def test_an_undecodable_byte_far_into_a_streamed_file_names_its_line(tmp_path: P
     assert error is not None
     assert error[0] == f"{path}:802"
     assert "not valid UTF-8" in error[1]
+
+
+def test_a_value_many_entries_repeat_is_one_object_in_memory(tmp_path: Path) -> None:
+    store_dn = "CN=Mailbox Store (EX01),CN=First Storage Group,CN=InformationStore,CN=EX01,DC=contoso,DC=com"
+    path = tmp_path / "export.ldf"
+    path.write_text(
+        "".join(
+            f"dn: CN=u{i},DC=contoso,DC=com\nobjectClass: user\nmail: u{i}@contoso.com\nhomeMDB: {store_dn}\n\n"
+            for i in range(50)
+        ),
+        encoding="utf-8",
+    )
+    entries = list(read_ldif(path))
+    stores = [entry.attributes["homeMDB"][0] for entry in entries]
+    assert all(value == store_dn for value in stores)
+    assert len({id(value) for value in stores}) == 1
+    assert len({id(entry.attributes["mail"][0]) for entry in entries}) == 50
+
+
+def test_shared_text_stays_within_its_bounds() -> None:
+    shared = SharedText(limit=2, window=3)
+    first = "".join(["CN=", "A"])
+    again = "".join(["CN=", "A"])
+    assert shared(first) is first and shared(again) is first  # seen twice: kept
+    for n in range(10):  # values seen once only churn through the window
+        shared(f"unique-{n}")
+    assert len(shared.seen) <= 3 and len(shared.kept) <= 2
+    assert shared("".join(["CN=", "A"])) is first
+    assert shared(b"bytes") == b"bytes"

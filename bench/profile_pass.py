@@ -131,7 +131,7 @@ def main() -> None:
         if not (folder / "auditor.toml").exists():
             write_org(folder, args.recipients, args.variant)
         for stale in folder.glob("history.db*"):
-            stale.unlink()
+            stale.unlink(missing_ok=True)
         print(f"variant {args.variant}, {args.recipients:,} recipients, {folder}")
         print(
             f"  {'start (imports so far)':<28} {'':>9}   RSS {rss_mib():7.1f} MiB   peak {peak_rss_mib():7.1f} MiB"

@@ -52,9 +52,9 @@ SAMPLE = sorted((REPO / "auditor" / "sample").glob("*.ldf"))
 # Linux-only organization (linux-only-*.ldf), whose users share sAMAccountNames with this one.
 MODERN_SAMPLE = sorted(
     REPO / "auditor" / "sample_modern" / name
-    for name in tomllib.loads((REPO / "auditor" / "sample_modern" / "auditor.toml").read_text())[
-        "directory"
-    ]["ldif"]
+    for name in tomllib.loads((REPO / "auditor" / "sample_modern" / "auditor.toml").read_text())["directory"][
+        "ldif"
+    ]
 )
 LOADER = [LAB_SCRIPTS / "load_org.py", LAB_SCRIPTS / "gen_org.py", LAB_SCRIPTS / "samba_sd.py"]
 GENERATED_RECIPIENTS = 300

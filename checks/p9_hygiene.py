@@ -138,23 +138,26 @@ def exchange_versions_supported(snap: Snapshot) -> Iterator[Finding]:
         raise SkipCheck("the snapshot has no date to judge support dates at")
     for server in sorted(snap.exchange_servers, key=lambda s: s.dn.lower()):
         yield _server_support(snap, server)
+    # Listed by name, not in the order the source returned them: a live read and an export of
+    # the same directory must give the same message.
+    servers = sorted(snap.exchange_servers, key=lambda s: (s.name.lower(), s.dn.lower()))
+    connectors = sorted(snap.smtp_connectors, key=lambda c: (c.name.lower(), c.dn.lower()))
     legacy = [
-        *(
-            f"server {s.name} ({s.generation})"
-            for s in snap.exchange_servers
-            if s.generation in ("2000", "2003")
-        ),
-        *(f"SMTP connector {c.name!r}" for c in snap.smtp_connectors if not c.modern),
-        *(f"SMTP virtual server {s.subject}" for s in snap.legacy_exchange_smtp_services),
-        *(f"mailbox store {m.name!r}" for m in snap.mailbox_stores if m.generation != "2007+"),
+        *(f"server {s.name} ({s.generation})" for s in servers if s.generation in ("2000", "2003")),
+        *(f"SMTP connector {c.name!r}" for c in connectors if not c.modern),
+        *sorted(f"SMTP virtual server {s.subject}" for s in snap.legacy_exchange_smtp_services),
+        *sorted(f"mailbox store {m.name!r}" for m in snap.mailbox_stores if m.generation != "2007+"),
     ]
     modern = [
-        *(f"server {s.name} ({s.generation})" for s in snap.exchange_servers if s.modern),
-        *(f"send connector {c.name!r}" for c in snap.smtp_connectors if c.modern),
-        *(f"receive connector {c.name!r}" for c in snap.receive_connectors),
+        *(f"server {s.name} ({s.generation})" for s in servers if s.modern),
+        *(f"send connector {c.name!r}" for c in connectors if c.modern),
+        *(
+            f"receive connector {c.name!r}"
+            for c in sorted(snap.receive_connectors, key=lambda c: (c.name.lower(), c.dn.lower()))
+        ),
     ]
     subject = snap.exchange_organization_dn or "Exchange organization"
-    evidence = [s.ref for s in snap.exchange_servers]
+    evidence = [s.ref for s in servers]
     if legacy and modern:
         newest = {s.generation for s in snap.exchange_servers if s.modern}
         leftovers = (

@@ -17,21 +17,28 @@ import pytest
 RunAuditor = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def run_auditor(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `auditor ARGS...` in a subprocess, as cron would; returns the completed process."""
+    return subprocess.run(
+        [sys.executable, "-m", "auditor.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OTEL_TRACES_EXPORTER": "none", **(env or {})},
+    )
+
+
 @pytest.fixture
 def auditor() -> RunAuditor:
     """Run `auditor ARGS...` in a subprocess, as cron would; returns the completed process."""
+    return run_auditor
 
-    def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "auditor.cli", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "OTEL_TRACES_EXPORTER": "none", **(env or {})},
-        )
 
-    return run
+@pytest.fixture(scope="session")
+def auditor_cli() -> RunAuditor:
+    """The same runner for module- and session-scoped fixtures (runs shared by several tests)."""
+    return run_auditor
 
 
 SAMPLE = Path(str(resources.files("auditor.sample")))

@@ -1,5 +1,4 @@
-"""Writes the Linux hosts of the modern sample (auditor/sample_modern/): real exports, and the
-small directory that lets them be audited on their own.
+"""Writes the Linux hosts of the modern sample (auditor/sample_modern/lnx01, lnx02): real exports.
 
 Run `.venv/bin/python tools/make_linux_sample.py` (or `make sample-data`). Like tools/make_sample.py
 it is a development tool, not installed. For each host under tools/linux-sample/ it runs the real
@@ -17,10 +16,10 @@ rest is what the programs print. A re-run changes nothing unless a configuration
 the installed Postfix / Dovecot changed (`mail_version`, doveconf's version line:
 tests/sample/test_linux_sample.py compares everything else byte for byte).
 
-It also writes `linux-only-domain.ldf` and `linux-only-configuration.ldf`: a small Contoso
-directory (an Exchange server, its relay list, policies, InternalRelay accepted domains,
-connectors, a few users) so that `auditor check --once -c auditor/sample_modern/linux-only.toml`
-judges the Linux hosts against an Exchange side until the modern Exchange sample joins them.
+The Exchange side the hosts work with (EX16 as their relayhost, the send connectors to them, the
+receive connector taking LNX01's relay, the InternalRelay accepted domains they share, their POP3
+users' mail users) is written by tools/make_sample_modern.py; `auditor check --once --sample
+modern` audits them together.
 """
 
 from __future__ import annotations
@@ -31,9 +30,6 @@ import subprocess
 import tempfile
 import textwrap
 from pathlib import Path
-
-import make_sample as base
-from make_sample import Entry, container, make, ou, policy, relay_blob, render_ldif, virtual_server
 
 __all__ = ["HOSTS", "MODERN_FOLDER", "linux_sample_files", "main", "write_linux_sample"]
 
@@ -167,142 +163,9 @@ def export_host(host: str) -> dict[str, bytes]:
         return files
 
 
-# -- the small directory beside them (linux-only.toml) --------------------------------------------
-
-X400 = "X400:c=US;a= ;p=Contoso;o=Exchange;"
-INTERNAL_RELAY = "2"
-
-
-def _accepted_domain(name: str) -> Entry:
-    return make(
-        f"CN={name},CN=Accepted Domains,CN=Transport Settings,{base.ORG}",
-        ("top", "msExchAcceptedDomain"),
-        "ms-Exch-Accepted-Domain",
-        [("msExchAcceptedDomainName", name), ("msExchAcceptedDomainFlags", INTERNAL_RELAY)],
-    )
-
-
-def domain_entries() -> list[Entry]:
-    """Alice has an Exchange mailbox; Bob and Nancy are POP3 users of LNX01 (mail-enabled users);
-    Carol has an account but was never mail-enabled; Erin has no account at all."""
-    return [
-        make(base.DOMAIN, ("top", "domain", "domainDNS"), "Domain-DNS", instance_type="5"),
-        container(f"CN=Users,{base.DOMAIN}"),
-        ou(f"OU=Staff,{base.DOMAIN}"),
-        ou(f"OU=POP3,{base.DOMAIN}"),
-        base.mailbox_user(
-            "Alice Adams",
-            "Alice",
-            "Adams",
-            "alice",
-            "alice",
-            proxyAddresses=[
-                "SMTP:alice@contoso.com",
-                "smtp:postmaster@contoso.com",
-                f"{X400}s=Adams;g=Alice;",
-            ],
-        ),
-        base.pop3_user("Bob Brown", "Bob", "Brown", "bob", "bob", "pop.contoso.com"),
-        base.pop3_user("Nancy Davolio", "Nancy", "Davolio", "nancy", "nancy", "northwindtraders.com"),
-        base.plain_user("Carol Clark", "carol", ou="OU=POP3"),
-    ]
-
-
-def configuration_entries() -> list[Entry]:
-    """EX01 (Exchange 2003 here, 10.0.0.10) whose relay list grants LNX01 only; Contoso's policy;
-    pop.contoso.com and northwindtraders.com shared with LNX01 as InternalRelay accepted domains,
-    routed to it by a connector; partners.contoso.com routed to LNX02; the rest to the Internet."""
-    transport = f"CN=Transport Settings,{base.ORG}"
-    return [
-        make(base.CONFIG, ("top", "configuration"), "Configuration", instance_type="13"),
-        container(f"CN=Services,{base.CONFIG}"),
-        container(
-            base.EXCHANGE,
-            ("top", "container", "msExchConfigurationContainer"),
-            "ms-Exch-Configuration-Container",
-        ),
-        make(
-            base.ORG,
-            ("top", "container", "msExchOrganizationContainer"),
-            "ms-Exch-Organization-Container",
-            [("legacyExchangeDN", "/o=Contoso")],
-        ),
-        container(
-            base.POLICIES, ("top", "msExchRecipientPolicyContainer"), "ms-Exch-Recipient-Policy-Container"
-        ),
-        policy(
-            base.DEFAULT_POLICY,
-            "2147483647",
-            "(mailnickname=*)",
-            ["SMTP:@contoso.com", "smtp:@sales.contoso.com", X400],
-        ),
-        container(transport, ("top", "msExchTransportSettings"), "ms-Exch-Transport-Settings"),
-        container(f"CN=Accepted Domains,{transport}"),
-        _accepted_domain("pop.contoso.com"),
-        _accepted_domain("northwindtraders.com"),
-        container(
-            f"CN=Administrative Groups,{base.ORG}",
-            ("top", "msExchAdminGroupContainer"),
-            "ms-Exch-Admin-Group-Container",
-        ),
-        make(
-            base.AG,
-            ("top", "msExchAdminGroup"),
-            "ms-Exch-Admin-Group",
-            [("legacyExchangeDN", base.LEGACY_AG)],
-        ),
-        container(
-            f"CN=Routing Groups,{base.AG}",
-            ("top", "msExchRoutingGroupContainer"),
-            "ms-Exch-Routing-Group-Container",
-        ),
-        container(base.RG, ("top", "msExchRoutingGroup"), "ms-Exch-Routing-Group"),
-        container(base.CONNECTIONS, ("top", "msExchConnectors"), "ms-Exch-Connectors"),
-        base.connector("To LNX01", ["SMTP:pop.contoso.com;1", "SMTP:northwindtraders.com;1"], "[10.0.0.25]"),
-        base.connector("To LNX02", ["SMTP:partners.contoso.com;1"], "lnx02.contoso.com"),
-        base.connector("Internet", ["SMTP:*;1"], None),
-        container(f"CN=Servers,{base.AG}", ("top", "msExchServersContainer"), "ms-Exch-Servers-Container"),
-        make(
-            base.EX01,
-            ("top", "server", "msExchExchangeServer"),
-            "ms-Exch-Exchange-Server",
-            [
-                ("networkAddress", ["netbios:EX01", "ncacn_ip_tcp:ex01.contoso.com"]),
-                ("serialNumber", "Version 6.5 (Build 7638.2: Service Pack 2)"),
-                ("legacyExchangeDN", base.EX01_LEGACY_DN),
-            ],
-        ),
-        container(
-            f"CN=InformationStore,{base.EX01}", ("top", "msExchInformationStore"), "ms-Exch-Information-Store"
-        ),
-        container(base.STORAGE_GROUP, ("top", "msExchStorageGroup"), "ms-Exch-Storage-Group"),
-        make(
-            base.STORE,
-            ("top", "msExchMDB", "msExchPrivateMDB"),
-            "ms-Exch-Private-MDB",
-            [("legacyExchangeDN", f"{base.EX01_LEGACY_DN}/cn=Microsoft Private MDB")],
-        ),
-        container(f"CN=Protocols,{base.EX01}"),
-        container(f"CN=SMTP,CN=Protocols,{base.EX01}"),
-        virtual_server(
-            base.VS1,
-            [
-                ("msExchSmtpRelayIpList", relay_blob(["10.0.0.25"], grant=True)),
-                ("msExchSmtpFullyQualifiedDomainName", "ex01.contoso.com"),
-                ("msExchAuthenticationFlags", "6"),
-                ("msExchSmtpRelayForAuth", "TRUE"),
-            ],
-        ),
-    ]
-
-
 def linux_sample_files() -> dict[str, bytes]:
-    """Every generated file of the Linux sample, by path relative to auditor/sample_modern/."""
-    base._CLOCK = base._Clock()
-    files = {
-        "linux-only-domain.ldf": render_ldif(domain_entries()),
-        "linux-only-configuration.ldf": render_ldif(configuration_entries()),
-    }
+    """Every generated file of the Linux hosts, by path relative to auditor/sample_modern/."""
+    files: dict[str, bytes] = {}
     for host in HOSTS:
         files.update({f"{host}/{name}": data for name, data in export_host(host).items()})
     return files

@@ -10,8 +10,13 @@ bytes, so a re-run changes nothing unless this file changed.
 The organization: Contoso after a migration from Exchange 2003 to 2016 (one 2003-era SMTP
 connector left behind), an Exchange Subscription Edition server beside the 2016 one, accepted
 domains of every type, send and receive connectors with real descriptors, mailbox and mail users,
-and POP01, a Windows POP3 server about to be replaced by a Linux host (the Linux family's sample
-host joins later). Every deliberate misconfiguration is listed in README.md beside the data.
+and three POP3 hosts: LNX01, the Linux host of the shared namespace (pop.contoso.com and
+northwindtraders.com, InternalRelay, routed to it by the send connector To LNX01; its relay taken
+by the receive connector Relay from LNX01), LNX02, a legacy Linux box, and POP01, the Windows POP3
+server LNX01 is replacing, which still hosts two domains. The Linux hosts' export folders are
+written by the real Postfix and Dovecot (tools/make_linux_sample.py); this file writes the
+directory they are judged against and POP01's export. Every deliberate misconfiguration is listed
+in README.md beside the data.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ LEGACY_CONNECTIONS = f"CN=Connections,CN=First Routing Group,CN=Routing Groups,{
 LEGACY_DN = "/o=Contoso/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
 MSEXCH_VERSION = "88218628259840"  # Exchange 2013+ object version (research §1.3)
 EX16_ADDRESS, SE01_ADDRESS, POP01_ADDRESS = "10.0.0.16", "10.0.0.17", "10.0.0.25"
+LNX01_ADDRESS = "10.0.0.40"  # LNX02 is 172.16.5.26: in no range that grants relay (COEX-702)
 
 SUBMIT = "a18293f1-0685-4540-aa63-e32df421b3a2"
 RELAY = "5c82f031-4e4c-4326-88e1-8c4f0cad9de5"
@@ -91,6 +97,14 @@ RECEIVE_CONNECTORS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str, 
         f"O:BAG:BAD:(OA;;CR;{SUBMIT};;AN)(OA;;CR;{RELAY};;AN)",
         ("0.0.0.0:25",),
         (POP01_ADDRESS,),
+        "1",
+        "16384",
+    ),
+    # Good: anonymous relay for LNX01 alone, whose relayhost is EX16 (COEX-702, COEX-703 pass).
+    "Relay from LNX01": (
+        f"O:BAG:BAD:(OA;;CR;{SUBMIT};;AN)(OA;;CR;{RELAY};;AN)",
+        ("0.0.0.0:25",),
+        (LNX01_ADDRESS,),
         "1",
         "16384",
     ),
@@ -273,7 +287,9 @@ def configuration_entries() -> list[Entry]:
     entries = _org_entries()
     entries += [
         accepted("contoso.com", "contoso.com", 12),  # Authoritative, default
-        accepted("pop.contoso.com", "pop.contoso.com", 2),  # InternalRelay + "To POP01": good
+        accepted("pop.contoso.com", "pop.contoso.com", 2),  # InternalRelay + "To LNX01": good
+        accepted("Northwind Traders", "northwindtraders.com", 2),  # the same; LNX01's catch-all: COEX-305
+        accepted("Sales", "sales.contoso.com", 0),  # Authoritative, hosted by LNX02: COEX-301
         accepted("Fabrikam", "*.fabrikam.example", 0),  # Authoritative over a POP3 domain: COEX-301
         accepted("Northwind", "northwind.example", 2),  # InternalRelay, only `*` routes it: COEX-602
         accepted("Partner", "partner.example", 1),  # ExternalRelay with its connector: good
@@ -305,7 +321,10 @@ def configuration_entries() -> list[Entry]:
         ),
         *receive_connectors(),
         send_connector("Internet", ["SMTP:*;1"], None, 0),
-        send_connector("To POP01", ["SMTP:pop.contoso.com;1"], f"[{POP01_ADDRESS}]", 4),
+        send_connector(
+            "To LNX01", ["SMTP:pop.contoso.com;1", "SMTP:northwindtraders.com;1"], f"[{LNX01_ADDRESS}]", 4
+        ),
+        send_connector("To LNX02", ["SMTP:partners.contoso.com;1"], "lnx02.contoso.com", 4),
         send_connector("To POP01 Fabrikam", ["SMTP:fabrikam.example;1"], "pop01.contoso.com", 0),
         send_connector("Partner", ["SMTP:partner.example;1"], "mx.partner.example", 4),
         send_connector("Lists", ["SMTP:lists.contoso.com;1"], f"[{POP01_ADDRESS}]", 4, sources=("EX13",)),
@@ -350,7 +369,7 @@ def _user(cn: str, ou_dn: str, alias: str, attributes: list[tuple[str, Value | l
     )
 
 
-def mailbox(cn: str, alias: str, *, database: str = DB01) -> Entry:
+def mailbox(cn: str, alias: str, *, database: str = DB01, also: tuple[str, ...] = ()) -> Entry:
     return _user(
         cn,
         f"OU=Staff,{DOMAIN}",
@@ -359,7 +378,7 @@ def mailbox(cn: str, alias: str, *, database: str = DB01) -> Entry:
             ("displayName", cn),
             ("mailNickname", alias),
             ("mail", f"{alias}@contoso.com"),
-            ("proxyAddresses", [f"SMTP:{alias}@contoso.com"]),
+            ("proxyAddresses", [f"SMTP:{alias}@contoso.com", *(f"smtp:{a}" for a in also)]),
             ("legacyExchangeDN", f"{LEGACY_DN}/cn=Recipients/cn={alias}"),
             ("homeMDB", database),
             ("msExchHomeServerName", f"{LEGACY_DN}/cn=Configuration/cn=Servers/cn=EX16"),
@@ -395,9 +414,10 @@ def domain_entries() -> list[Entry]:
         make(DOMAIN, ("top", "domain", "domainDNS"), "Domain-DNS", instance_type="5"),
         ou(f"OU=Staff,{DOMAIN}"),
         ou(f"OU=POP,{DOMAIN}"),
-        mailbox("Alice Adams", "alice"),
+        mailbox("Alice Adams", "alice", also=("postmaster@contoso.com",)),
         mailbox("Oscar Orphan", "oscar", database=f"CN=DB02,{DATABASES}"),  # database removed: COEX-101
-        mail_user("Bob Brown", "bob", "bob@pop.contoso.com"),  # a POP3 user done right
+        mail_user("Bob Brown", "bob", "bob@pop.contoso.com"),  # a POP3 user of LNX01 done right
+        mail_user("Nancy Davolio", "nancy", "nancy@northwindtraders.com"),  # LNX01's catch-all takes hers
         mail_user("Carol Clark", "carol", "carol@pop.contoso.com", stamped=False),  # by hand: COEX-405
         mail_user(
             "Dave Dunn", "dave", "dave@fabrikam.example", domain="fabrikam.example"
@@ -433,7 +453,6 @@ POP01 = Pop3Export(
     },
     auth_flags="AuthBasic | AuthNTLM",
     domains={
-        "pop.contoso.com": ["bob", "carol"],
         "fabrikam.example": ["dave"],
         "lists.contoso.com": ["announce"],
     },
@@ -456,21 +475,30 @@ def sample_files() -> dict[str, bytes]:
     return files
 
 
-def write_sample(folder: Path = SAMPLE_FOLDER) -> list[Path]:
-    """Write the files; returns the paths whose content changed."""
+def write_sample(folder: Path = SAMPLE_FOLDER) -> tuple[list[Path], list[Path]]:
+    """Write the files (a file POP01's folder no longer gets is removed); (written, removed)."""
+    files = sample_files()
+    export = folder / POP01.folder
+    stale = {p for p in export.iterdir() if p.is_file()} if export.exists() else set()
+    removed = sorted(stale - {folder / name for name in files})
+    for path in removed:
+        path.unlink()
     changed = []
-    for relative, data in sample_files().items():
+    for relative, data in files.items():
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_bytes() != data:
             path.write_bytes(data)
             changed.append(path)
-    return changed
+    return changed, removed
 
 
 def main() -> None:
-    for path in write_sample():
+    written, removed = write_sample()
+    for path in written:
         print(f"wrote {path}")
+    for path in removed:
+        print(f"removed {path}")
 
 
 _ = SCHEMA  # the LDIF helpers name objectCategory under it

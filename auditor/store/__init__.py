@@ -46,11 +46,13 @@ Where things live
 * `snapshots`: a pass's `begin_pass` / `save_pass` / `publish` / `mark_failed` (see there: the
   snapshot, its results and findings are one unit), `save_snapshot` / `save_incomplete`, and the
   interval writer.
+* `bulk`: how the interval writer writes in bulk: COPY on PostgreSQL, prepared executemany on
+  SQLite, ids of new versions chosen before they are written (nothing is read back).
 * `identity`: is the database auditor's, of a known schema, undamaged (`check_health`).
 * `findings`: check results, findings (with their evidence: `evidence`), streaks, finding
   presence, and what checked each snapshot (`checked_with`).
 * `queries`: `snapshots()`, `resolve()`, snapshot listings and sources.
-* `objects`: `load_records()` and `object_changes()`.
+* `objects`: `load_records()` (a snapshot streamed in keyset-paged batches) and `object_changes()`.
 * `origins`: attribution of object changes (`object_origin`), written with each snapshot.
 * `deliveries`: report delivery attempts.
 * `chain` / `tamper`: the tamper-evidence hash chain, sealed with each snapshot's results.

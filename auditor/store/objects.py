@@ -38,24 +38,31 @@ def _record(row: Any) -> ObjectRecord:
 class ObjectsMixin(StoreBase):
     """The objects of complete snapshots."""
 
-    def load_records(self, snapshot_id: int) -> Iterator[ObjectRecord]:
-        """The objects of a complete snapshot, by key, streamed from the intervals that cover it."""
+    def load_records(self, snapshot_id: int, *, batch: int = CHUNK) -> Iterator[ObjectRecord]:
+        """The objects of a complete snapshot, in key order, streamed `batch` at a time.
+
+        Memory holds one batch whatever the size of the snapshot, and no connection or cursor is
+        held while the caller works on a batch: each batch is its own short query that resumes
+        after the last key read (keyset paging on the `(scope, key)` index). The objects of a
+        complete snapshot never change once stored, so the batches add up to the snapshot.
+        """
         with self._guard("read the snapshot"), self._engine.connect() as conn:
             row = self._snapshot_row(conn, snapshot_id)
             if not row.complete:
                 raise SnapshotError(f"snapshot {snapshot_id} is incomplete and holds no objects")
-        return self._iter_records(snapshot_id)
+        return self._iter_records(snapshot_id, max(1, batch))
 
-    def _iter_records(self, snapshot_id: int) -> Iterator[ObjectRecord]:
+    def _iter_records(self, snapshot_id: int, batch: int) -> Iterator[ObjectRecord]:
         query = (
             sa.select(
-                OBJECT_VERSION.c.kind, OBJECT_VERSION.c.key, OBJECT_VERSION.c.dn, OBJECT_VERSION.c.attributes
+                OBJECT_VERSION.c.kind, OBJECT_INTERVAL.c.key, OBJECT_VERSION.c.dn, OBJECT_VERSION.c.attributes
             )
             .select_from(
                 OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
             )
             .where(
                 OBJECT_INTERVAL.c.scope == self.scope,
+                OBJECT_INTERVAL.c.key > sa.bindparam("after"),
                 OBJECT_INTERVAL.c.valid_from_snapshot <= snapshot_id,
                 sa.or_(
                     OBJECT_INTERVAL.c.valid_to_snapshot.is_(None),
@@ -63,10 +70,17 @@ class ObjectsMixin(StoreBase):
                 ),
             )
             .order_by(OBJECT_INTERVAL.c.key)
+            .limit(batch)
         )
-        with self._guard("read the snapshot"), self._engine.connect() as conn:
-            for row in conn.execution_options(yield_per=CHUNK).execute(query):
+        after = ""
+        while True:
+            with self._guard("read the snapshot"), self._engine.connect() as conn:
+                rows = conn.execute(query, {"after": after}).all()
+            for row in rows:
                 yield _record(row)
+            if len(rows) < batch:
+                return
+            after = rows[-1].key
 
     def object_changes(self, from_id: int, to_id: int) -> ObjectChanges:
         """The differing object states of two complete snapshots, read from the intervals alone.

@@ -6,11 +6,15 @@ and object classes the lab schema does not define are dropped and listed, so an 
 richer forest still loads. Parents are added before children whatever the file order. Users get a
 lab password, since AD refuses an enabled account without one.
 
-Security descriptors: an exported `nTSecurityDescriptor` names the source forest's SIDs and is
-dropped. A lab-only attribute `auditorLabSDDL: <SDDL>` instead becomes the entry's binary
-`nTSecurityDescriptor`, packed by Samba's own encoder (deploy/lab/samba_sd.py under the Debian
-interpreter that has python3-samba, `LAB_SAMBA_PYTHON`, default /usr/bin/python3), so the lab's
-descriptors are never produced by the decoder the tests check.
+Security descriptors: an exported `nTSecurityDescriptor` (base64 in the LDIF, as `auditor
+export-ldif` and the modern sample write it) is written as the binary descriptor it is. The DC
+keeps the owner, group and ACEs it is given, in that order, and appends the ACEs the parents pass
+down (marked inherited). A descriptor the DC cannot parse (one cut short: Samba's descriptor module
+answers operationsError, as AD refuses it too) is left out, the entry is added with the DC's
+default descriptor, and stderr says so. A lab-only attribute `auditorLabSDDL: <SDDL>` becomes the
+entry's binary `nTSecurityDescriptor`, packed by Samba's own encoder (deploy/lab/samba_sd.py under
+the Debian interpreter that has python3-samba, `LAB_SAMBA_PYTHON`, default /usr/bin/python3), so
+the lab's descriptors are never produced by the decoder the tests check.
 
 Lab only; the product never writes to a directory.
 """
@@ -39,6 +43,7 @@ if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 from auditor.collect.ldif import decode_export_text, parse_ldif  # noqa: E402
 from auditor.families.exchange.attributes import BINARY_ATTRIBUTES  # noqa: E402
+from auditor.families.exchange.modern import MODERN_BINARY_ATTRIBUTES  # noqa: E402
 
 USER_PASSWORD = "Lab-User-Passw0rd!"
 SERVER_MAINTAINED = frozenset(
@@ -67,7 +72,6 @@ SERVER_MAINTAINED = frozenset(
         "badPasswordTime",
         "sAMAccountType",
         "primaryGroupID",
-        "nTSecurityDescriptor",
         "replPropertyMetaData",
         "accountExpires",
         "codePage",
@@ -82,7 +86,7 @@ LAB_SDDL = "auditorLabSDDL"
 SAMBA_SD = Path(__file__).resolve().parent / "samba_sd.py"
 
 Entry = tuple[str, dict[str, list[bytes | str]]]
-_BINARY = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
+_BINARY = frozenset(name.lower() for name in BINARY_ATTRIBUTES | MODERN_BINARY_ATTRIBUTES)
 
 
 def read_entries(paths: Iterable[Path]) -> Iterator[Entry]:
@@ -217,6 +221,18 @@ def _placeholders(conn: ldap3.Connection, dn: str) -> int:
     return len(missing)
 
 
+def _add(conn: ldap3.Connection, dn: str, values: dict[str, list[bytes | str]]) -> dict[str, object] | None:
+    """Add one entry; None when it was added, else the DC's answer (description, message)."""
+    if conn.add(dn, attributes=values):
+        return None
+    return dict(conn.result)
+
+
+def _descriptor_refused(failure: dict[str, object]) -> bool:
+    """Samba's answer to a descriptor it cannot parse: operationsError from its descriptor module."""
+    return failure.get("description") == "operationsError" and "descriptor" in str(failure.get("message"))
+
+
 def load(conn: ldap3.Connection, entries: Iterable[Entry]) -> tuple[int, int]:
     """Add entries parents first, then their DN-valued attributes; returns (added, already there).
 
@@ -229,48 +245,46 @@ def load(conn: ldap3.Connection, entries: Iterable[Entry]) -> tuple[int, int]:
     dropped: Counter[str] = Counter()
     added = existing = placeholders = 0
     references: list[tuple[str, dict[str, list[bytes | str]]]] = []
+    refused: list[str] = []
     for entry in ordered:
         dn = entry[0]
         values = prepare(entry, attributes, classes, dropped)
         if dn.lower() in descriptors:
             values["nTSecurityDescriptor"] = [descriptors[dn.lower()]]
         later = {name: values.pop(name) for name in list(values) if name.lower() in dn_syntax}
-        if conn.add(dn, attributes=values):
-            added += 1
-            if later:
-                references.append((dn, later))
-            continue
-        failure = dict(conn.result)
-        result = failure.get("description")
+        failure = _add(conn, dn, values)
         # Partition roots and system containers answer with a referral or "system-only" rather
         # than "exists"; whatever the answer, an entry that is there already is skipped. AD also
         # answers entryAlreadyExists for a clash of sAMAccountName under another DN: not skipped.
-        if _exists(conn, dn):
+        if failure and _exists(conn, dn):
             existing += 1
             continue
-        missing = re.search(r"mandatory attribute \('([^']+)'\)", str(failure.get("message")))
-        if result == "objectClassViolation" and missing:
+        if failure and _descriptor_refused(failure) and "nTSecurityDescriptor" in values:
+            # Samba's descriptor module cannot parse it (an export cut short, say): AD would not
+            # store it either. The entry loads with the DC's default descriptor instead, said below.
+            del values["nTSecurityDescriptor"]
+            refused.append(f"{dn}: {failure.get('description')} {failure.get('message')}")
+            failure = _add(conn, dn, values)
+        missing = re.search(r"mandatory attribute \('([^']+)'\)", str((failure or {}).get("message")))
+        if failure and failure.get("description") == "objectClassViolation" and missing:
             # The export lacks an attribute this schema makes mandatory (displayName on an address
             # list): the RDN value stands in.
             values[missing.group(1)] = [ldap3.utils.dn.parse_dn(dn, escape=False)[0][1]]
             dropped[f"filled {missing.group(1)}"] += 1
-            if conn.add(dn, attributes=values):
-                added += 1
-                if later:
-                    references.append((dn, later))
-                continue
-            failure = dict(conn.result)
-            result = failure.get("description")
-        if result == "objectClassViolation" and len(values.get("objectClass", [])) > 1:
+            failure = _add(conn, dn, values)
+        if (
+            failure
+            and failure.get("description") == "objectClassViolation"
+            and len(values.get("objectClass", [])) > 1
+        ):
             # A chain the lab schema spells differently: let the DC derive it from the most derived class.
             values["objectClass"] = values["objectClass"][-1:]
-            if conn.add(dn, attributes=values):
-                added += 1
-                if later:
-                    references.append((dn, later))
-                continue
-            failure = dict(conn.result)
-        raise SystemExit(f"load_org: add {dn}: {failure.get('description')} {failure.get('message')}")
+            failure = _add(conn, dn, values)
+        if failure:
+            raise SystemExit(f"load_org: add {dn}: {failure.get('description')} {failure.get('message')}")
+        added += 1
+        if later:
+            references.append((dn, later))
     for dn, later in references:
         for value in (str(v) for vals in later.values() for v in vals):
             if not _exists(conn, value):
@@ -286,6 +300,10 @@ def load(conn: ldap3.Connection, entries: Iterable[Entry]) -> tuple[int, int]:
         print(f"load_org: adjusted for the lab schema: {listed}", file=sys.stderr)
     if placeholders:
         print(f"load_org: {placeholders} placeholder containers for dangling references", file=sys.stderr)
+    for line in refused:
+        print(
+            f"load_org: descriptor refused by the DC, loaded with the DC's default: {line}", file=sys.stderr
+        )
     return added, existing
 
 

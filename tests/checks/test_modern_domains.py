@@ -31,6 +31,7 @@ from auditor.routing import LOOP, UNREACHABLE, trace
 from auditor.testing import (
     MODERN_AG,
     accepted_domain,
+    connector,
     database_dn,
     dn_of,
     exchange_server,
@@ -41,6 +42,7 @@ from auditor.testing import (
     pop3_domain,
     pop3_mailbox,
     pop3_server,
+    receive_connector,
     run,
     send_connector,
     snapshot,
@@ -328,6 +330,32 @@ def test_904_versions_support_and_generations() -> None:
     before = {f.subject.split(",")[0][3:]: f.status for f in run(coex_904, snap)}
     assert before["fail-2016"] is Status.PASS
     assert coex_904.severity is Severity.INFO
+
+
+def test_904_lists_the_generations_by_name_whatever_order_they_were_read_in() -> None:
+    """A live read returns objects in the directory's order, an LDIF in the file's: the message
+    of one organization must not depend on which."""
+    records = [
+        modern_server("SE01", serial="Version 15.2 (Build 32562.017)"),
+        modern_server("EX16"),
+        send_connector("To POP01", "SMTP:pop.contoso.com;1"),
+        send_connector("Internet", "SMTP:*;1"),
+        receive_connector("Relay from POP01"),
+        receive_connector("App Relay"),
+        connector("Old Partner", "SMTP:oldpartner.example;1"),
+    ]
+    messages = []
+    for order in (records, records[::-1]):
+        snap = snapshot(*order)
+        snap.as_of = date(2026, 1, 15)
+        (organization,) = [f for f in run(coex_904, snap) if f.subject.startswith("CN=Contoso,")]
+        messages.append(organization.message)
+    assert messages[0] == messages[1]
+    assert messages[0].startswith(
+        "two generations: 2003-era SMTP connector 'Old Partner'; 2007+ server EX16 (2016), server SE01 (SE), "
+        "send connector 'Internet', send connector 'To POP01', "
+        "receive connector 'App Relay', receive connector 'Relay from POP01'"
+    )
 
 
 def test_302_says_internal_relay_is_the_sanctioned_setup() -> None:

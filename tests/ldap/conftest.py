@@ -6,6 +6,8 @@ session costs about a second once the caches exist:
     .lab/samba-base-<key>    provisioned + Exchange schema, stopped   (key: the lab scripts)
     .lab/samba-org-<key>     the same with the test organization loaded (key: + loader + inputs)
     .lab/samba-run           the copy this session runs (the tests may kill it)
+    .lab/samba-modern-<key>  the base with the modern sample alone loaded (fixture `modern_lab`)
+    .lab/samba-modern-run    its copy, run in place of samba-run by the modules that ask for it
 
 The test organization is the sample organization's LDIF (auditor/sample/*.ldf, when present),
 the lab fixture tests/ldap/data/org.ldf (every 2003 object kind, under a second org "Lab"),
@@ -28,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +50,15 @@ LAB = REPO / ".lab"
 SAMBA_PORTS_LOCK = "/tmp/auditor-samba-ports.lock"
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = sorted((REPO / "auditor" / "sample").glob("*.ldf"))
+# The modern sample's own exports, as its auditor.toml names them: the folder also holds the
+# Linux-only organization (linux-only-*.ldf), whose users share sAMAccountNames with this one.
+MODERN_SAMPLE = sorted(
+    REPO / "auditor" / "sample_modern" / name
+    for name in tomllib.loads((REPO / "auditor" / "sample_modern" / "auditor.toml").read_text())["directory"][
+        "ldif"
+    ]
+)
+LOADER = [LAB_SCRIPTS / "load_org.py", LAB_SCRIPTS / "gen_org.py", LAB_SCRIPTS / "samba_sd.py"]
 GENERATED_RECIPIENTS = 300
 MANY_PROXIES = 1600
 ADMIN_PASSWORD = "Lab-Adm1n-Passw0rd"
@@ -112,6 +124,7 @@ def private_network() -> bool:
 
 
 def _run(*args: str) -> str:
+    """Run deploy/lab/samba.sh; returns what it printed (stdout, then stderr: the loader's notes)."""
     env = dict(os.environ, LAB_ADMIN_PASSWORD=ADMIN_PASSWORD, LAB_PYTHON=sys.executable)
     done = subprocess.run(
         ["bash", str(SAMBA), *args], capture_output=True, text=True, env=env, timeout=600, check=False
@@ -121,7 +134,7 @@ def _run(*args: str) -> str:
             f"deploy/lab/samba.sh {' '.join(args)} failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}",
             pytrace=False,
         )
-    return done.stdout
+    return done.stdout + done.stderr
 
 
 def _build(target: Path, make: Callable[[Path], None]) -> None:
@@ -160,6 +173,20 @@ def lab_settings(folder: Path, **changes: object) -> LdapSettings:
     return LdapSettings(**values)  # type: ignore[arg-type]
 
 
+def _base() -> Path:
+    """The provisioned DC with the Exchange schema (stopped, cached); call with the ports lock held."""
+    scripts = [SAMBA, LAB_SCRIPTS / "exchange_schema.py", LAB_SCRIPTS / "labconn.py"]
+    base = LAB / f"samba-base-{cache_key(scripts)}"
+
+    def provision(folder: Path) -> None:
+        _run("provision", str(folder))
+        _run("start", str(folder))
+        _run("schema", str(folder))
+
+    _build(base, provision)
+    return base
+
+
 @pytest.fixture(scope="session")
 def samba_lab() -> Iterator[SambaLab]:
     if os.environ.get("AUDITOR_SKIP_SAMBA") == "1":
@@ -181,16 +208,7 @@ def samba_lab() -> Iterator[SambaLab]:
         _run("install")
         if run_dir.exists():
             _run("stop", str(run_dir))  # left over by a crashed session
-        scripts = [SAMBA, LAB_SCRIPTS / "exchange_schema.py", LAB_SCRIPTS / "labconn.py"]
-        base = LAB / f"samba-base-{cache_key(scripts)}"
-
-        def provision(folder: Path) -> None:
-            _run("provision", str(folder))
-            _run("start", str(folder))
-            _run("schema", str(folder))
-
-        _build(base, provision)
-
+        base = _base()
         generated_dir = LAB / "inputs"
         generated_dir.mkdir(exist_ok=True)
         generated = gen_org.write(
@@ -199,8 +217,7 @@ def samba_lab() -> Iterator[SambaLab]:
             proxies=MANY_PROXIES,
         )
         inputs = [*SAMPLE, DATA / "org.ldf", DATA / "modern.ldf", generated]
-        loader = [LAB_SCRIPTS / "load_org.py", LAB_SCRIPTS / "gen_org.py", LAB_SCRIPTS / "samba_sd.py"]
-        loaded = LAB / f"samba-org-{cache_key(loader + inputs, base.name)}"
+        loaded = LAB / f"samba-org-{cache_key(LOADER + inputs, base.name)}"
 
         def load(folder: Path) -> None:
             _copy(base, folder)
@@ -218,3 +235,47 @@ def samba_lab() -> Iterator[SambaLab]:
     finally:
         if lock is not None:
             lock.release()
+
+
+@pytest.fixture(scope="module")
+def modern_lab(samba_lab: SambaLab) -> Iterator[SambaLab]:
+    """A DC holding the bundled modern sample alone (the exports its auditor.toml names), in place of the
+    session's lab for one test module; about 5 s the first time, then about 4 s per module.
+
+    Its own DC rather than more objects in the session's: the modern sample's DNs collide with the
+    Contoso sample's (the organization CN=Contoso, OU=Staff users, Default Policy, First
+    Administrative Group), and a live audit reads the whole directory, so only a DC holding the
+    sample alone can give the findings of its LDIF. Besides the sample it holds what any DC has
+    (Administrator, Guest, krbtgt, dns-dc1: users without mail, no finding). Samba's LDAP ports
+    are fixed: the session lab, whose lock this session holds, is stopped meanwhile and started
+    again after.
+    """
+    base = _base()
+    built = LAB / f"samba-modern-{cache_key(LOADER + MODERN_SAMPLE, base.name)}"
+    run_dir = LAB / "samba-modern-run"
+
+    def load(folder: Path) -> None:
+        _copy(base, folder)
+        _run("start", str(folder))
+        (folder / "load.log").write_text(_run("load", str(folder), *map(str, MODERN_SAMPLE)))
+
+    samba_lab.stop()
+    try:
+        if run_dir.exists():
+            _run("stop", str(run_dir))  # left over by a crashed session
+        _build(built, load)
+        _copy(built, run_dir)
+        lab = SambaLab(
+            folder=run_dir,
+            settings=lab_settings(run_dir),
+            inputs=list(MODERN_SAMPLE),
+            generated_recipients=0,
+            many_proxies=0,
+        )
+        lab.start()
+        try:
+            yield lab
+        finally:
+            lab.stop()
+    finally:
+        samba_lab.start()

@@ -81,17 +81,15 @@ def test_the_wheel_ships_check_docs_templates_and_schemas(wheel_names: set[str])
     assert docs | templates | schemas <= wheel_names
 
 
-def test_the_wheel_ships_the_linux_sample_hosts(wheel_names: set[str]) -> None:
-    """auditor/sample_modern/: the Linux hosts' export folders and linux-only.toml with its directory."""
+def test_the_wheel_ships_the_modern_sample_with_its_hosts(wheel_names: set[str]) -> None:
+    """auditor/sample_modern/: its config, directory, README and the export folders of its POP3
+    hosts (POP01, and the Linux hosts LNX01 and LNX02 with their nested folders), nothing else."""
     modern = REPOSITORY / "auditor" / "sample_modern"
-    linux = {
+    expected = {
         f"auditor/sample_modern/{p.relative_to(modern).as_posix()}"
         for p in modern.rglob("*")
-        if p.is_file()
-        and (
-            p.name.startswith(("linux-only", "README-linux"))
-            or p.relative_to(modern).parts[0] in ("lnx01", "lnx02")
-        )
+        if p.is_file() and "__pycache__" not in p.parts
     }
-    assert len(linux) > 20
-    assert linux <= wheel_names
+    assert {name.split("/")[2] for name in expected} >= {"auditor.toml", "lnx01", "lnx02", "pop01"}
+    assert len(expected) > 30
+    assert {name for name in wheel_names if name.startswith("auditor/sample_modern/")} == expected

@@ -179,6 +179,11 @@ def main(debug: bool) -> None:
 @sample_option
 @click.option("--once", is_flag=True, help="one pass, then exit (for cron); without it: run as a service")
 @click.option(
+    "--full",
+    is_flag=True,
+    help="with --once: read every source in full, even where only changes could be read",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json", "html", "junit", "sarif"]), default="text"
 )
 @output_option
@@ -190,18 +195,23 @@ def check(
     config_path: Path | None,
     sample: str | None,
     once: bool,
+    full: bool,
     fmt: str,
     output: Path | None,
     fail_on: str | None,
 ) -> None:
     """Collect, store, check and report (contract: exit 0 / 1 / 2)."""
+    if full and not once:
+        raise ConfigError("--full applies to one pass: use it with --once")
     config = _config(config_path, sample)
     _check_output(output, config)
     telemetry = _setup_telemetry(config)
     threshold = Severity(fail_on) if fail_on else config.checks.fail_on
     try:
         if once:
-            code = _check_once(config, fmt=fmt, output=output, threshold=threshold, telemetry=telemetry)
+            code = _check_once(
+                config, fmt=fmt, output=output, threshold=threshold, telemetry=telemetry, full=full
+            )
         else:
             code = _serve(config, telemetry=telemetry)
     finally:
@@ -216,6 +226,7 @@ def _check_once(
     output: Path | None,
     threshold: Severity,
     telemetry: Any,
+    full: bool = False,
 ) -> int:
     from auditor.progress import progress_for
     from auditor.run import exit_code, run_pass
@@ -225,7 +236,7 @@ def _check_once(
     def render(result: PassResult) -> None:
         _render_pass(result, fmt, output)
 
-    result = run_pass(config, progress=reporter, on_result=render)
+    result = run_pass(config, progress=reporter, on_result=render, full=full)
     _record_metrics(telemetry, result)
     return exit_code(result.run, threshold)
 

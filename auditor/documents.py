@@ -284,7 +284,8 @@ class Period(_Part):
 
 class SourceEntry(_Part):
     """One source of one pass, as `SourceInfo.to_json()` writes it (`exported_at` / `stale`: an
-    export made elsewhere, and why it is older than its `max_age`; only when set)."""
+    export made elsewhere, and why it is older than its `max_age`; `mode` / `changes_read`: how a
+    live directory was read, in full or only what changed; only when set)."""
 
     name: str
     kind: str
@@ -295,6 +296,8 @@ class SourceEntry(_Part):
     coverage: list[str]
     exported_at: str | None = None
     stale: str | None = None
+    mode: str | None = None
+    changes_read: int | None = None
 
     @classmethod
     def of(cls, info: SourceInfo) -> SourceEntry:

@@ -30,12 +30,12 @@ from opentelemetry import trace
 
 from auditor import families
 from auditor.attribution import Origin
-from auditor.collect import Source
+from auditor.collect import Baseline, Source, TracksChanges
 from auditor.config import AuditorConfig
 from auditor.diff import diff_between
 from auditor.documents import DiffDocument
 from auditor.engine import Waiver, run_checks
-from auditor.errors import AuditorError, CollectorError, StoreDamagedError
+from auditor.errors import AuditorError, CollectorError, SnapshotError, StoreDamagedError
 from auditor.model import Snapshot
 from auditor.provenance import AUDITOR_VERSION, config_fingerprint
 from auditor.records import ObjectRecord, SourceInfo
@@ -182,8 +182,12 @@ def run_pass(
     now: datetime | None = None,
     on_result: Callable[[PassResult], None] | None = None,
     with_diff: bool = True,
+    full: bool = False,
 ) -> PassResult:
     """One pass over every configured source. Raises `AuditorError` (exit 2) when it cannot complete.
+
+    `full` (`check --once --full`): every source reads in full even where it could read only what
+    changed since the previous complete snapshot.
 
     `on_result` (the report) runs before the snapshot is marked complete: if it raises, the pass
     fails and its snapshot stays incomplete (see the module docstring).
@@ -201,6 +205,7 @@ def run_pass(
             _record_failure(store, snapshot_id, exc, [])
             raise
         try:
+            _offer_baseline(store, sources, full)
             result = _finish_pass(config, store, specs, sources, snapshot_id, taken_at, stop, progress)
             if with_diff:
                 with _tracer.start_as_current_span("diff"):
@@ -257,6 +262,25 @@ def _finish_pass(
         )
         span.set_attribute("auditor.snapshot.id", snapshot_id)
     return PassResult(run=run, snapshot=snapshot, records=records)
+
+
+def _offer_baseline(store: HistoryStore, sources: Sequence[Source], full: bool) -> None:
+    """Sources that can read only what changed get the previous complete snapshot to start from."""
+    tracking = [source for source in sources if isinstance(source, TracksChanges)]
+    if not tracking:
+        return
+    try:
+        previous = store.resolve("latest")
+    except SnapshotError:
+        previous = None
+    baseline = None
+    if previous is not None:
+        snapshot_id = previous.id
+        baseline = Baseline(
+            previous.id, previous.taken_at, previous.sources, lambda: store.load_records(snapshot_id)
+        )
+    for source in tracking:
+        source.use_baseline(baseline, full=full)
 
 
 def _record_failure(

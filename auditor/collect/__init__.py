@@ -11,12 +11,14 @@ holds what every family shares: the `Source` protocol and the strict LDIF gramma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from auditor.records import ObjectRecord, SourceInfo
 
-__all__ = ["RawValue", "Source"]
+__all__ = ["Baseline", "RawValue", "Source", "TracksChanges"]
 
 # A directory value as a source hands it over: bytes (binary, base64 in LDIF) or text.
 RawValue = bytes | str
@@ -30,4 +32,27 @@ class Source(Protocol):
 
     def collect(self) -> Iterator[ObjectRecord]:
         """Yield every object; raise `CollectorError` rather than stop early."""
+        ...
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The previous complete snapshot, for a source that can read only what changed since it.
+
+    `sources` are its source entries (with the `sync_state` each left); `records()` streams its
+    objects back from the store (every source's: a source keeps the kinds it produces).
+    """
+
+    snapshot_id: int
+    taken_at: datetime
+    sources: tuple[SourceInfo, ...]
+    records: Callable[[], Iterator[ObjectRecord]]
+
+
+@runtime_checkable
+class TracksChanges(Protocol):
+    """A source that may read incrementally (contract "Incremental collection")."""
+
+    def use_baseline(self, baseline: Baseline | None, *, full: bool = False) -> None:
+        """Called before `collect()`: the previous complete snapshot, and whether a full read is forced."""
         ...

@@ -41,6 +41,7 @@ def directory_sources(directory: DirectoryConfig, config: AuditorConfig) -> Sequ
 
         return [LdifSource(directory.ldif)]
     from auditor.config import checked_file
+    from auditor.families.exchange.incremental import IncrementalSettings
     from auditor.families.exchange.ldap import LdapSettings, LdapSource
 
     assert directory.url is not None
@@ -57,7 +58,8 @@ def directory_sources(directory: DirectoryConfig, config: AuditorConfig) -> Sequ
         timeout=directory.timeout,
         retries=directory.retries,
     )
-    return [LdapSource(settings)]
+    tracking = IncrementalSettings(enabled=directory.incremental_reads, full_every=directory.full_every_delta)
+    return [LdapSource(settings, incremental=tracking)]
 
 
 _MODERN_LABELS = {

@@ -32,6 +32,7 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import logging
@@ -41,6 +42,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -50,7 +52,9 @@ from ldap3.protocol.microsoft import security_descriptor_control
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from auditor.attribution import Origin
+from auditor.collect import Baseline
 from auditor.errors import ConfigError, DirectoryError
+from auditor.families.exchange import incremental
 from auditor.families.exchange.attributes import (
     COLLECTED_ATTRIBUTES,
     CONFIGURATION_CLASSES,
@@ -59,6 +63,7 @@ from auditor.families.exchange.attributes import (
     RECIPIENT_FILTER,
     RECIPIENT_KINDS,
 )
+from auditor.families.exchange.incremental import IncrementalSettings
 from auditor.families.exchange.ldap_attribution import (
     METADATA_ATTRIBUTE,
     read_attribution,
@@ -206,6 +211,7 @@ class LdapSource:
         value_range: int | None = None,
         tables: DirectoryTables | None = None,
         attribution: bool = True,
+        incremental: IncrementalSettings | None = None,
     ) -> None:
         self.settings = settings
         self.tables = tables or DEFAULT_TABLES
@@ -222,30 +228,136 @@ class LdapSource:
         self.attribution_wanted = attribution
         self.attribution: Attribution | None = None
         self.deletions: dict[str, Origin] = {}
+        self.incremental = incremental
+        self.baseline: Baseline | None = None
+        self.force_full = False
 
     # -- public -------------------------------------------------------------------------------
 
+    def use_baseline(self, baseline: Baseline | None, *, full: bool = False) -> None:
+        """The previous complete snapshot an incremental read starts from; `full` forces a full read."""
+        self.baseline, self.force_full = baseline, full
+
     def collect(self) -> Iterator[ObjectRecord]:
-        """Yield users and contacts, then the Exchange configuration objects; raise rather than stop short."""
+        """Yield users and contacts, then the Exchange configuration objects; raise rather than stop short.
+
+        With `incremental` settings, only what changed since the previous complete snapshot is read
+        when that is possible (`incremental.py`), and the records are still every object there is.
+        """
         started = time.monotonic()
-        self.info.complete, self.info.objects, self.info.error = False, 0, None
-        self.info.coverage = set()
+        info = self.info
+        info.complete, info.objects, info.error = False, 0, None
+        info.coverage = set()
+        info.mode, info.changes_read, info.sync_state = "full", None, None
         try:
-            for _partition, dn, attributes in self.entries(metadata=self.attribution_wanted):
-                metadata = _pop_any_case(attributes, METADATA_ATTRIBUTE)
-                record = self.tables.record(dn, attributes)
-                if record is None:
-                    continue
-                if metadata and self.attribution is not None:
-                    record = dataclasses.replace(record, origins=self.attribution.origins(metadata[0]))
-                self.info.objects += 1
-                yield record
+            if self.incremental is None or not self.incremental.enabled:
+                if self.incremental is not None:
+                    log.info("%s: reading in full: incremental = false", self.where)
+                yield from self._read_all()
+            else:
+                yield from self._read_tracked(self.incremental)
         except DirectoryError as exc:
-            self.info.error = str(exc)
+            info.error = str(exc)
             raise
         finally:
-            self.info.duration_seconds = time.monotonic() - started
-        self.info.complete = True
+            info.duration_seconds = time.monotonic() - started
+            self._close()
+        info.complete = True
+
+    def _read_all(self) -> Iterator[ObjectRecord]:
+        """Every object of both partitions (a full read)."""
+        for _partition, dn, attributes in self.entries(metadata=self.attribution_wanted):
+            metadata = _pop_any_case(attributes, METADATA_ATTRIBUTE)
+            record = self.tables.record(dn, attributes)
+            if record is None:
+                continue
+            if metadata and self.attribution is not None:
+                record = dataclasses.replace(record, origins=self.attribution.origins(metadata[0]))
+            self.info.objects += 1
+            yield record
+
+    def _read_tracked(self, settings: incremental.IncrementalSettings) -> Iterator[ObjectRecord]:
+        """Read only what changed when possible, else in full; either way leave the state for next time."""
+        now = datetime.now(UTC)
+        base_dn, configuration_dn = self._retrying(self._naming_contexts)
+        identity = self._retrying(lambda: incremental.read_identity(self))
+        read_fingerprint = incremental.fingerprint(self, base_dn, configuration_dn)
+        reason = incremental.full_read_reason(
+            settings, self.baseline, self.info.name, identity, read_fingerprint, now, forced=self.force_full
+        )
+        if reason is None:
+            try:
+                records = self._read_changes(identity, read_fingerprint, base_dn, configuration_dn)
+            except incremental.IncrementalRefused as exc:
+                reason = str(exc)
+            else:
+                self.info.mode = "incremental"
+                self.info.coverage = {"domain", "configuration"}
+                for record in records:
+                    self.info.objects += 1
+                    yield record
+                return
+        log.warning("%s: reading in full: %s", self.where, reason)
+        # The change tracking starts before the read: what changes during it is read again next time.
+        cookies = self._start_cookies(base_dn, configuration_dn)
+        yield from self._read_all()
+        self.info.sync_state = incremental.new_state(identity, read_fingerprint, cookies, now)
+
+    def _start_cookies(self, base_dn: str, configuration_dn: str) -> dict[str, bytes] | None:
+        try:
+            return {
+                "domain": incremental.dirsync_cookie(self, base_dn),
+                "configuration": incremental.dirsync_cookie(self, configuration_dn),
+            }
+        except incremental.IncrementalRefused as exc:
+            log.warning("%s: %s; the next pass reads what changed by uSNChanged", self.where, exc)
+            return None
+
+    def _read_changes(
+        self, identity: incremental.DcIdentity, read_fingerprint: str, base_dn: str, configuration_dn: str
+    ) -> list[ObjectRecord]:
+        """The previous snapshot's objects with what changed read again (`incremental.py`)."""
+        assert self.baseline is not None
+        previous = next(s for s in self.baseline.sources if s.name == self.info.name)
+        state = previous.sync_state or {}
+        self.attribution, self.deletions = None, {}
+        if self.attribution_wanted:
+            self.attribution = self._read_attribution(configuration_dn)
+        extra = [METADATA_ATTRIBUTE] if self.attribution is not None else []
+        tables = self.tables
+        partitions: list[tuple[Partition, str, str, list[str]]] = [
+            ("domain", base_dn, tables.recipient_filter, [*tables.recipient_attributes, *extra]),
+            (
+                "configuration",
+                configuration_dn,
+                tables.configuration_filter,
+                [*tables.configuration_attributes, *extra],
+            ),
+        ]
+        found: list[tuple[Partition, str, str, list[str], incremental.Changes]] = []
+        cookies: dict[str, bytes] | None = None
+        if state.get("method") == "dirsync":
+            cookies = {}
+            stored = state.get("cookies") or {}
+            for name, base, search_filter, attributes in partitions:
+                if name not in stored:
+                    raise incremental.IncrementalRefused(f"no DirSync cookie stored for the {name} partition")
+                changes, cookies[name] = incremental.dirsync_changes(
+                    self, base, incremental.dirsync_attributes(attributes), base64.b64decode(stored[name])
+                )
+                found.append((name, base, search_filter, attributes, changes))
+        else:
+            for name, base, search_filter, attributes in partitions:
+                changes = incremental.usn_changes(self, base, int(state.get("usn", 0)))
+                found.append((name, base, search_filter, attributes, changes))
+        assert self.baseline is not None
+        records, self.deletions = incremental.read_incrementally(
+            self, self.baseline, found, self.attribution, scan=cookies is None
+        )
+        self.info.changes_read = sum(changes.count for *_rest, changes in found)
+        full_read_at = datetime.fromisoformat(str(state["full_read_at"]))
+        self.info.sync_state = incremental.new_state(identity, read_fingerprint, cookies, full_read_at)
+        return records
 
     def entries(self, *, metadata: bool = False) -> Iterator[RawEntry]:
         """Raw entries of both partitions (ranges merged); `info.coverage` grows as each is finished.

@@ -1,0 +1,553 @@
+"""Incremental reads of a live Active Directory: only what changed since the previous complete snapshot.
+
+Contract ("Incremental collection"): whatever the mode, the stored snapshot is object for object
+what a full read at that moment would have stored. So a change is never *applied* from what the
+directory says changed; it only says *which* objects to read again:
+
+1. Which objects changed, per naming context (the domain and the Configuration partition each
+   have their own state): the DirSync control (1.2.840.113556.1.4.841; the base must be the
+   naming-context root) with the cookie kept from the previous pass, asked for the attributes the
+   collector keeps or filters on plus `name` (renames and moves) and `isDeleted`; where DirSync is
+   refused (no "Replicating Directory Changes" right, a server without it), `uSNChanged` above the
+   stored highest committed USN, read with the show-deleted control so deletions (now in Deleted
+   Objects) are seen too. Both give objectGUIDs: the key of every directory record.
+2. Every changed object that is not deleted is read again whole, with the collector's own filter,
+   attribute list, range retrieval and record builder (a batch of GUIDs per search): DirSync
+   returns changed attributes only, and a multi-valued or range-retrieved attribute such as
+   `proxyAddresses` must come out whole. An object that no longer matches the filter (mail
+   removed) drops out; one that starts matching comes in; a deleted one is removed.
+3. A rename or move changes the DN of everything below it without telling the directory's change
+   tracking, and changes the text of every DN-valued attribute naming it: objects below a renamed
+   or moved object are found by a subtree search under its new DN (GUID only) and read again when
+   their DN differs, and records whose values name an old DN are read again too.
+4. Everything else is taken from the previous complete snapshot as stored (`load_records`).
+
+The state a pass stores for the next one (`SourceInfo.sync_state`) names the domain controller,
+its invocation id and highest committed USN, the DirSync cookies (base64), a fingerprint of what
+is read (filters, attributes, naming contexts), auditor's version and when the last full read was.
+Any mismatch is a full read with one warning line saying why (`full_read_reason`).
+
+Not covered (read whole at the next full read, `full_every` bounds how long): a DN-valued attribute
+naming a container (an OU) that holds no collected object when that container is renamed or moved.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ldap3.core import exceptions as ldap_exceptions
+
+from auditor.attribution import Origin
+from auditor.collect import Baseline
+from auditor.errors import DirectoryError
+from auditor.families.exchange.attributes import COLLECTED_ATTRIBUTES
+from auditor.families.exchange.entries import guid_from_value
+from auditor.families.exchange.ldap_attribution import METADATA_ATTRIBUTE, SHOW_DELETED
+from auditor.families.exchange.modern import MODERN_KINDS
+from auditor.provenance import AUDITOR_VERSION
+from auditor.records import ObjectRecord
+
+if TYPE_CHECKING:
+    from auditor.families.exchange.ldap import LdapSource, Partition
+    from auditor.families.exchange.replication import Attribution
+
+__all__ = [
+    "DIRECTORY_KINDS",
+    "STATE_FORMAT",
+    "Changes",
+    "DcIdentity",
+    "IncrementalRefused",
+    "IncrementalSettings",
+    "full_read_reason",
+    "guid_filter",
+    "read_incrementally",
+    "renamed_below",
+]
+
+log = logging.getLogger(__name__)
+
+STATE_FORMAT = 1
+DIRSYNC = "1.2.840.113556.1.4.841"
+# Every kind a directory source produces: the previous snapshot's other records belong to others.
+DIRECTORY_KINDS = frozenset({str(kind) for kind in COLLECTED_ATTRIBUTES} | set(MODERN_KINDS))
+# Attributes the tables' filters test besides those they keep (DirSync reports only requested ones).
+_FILTER_ATTRIBUTES = ("objectClass", "objectCategory", "mailNickname", "proxyAddresses", "mail")
+# A filter that matches nothing, answered from the objectGUID index: an initial DirSync with it
+# returns no entry and a cookie that sees every later change.
+_NO_OBJECT = "(objectGUID=" + "\\00" * 16 + ")"
+_GUIDS_PER_SEARCH = 100
+
+
+@dataclass(frozen=True)
+class IncrementalSettings:
+    """`[directory] incremental` and `full_every`."""
+
+    enabled: bool = True
+    full_every: timedelta = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class DcIdentity:
+    """Which domain controller answers, and how far its change counter is."""
+
+    dc: str  # dnsHostName
+    server: str  # serverName (its server object's DN)
+    invocation_id: str  # of its NTDS Settings: a restored or rebuilt DC gets a new one
+    usn: int  # highestCommittedUSN
+
+
+class IncrementalRefused(Exception):
+    """The directory will not say what changed (a refused cookie): read in full; carries the reason."""
+
+
+@dataclass
+class Changes:
+    """What one partition's change tracking reported: objectGUID key -> current DN, deleted keys."""
+
+    changed: dict[str, str] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+
+    @property
+    def count(self) -> int:
+        return len(self.changed) + len(self.deleted)
+
+
+def fingerprint(source: LdapSource, base_dn: str, configuration_dn: str) -> str:
+    """What a read asks for: when it changes, the previous snapshot is not what this read would give."""
+    tables = source.tables
+    material = [
+        tables.recipient_filter,
+        tables.configuration_filter,
+        list(tables.recipient_attributes),
+        list(tables.configuration_attributes),
+        sorted(tables.binary),
+        base_dn.lower(),
+        configuration_dn.lower(),
+    ]
+    return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
+
+
+def full_read_reason(
+    settings: IncrementalSettings,
+    baseline: Baseline | None,
+    source_name: str,
+    identity: DcIdentity,
+    read_fingerprint: str,
+    now: datetime,
+    *,
+    forced: bool = False,
+) -> str | None:
+    """Why this pass must read in full (one line), or None when an incremental read is possible."""
+    if forced:
+        return "--full was asked for"
+    if not settings.enabled:
+        return "incremental = false"
+    if baseline is None:
+        return "no previous complete snapshot"
+    previous = next((s for s in baseline.sources if s.name == source_name), None)
+    if previous is None or not previous.complete:
+        return (
+            f"the previous complete snapshot ({baseline.snapshot_id}) holds no complete read of {source_name}"
+        )
+    state = previous.sync_state or {}
+    if state.get("format") != STATE_FORMAT:
+        return f"the previous complete snapshot ({baseline.snapshot_id}) kept no change-tracking state"
+    if (str(state.get("dc", "")).lower(), str(state.get("server", "")).lower()) != (
+        identity.dc.lower(),
+        identity.server.lower(),
+    ):
+        return (
+            f"another domain controller answers ({identity.dc}; the previous read was from {state.get('dc')})"
+        )
+    if state.get("invocation_id") != identity.invocation_id:
+        return (
+            f"the domain controller's invocationId changed ({identity.invocation_id}; restored or rebuilt?)"
+        )
+    if identity.usn < int(state.get("usn", 0)):
+        return (
+            f"highestCommittedUSN {identity.usn} is below the stored {state.get('usn')} "
+            "(a directory restored or rolled back)"
+        )
+    if state.get("fingerprint") != read_fingerprint:
+        return "the configured attribute set changed"
+    if state.get("auditor_version") != AUDITOR_VERSION:
+        return f"auditor's version changed ({state.get('auditor_version')} -> {AUDITOR_VERSION})"
+    try:
+        last_full = datetime.fromisoformat(str(state.get("full_read_at")))
+    except ValueError:
+        return "the previous state does not say when the last full read was"
+    if last_full.tzinfo is None:
+        last_full = last_full.replace(tzinfo=UTC)
+    if now - last_full >= settings.full_every:
+        return f"full_every passed (last full read {last_full.isoformat(timespec='seconds')})"
+    return None
+
+
+def new_state(
+    identity: DcIdentity,
+    read_fingerprint: str,
+    cookies: Mapping[str, bytes] | None,
+    full_read_at: datetime,
+) -> dict[str, Any]:
+    """The `sync_state` stored with this pass's source entry (JSON: cookies in base64)."""
+    return {
+        "format": STATE_FORMAT,
+        "dc": identity.dc,
+        "server": identity.server,
+        "invocation_id": identity.invocation_id,
+        "usn": identity.usn,
+        "method": "dirsync" if cookies is not None else "usn",
+        "cookies": {name: base64.b64encode(value).decode("ascii") for name, value in (cookies or {}).items()},
+        "fingerprint": read_fingerprint,
+        "auditor_version": AUDITOR_VERSION,
+        "full_read_at": full_read_at.astimezone(UTC).isoformat(),
+    }
+
+
+def guid_filter(keys: Iterable[str]) -> str:
+    """`(|(objectGUID=\\xx...)...)` for these objectGUID keys (canonical UUID text)."""
+    terms = "".join(
+        "(objectGUID=" + "".join(f"\\{byte:02x}" for byte in uuid.UUID(key).bytes_le) + ")" for key in keys
+    )
+    return f"(|{terms})"
+
+
+def renamed_below(old_dn: str, new_dn: str, container_new_dn: str) -> str | None:
+    """The old DN of the container at `container_new_dn`, from one of its children's old and new
+    DNs (the child's path below the container is unchanged), or None when they do not line up."""
+    if not new_dn.lower().endswith(container_new_dn.lower()):
+        return None
+    below = new_dn[: len(new_dn) - len(container_new_dn)]
+    if not below or not old_dn.lower().startswith(below.lower()):
+        return None
+    return old_dn[len(below) :]
+
+
+def _names_dn(value: str, old_dns: Sequence[str]) -> bool:
+    lowered = value.lower()
+    return any(lowered == dn or lowered.endswith("," + dn) for dn in old_dns)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def read_identity(source: LdapSource) -> DcIdentity:
+    """The answering DC from the rootDSE and its NTDS Settings object."""
+    root = source._search_base("", ["dnsHostName", "serverName", "dsServiceName", "highestCommittedUSN"])
+
+    def text(raw: Mapping[str, list[bytes]], name: str) -> str:
+        for key, values in raw.items():
+            if key.lower() == name.lower() and values:
+                return values[0].decode("utf-8")
+        return ""
+
+    service = text(root, "dsServiceName")
+    invocation = ""
+    if service:
+        for key, values in source._search_base(service, ["invocationId"]).items():
+            if key.lower() == "invocationid" and values and len(values[0]) == 16:
+                invocation = str(uuid.UUID(bytes_le=values[0]))
+    usn = text(root, "highestCommittedUSN")
+    if not usn.isdigit() or not invocation:
+        raise DirectoryError(
+            f"{source.where}: the rootDSE gives no highestCommittedUSN or invocationId (not Active Directory?)"
+        )
+    return DcIdentity(text(root, "dnsHostName"), text(root, "serverName"), invocation, int(usn))
+
+
+def dirsync_attributes(attributes: Sequence[str]) -> list[str]:
+    """What DirSync is asked for: a change to anything else cannot change what auditor stores."""
+    names = dict.fromkeys(a for a in attributes if a.lower() != METADATA_ATTRIBUTE.lower())
+    names.update(dict.fromkeys((*_FILTER_ATTRIBUTES, "name", "isDeleted", "objectGUID")))
+    return list(names)
+
+
+def _dirsync_round(
+    source: LdapSource, base_dn: str, search_filter: str, attributes: list[str], cookie: bytes | None
+) -> tuple[list[dict[str, Any]], bytes, bool]:
+    """One DirSync search: (entries, next cookie, more to come). A refusal raises IncrementalRefused."""
+    conn = source._session()
+    sync = conn.extend.microsoft.dir_sync(
+        base_dn, sync_filter=search_filter, attributes=attributes, cookie=cookie
+    )
+    try:
+        response = sync.loop()
+    except ldap_exceptions.LDAPExtensionError as exc:
+        raise IncrementalRefused(
+            f"DirSync on {base_dn} refused ({' '.join(str(exc).split())[:300]})"
+        ) from None
+    except ldap_exceptions.LDAPException as exc:
+        raise source._communication_failure(exc, f"DirSync of {base_dn}") from None
+    entries = [item for item in response or [] if item.get("type") == "searchResEntry"]
+    return entries, bytes(sync.cookie or b""), bool(sync.more_results)
+
+
+def dirsync_cookie(source: LdapSource, base_dn: str) -> bytes:
+    """A cookie that sees every change from now on, without reading anything (a full read's start)."""
+
+    def read() -> bytes:
+        _entries, cookie, _more = _dirsync_round(source, base_dn, _NO_OBJECT, ["objectGUID"], None)
+        return cookie
+
+    return source._retrying(read)
+
+
+def dirsync_changes(
+    source: LdapSource, base_dn: str, attributes: list[str], cookie: bytes
+) -> tuple[Changes, bytes]:
+    """What changed in one naming context since `cookie`, and the cookie for next time."""
+
+    def read() -> tuple[Changes, bytes]:
+        changes, current, more = Changes(), cookie, True
+        while more:
+            entries, current, more = _dirsync_round(source, base_dn, "(objectClass=*)", attributes, current)
+            for item in entries:
+                raw = item.get("raw_attributes", {})
+                guids = raw.get("objectGUID") or []
+                key = guid_from_value(guids[0]) if guids else None
+                if key is None:
+                    continue
+                if any(v.upper() == b"TRUE" for v in raw.get("isDeleted") or []):
+                    changes.changed.pop(key, None)
+                    changes.deleted.add(key)
+                else:
+                    changes.deleted.discard(key)
+                    changes.changed[key] = _plain_dn(str(item.get("dn", "")))
+        return changes, current
+
+    return source._retrying(read)
+
+
+def usn_changes(source: LdapSource, base_dn: str, usn: int) -> Changes:
+    """What changed in one naming context after `usn` (`uSNChanged`), tombstones included."""
+
+    def read() -> Changes:
+        changes = Changes()
+        for dn, raw in source._search_all(
+            base_dn, f"(uSNChanged>={usn + 1})", ["objectGUID", "isDeleted"], (SHOW_DELETED,)
+        ):
+            guids = raw.get("objectGUID") or []
+            key = guid_from_value(guids[0]) if guids else None
+            if key is None:
+                continue
+            if any(v.upper() == b"TRUE" for v in raw.get("isDeleted") or []):
+                changes.deleted.add(key)
+            else:
+                changes.changed[key] = dn
+        return changes
+
+    return source._retrying(read)
+
+
+def _plain_dn(dn: str) -> str:
+    """The DN without the extended-DN prefixes (`<GUID=...>;<SID=...>;CN=...`)."""
+    while dn.startswith("<"):
+        end = dn.find(">;")
+        if end < 0:
+            break
+        dn = dn[end + 2 :]
+    return dn
+
+
+# -- merging -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Partition:
+    name: Partition
+    base_dn: str
+    search_filter: str
+    attributes: list[str]
+    changes: Changes
+    inner: tuple[str, ...] = ()  # naming contexts below this one
+
+
+def read_incrementally(
+    source: LdapSource,
+    baseline: Baseline,
+    partitions: Sequence[tuple[Partition, str, str, list[str], Changes]],
+    attribution: Attribution | None,
+    *,
+    scan: bool = False,
+) -> tuple[list[ObjectRecord], dict[str, Origin]]:
+    """The previous snapshot's directory records with every change read again (module docstring).
+
+    `scan`: the change tracking may not show deletions (uSNChanged read by an account that cannot
+    see tombstones), so the collected objects' GUIDs and DNs are listed (one search per partition,
+    GUIDs only) and whatever is gone is removed, whatever has a new DN is read again.
+    Returns the merged records (a complete read's worth) and the deletion origins of the objects
+    removed, where attribution can tell.
+    """
+    current: dict[str, ObjectRecord] = {
+        record.key: record for record in baseline.records() if record.kind in DIRECTORY_KINDS
+    }
+    previous_dn = {key: record.dn for key, record in current.items()}
+    removed: set[str] = set()
+    old_dns: list[str] = []
+    for name, base_dn, search_filter, attributes, changes in partitions:
+        part = _Partition(name, base_dn, search_filter, attributes, changes, _inner(base_dn, partitions))
+        for key in changes.deleted:
+            if current.pop(key, None) is not None:
+                removed.add(key)
+        fresh = _reread(source, part, changes.changed, attribution, current, removed)
+        # Below anything that was renamed or moved (or is no collected object at all, such as an
+        # OU), collected objects may have new DNs that their own change tracking never mentions.
+        if scan:
+            present = {key: dn for dn, key in _collected_below(source, part, base_dn)}
+            for key in [k for k, r in current.items() if _in_partition(r.dn, part) and k not in present]:
+                del current[key]
+                removed.add(key)
+                changes.deleted.add(key)  # a removal the change tracking could not show
+            below = [(dn, key, base_dn) for key, dn in present.items()]
+        else:
+            containers = [
+                dn
+                for key, dn in changes.changed.items()
+                if key not in fresh or previous_dn.get(key, dn) != fresh[key].dn
+            ]
+            below = [
+                (dn, key, container)
+                for container in containers
+                for dn, key in _collected_below(source, part, container)
+            ]
+        moved: dict[str, str] = {}
+        for dn, key, container in below:
+            if key not in fresh and (key not in current or previous_dn.get(key) != dn):
+                moved[key] = dn
+                old = renamed_below(previous_dn.get(key, dn), dn, container) if key in previous_dn else None
+                if old is not None and old.lower() != container.lower():
+                    old_dns.append(old.lower())
+        fresh.update(_reread(source, part, moved, attribution, current, removed))
+        old_dns.extend(
+            previous_dn[key].lower()
+            for key, record in fresh.items()
+            if key in previous_dn and previous_dn[key] != record.dn
+        )
+    if old_dns:
+        naming = sorted(set(old_dns))
+        stale = {
+            key: record.dn
+            for key, record in current.items()
+            if any(_names_dn(value, naming) for values in record.attributes.values() for value in values)
+        }
+        for name, base_dn, search_filter, attributes, changes in partitions:
+            part = _Partition(name, base_dn, search_filter, attributes, changes, _inner(base_dn, partitions))
+            _reread(source, part, stale, attribution, current, removed)
+    deletions = _deletion_origins(source, attribution, [p[1] for p in partitions], removed)
+    return list(current.values()), deletions
+
+
+def _reread(
+    source: LdapSource,
+    part: _Partition,
+    keys: Mapping[str, str],
+    attribution: Attribution | None,
+    current: dict[str, ObjectRecord],
+    removed: set[str],
+) -> dict[str, ObjectRecord]:
+    """Read these objects again whole (the collector's filter, attributes and ranges) into `current`;
+    one asked for that no longer matches the filter of its partition is dropped from it."""
+    wanted = [key for key in keys if _in_partition(keys[key], part)]
+    fresh: dict[str, ObjectRecord] = {}
+    for start in range(0, len(wanted), _GUIDS_PER_SEARCH):
+        batch = wanted[start : start + _GUIDS_PER_SEARCH]
+        search_filter = f"(&{part.search_filter}{guid_filter(batch)})"
+        for _partition, dn, attributes in source._partition(
+            part.name, part.base_dn, search_filter, part.attributes
+        ):
+            metadata = _pop_any_case(attributes, METADATA_ATTRIBUTE)
+            record = source.tables.record(dn, attributes)
+            if record is None:
+                continue
+            if metadata and attribution is not None:
+                record = dataclasses.replace(record, origins=attribution.origins(metadata[0]))
+            fresh[record.key] = record
+    for key in wanted:
+        if key in fresh:
+            current[key] = fresh[key]
+            removed.discard(key)
+        elif current.pop(key, None) is not None:
+            removed.add(key)
+    return fresh
+
+
+def _collected_below(source: LdapSource, part: _Partition, container_dn: str) -> Iterator[tuple[str, str]]:
+    """(DN, key) of the collected objects at or below a DN (a subtree search asking for GUIDs only)."""
+    if not _in_partition(container_dn, part):
+        return
+    try:
+        found = list(source._search_all(container_dn, part.search_filter, ["objectGUID"], ()))
+    except DirectoryError as exc:
+        if "no such object" in str(exc):
+            return  # gone again since the change was reported; its deletion is reported too
+        raise
+    for dn, raw in found:
+        guids = raw.get("objectGUID") or []
+        key = guid_from_value(guids[0]) if guids else None
+        if key is not None:
+            yield dn, key
+
+
+def _under(dn: str, base_dn: str) -> bool:
+    lowered, base = dn.lower(), base_dn.lower()
+    return lowered == base or lowered.endswith("," + base)
+
+
+def _in_partition(dn: str, part: _Partition) -> bool:
+    """Under this naming context and not under one below it (Configuration is below the domain's)."""
+    return _under(dn, part.base_dn) and not any(_under(dn, other) for other in part.inner)
+
+
+def _inner(
+    base_dn: str, partitions: Sequence[tuple[Partition, str, str, list[str], Changes]]
+) -> tuple[str, ...]:
+    return tuple(p[1] for p in partitions if p[1].lower() != base_dn.lower() and _under(p[1], base_dn))
+
+
+def _deletion_origins(
+    source: LdapSource, attribution: Attribution | None, naming_contexts: Sequence[str], removed: set[str]
+) -> dict[str, Origin]:
+    """Origins of the removals of these keys, from their tombstones (attribution is an extra)."""
+    if attribution is None or not removed:
+        return {}
+    found: dict[str, Origin] = {}
+    keys = sorted(removed)
+    try:
+        for base in naming_contexts:
+            for start in range(0, len(keys), _GUIDS_PER_SEARCH):
+                search_filter = f"(&(isDeleted=TRUE){guid_filter(keys[start : start + _GUIDS_PER_SEARCH])})"
+                for _dn, raw in source._search_all(
+                    base, search_filter, ["objectGUID", METADATA_ATTRIBUTE], (SHOW_DELETED,)
+                ):
+                    guids, blobs = raw.get("objectGUID") or [], _any_case(raw, METADATA_ATTRIBUTE)
+                    key = guid_from_value(guids[0]) if guids else None
+                    origin = attribution.deletion(blobs[0]) if key and blobs else None
+                    if key is not None and origin is not None:
+                        found[key] = origin
+    except DirectoryError as exc:
+        log.warning(
+            "%s: removed objects will carry no origin: cannot read tombstones (%s)", source.where, exc
+        )
+    return found
+
+
+def _any_case(raw: Mapping[str, list[bytes]], name: str) -> list[bytes]:
+    for key, values in raw.items():
+        if key.lower() == name.lower():
+            return list(values)
+    return []
+
+
+def _pop_any_case(attributes: dict[str, list[bytes]], name: str) -> list[bytes] | None:
+    for key in [k for k in attributes if k.lower() == name.lower()]:
+        return attributes.pop(key)
+    return None

@@ -1,0 +1,236 @@
+"""Incremental live passes on the Samba lab DC: no-change and 1 %-churn passes next to a full pass.
+
+    .venv/bin/python bench/bench_incremental.py [--users 100000] [--churn 0.01] [--prepare]
+
+Every pass is `auditor check --once` as a process (as cron runs it: wall time and peak RSS), over
+LDAPS into a SQLite store in a temporary folder:
+
+  first        empty store: a full read (and the DirSync cookies it leaves)
+  no change    nothing changed: an incremental read (DirSync says "nothing"), checks, store
+  full         `--full` on the same store: the full read a no-change pass is compared with
+  churn        after --churn of the generated users were changed over LDAP (proxyAddresses and
+               displayName): an incremental read
+  full again   `--full` after the churn pass (the denominator of the churn ratio)
+
+The directory is the bundled sample organization plus N generated recipients (deploy/lab/gen_org.py:
+mailbox users, POP3 mail users, contacts; one user with 1,600 proxyAddresses), bulk-loaded into
+the stopped DC by deploy/lab/bulk_load.py (the sample over LDAP first, as the tests load it) and cached under .lab/samba-incr-<N>-<key>. Self-
+contained on purpose: it needs neither bench_ldap.py's organization (org_files.py) nor its DC.
+Needs root (Samba). In a network namespace of its own (`unshare --net`) it takes no port lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import ldap3
+from filelock import FileLock
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import REPO, Measured, python, ratio_line, run_measured
+
+LAB_SCRIPTS = REPO / "deploy" / "lab"
+sys.path.insert(0, str(LAB_SCRIPTS))
+import gen_org  # noqa: E402
+from labcache import cache_key  # noqa: E402
+
+SAMBA = LAB_SCRIPTS / "samba.sh"
+LAB = REPO / ".lab"
+SAMBA_PORTS_LOCK = "/tmp/auditor-samba-ports.lock"
+PASSWORD = "Lab-Adm1n-Passw0rd"
+ADMIN_DN = "CN=Administrator,CN=Users,DC=contoso,DC=com"
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-samba (bulk_load.py)
+SAMPLE = sorted((REPO / "auditor" / "sample").glob("*.ldf"))
+
+
+def private_network() -> bool:
+    try:
+        return Path("/proc/self/ns/net").readlink() != Path("/proc/1/ns/net").readlink()
+    except OSError:
+        return False
+
+
+def ports_lock() -> AbstractContextManager[object]:
+    return contextlib.nullcontext() if private_network() else FileLock(SAMBA_PORTS_LOCK, timeout=1800)
+
+
+def samba(*args: str) -> None:
+    env = dict(os.environ, LAB_ADMIN_PASSWORD=PASSWORD, LAB_PYTHON=sys.executable)
+    done = subprocess.run(["bash", str(SAMBA), *args], env=env, text=True, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"samba.sh {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+
+
+def build(target: Path, make: list[list[str]]) -> None:
+    """A cached DC folder, built in a scratch folder and renamed when done."""
+    if target.exists():
+        return
+    scratch = target.with_name(target.name + ".building")
+    if scratch.exists():
+        samba("stop", str(scratch))
+        shutil.rmtree(scratch)
+    try:
+        for step in make:
+            if step[0] == "copy":
+                subprocess.run(["cp", "-a", step[1], str(scratch)], check=True)
+                samba("relocate", str(scratch))
+            elif step[0] == "bulk":
+                subprocess.run(
+                    [SYSTEM_PYTHON, str(LAB_SCRIPTS / "bulk_load.py"), str(scratch), *step[1:]], check=True
+                )
+            else:
+                samba(*[str(scratch) if part == "{dir}" else part for part in step])
+    finally:
+        if scratch.exists():
+            samba("stop", str(scratch))
+    scratch.rename(target)
+
+
+def lab_dc(users: int) -> tuple[Path, Path]:
+    """(the cached loaded DC, the generated LDIF): the base as the tests build it, then the load."""
+    base = (
+        LAB
+        / f"samba-base-{cache_key([SAMBA, LAB_SCRIPTS / 'exchange_schema.py', LAB_SCRIPTS / 'labconn.py'])}"
+    )
+    build(base, [["provision", "{dir}"], ["start", "{dir}"], ["schema", "{dir}"]])
+    inputs = LAB / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    generated = gen_org.write(inputs / f"incr-generated-{users}.ldf", users, proxies=1600)
+    loaded = (
+        LAB / f"samba-incr-{users}-{cache_key([LAB_SCRIPTS / 'bulk_load.py', *SAMPLE, generated], base.name)}"
+    )
+    if not loaded.exists():
+        print(
+            f"loading {users:,} generated recipients into a lab DC (cached afterwards) ...", file=sys.stderr
+        )
+    build(
+        loaded,
+        [
+            ["copy", str(base)],
+            ["start", "{dir}"],
+            ["load", "{dir}", *map(str, SAMPLE)],  # over LDAP, as the tests load it
+            ["stop", "{dir}"],
+            ["bulk", str(generated)],  # into the stopped DC's sam.ldb
+        ],
+    )
+    return loaded, generated
+
+
+def live_config(folder: Path, ca_file: str) -> Path:
+    config = folder / "live.toml"
+    config.write_text(
+        f"""organization = "Contoso"
+[store]
+url = "sqlite:///{folder / "live.db"}"
+[directory]
+url = "ldaps://127.0.0.1:636"
+bind_dn = "{ADMIN_DN}"
+password_env = "LAB_ADMIN_PASSWORD"
+ca_file = "{ca_file}"
+page_size = 1000
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def churn(ca_file: str, fraction: float) -> int:
+    """Change `fraction` of the generated recipients (users and contacts with mail) over LDAP; returns how many were changed."""
+    tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file)
+    server = ldap3.Server("127.0.0.1", port=636, use_ssl=True, tls=tls, get_info=ldap3.NONE)
+    conn = ldap3.Connection(
+        server, ADMIN_DN, PASSWORD, auto_bind=True, check_names=False, raise_exceptions=True
+    )
+    dns = [
+        str(entry["dn"])
+        for entry in conn.extend.standard.paged_search(
+            f"OU=Generated,{gen_org.DOMAIN_DN}",
+            "(&(mail=*)(|(objectClass=user)(objectClass=contact)))",
+            attributes=["cn"],
+            paged_size=1000,
+        )
+        if entry.get("type") == "searchResEntry"
+    ]
+    step = max(1, round(1 / fraction)) if fraction > 0 else len(dns) + 1
+    changed = 0
+    for number, dn in enumerate(dns[::step]):
+        conn.modify(
+            dn,
+            {
+                "proxyAddresses": [(ldap3.MODIFY_ADD, [f"smtp:churn{number}@contoso.com"])],
+                "displayName": [(ldap3.MODIFY_REPLACE, [f"Churned {number}"])],
+            },
+        )
+        changed += 1
+    conn.unbind()
+    return changed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--churn", type=float, default=0.01)
+    parser.add_argument("--prepare", action="store_true", help="only build the cached lab DC")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("bench_incremental: needs root (Samba's AD DC)")
+    LAB.mkdir(exist_ok=True)
+    started = time.monotonic()
+    with ports_lock():
+        loaded, _generated = lab_dc(args.users)
+    if args.prepare:
+        print(f"lab DC ready: {loaded} ({time.monotonic() - started:.0f} s)")
+        return
+    with ports_lock(), tempfile.TemporaryDirectory(prefix="auditor-bench-incr-") as temp:
+        folder = Path(temp)
+        run_dir = LAB / "samba-incr-run"
+        if run_dir.exists():
+            samba("stop", str(run_dir))
+            shutil.rmtree(run_dir)
+        subprocess.run(["cp", "-a", str(loaded), str(run_dir)], check=True)
+        samba("relocate", str(run_dir))
+        samba("start", str(run_dir))
+        try:
+            ca_file = str(run_dir / "tls" / "ca.pem")
+            config = live_config(folder, ca_file)
+            check = [python(), "-m", "auditor.cli", "check", "--once", "-c", str(config)]
+            env = {"LAB_ADMIN_PASSWORD": PASSWORD}
+
+            def measured(label: str, *extra: str) -> Measured:
+                result = run_measured(label, [*check, *extra], cwd=folder, ok=(0, 1), env=env)
+                print(result.line(), flush=True)
+                return result
+
+            measured("first (empty store, full read)")
+            unchanged = measured("no change (incremental)")
+            full = measured("full (--full)", "--full")
+            changed = churn(ca_file, args.churn)
+            print(f"changed {changed:,} recipients over LDAP (proxyAddresses + displayName)", flush=True)
+            churned = measured(f"{args.churn:.0%} churn (incremental)")
+            full_again = measured("full again (--full)", "--full")
+        finally:
+            samba("stop", str(run_dir))
+            shutil.rmtree(run_dir, ignore_errors=True)
+    detail = f"{args.users:,} generated recipients + the sample organization, LDAPS, SQLite"
+    print(ratio_line("live: no-change pass / full pass", unchanged.seconds, full.seconds, detail))
+    print(
+        ratio_line(
+            f"live: {args.churn:.0%}-churn pass / full pass", churned.seconds, full_again.seconds, detail
+        )
+    )
+    for result in (unchanged, full, churned, full_again):
+        print(f"PEAK {result.label:<40} {result.peak_rss_mib:7.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -56,6 +56,8 @@ LAB_CONNECTOR = (
     f"CN=Administrative Groups,CN=Lab,{EXCHANGE}"
 )
 USER_CLASSES = ["top", "person", "organizationalPerson", "user"]
+INCR_BASE = f"OU=Incr Base,{DOMAIN}"
+DYNAMIC = f"CN=Incr Dynamic,{LAB_MAIL}"
 
 
 @pytest.fixture
@@ -132,17 +134,32 @@ def change_the_directory(lab: Any) -> int:
     touched += 1
     conn.modify(LAB_CONNECTOR, {"routingList": [(ldap3.MODIFY_REPLACE, ["SMTP:incr.example;1"])]})
     touched += 1
+    # The query-based group's base DN now reads differently; the group itself is not written.
+    conn.modify_dn(INCR_BASE, "OU=Incr Base Renamed")
+    touched += 1
     conn.unbind()
     return touched
 
 
 def add_mail_group(lab: Any) -> None:
-    """A mail-enabled group before the first read (`change_the_directory` takes its mail attributes off)."""
+    """Before the first read: a mail-enabled group (`change_the_directory` takes its mail attributes
+    off), and a query-based group whose base DN is an OU that holds no collected object."""
     conn = admin(lab)
     conn.add(
         f"CN=Incr Group,{LAB_MAIL}",
         ["top", "group"],
         {"sAMAccountName": "incrgroup", "mail": "incr.group@contoso.com", "mailNickname": "incrgroup"},
+    )
+    conn.add(INCR_BASE, "organizationalUnit")
+    conn.add(
+        DYNAMIC,
+        ["top", "msExchDynamicDistributionList"],
+        {
+            "mail": "incr.dynamic@contoso.com",
+            "mailNickname": "incrdynamic",
+            "msExchDynamicDLFilter": "(objectClass=user)",
+            "msExchDynamicDLBaseDN": INCR_BASE,
+        },
     )
     conn.unbind()
 
@@ -213,6 +230,7 @@ def test_an_incremental_read_gives_exactly_what_a_full_read_right_after_gives(
         r.dn for r in before.values()
     }
     assert tuple(by_dn[LAB_CONNECTOR].attributes["routingList"]) == ("SMTP:incr.example;1",)
+    assert tuple(by_dn[DYNAMIC].attributes["msExchDynamicDLBaseDN"]) == (f"OU=Incr Base Renamed,{DOMAIN}",)
     # Attribution keeps working: a re-read object carries the origins of its attributes, and the
     # deleted one the origin of its deletion.
     assert by_dn[f"CN=Bob Pop,{LAB_MAIL}"].origins

@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ldap3.core import exceptions as ldap_exceptions
+from ldap3.utils.conv import escape_filter_chars
 
 from auditor.attribution import Origin
 from auditor.collect import Baseline
@@ -115,6 +116,7 @@ class Changes:
 
     changed: dict[str, str] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)
+    renamed: set[str] = field(default_factory=set)  # changed keys that may have been renamed or moved
 
     @property
     def count(self) -> int:
@@ -322,6 +324,8 @@ def dirsync_changes(
                 else:
                     changes.deleted.discard(key)
                     changes.changed[key] = _plain_dn(str(item.get("dn", "")))
+                    if raw.get("name"):  # renamed or moved (or new)
+                        changes.renamed.add(key)
         return changes, current
 
     return source._retrying(read)
@@ -343,6 +347,7 @@ def usn_changes(source: LdapSource, base_dn: str, usn: int) -> Changes:
                 changes.deleted.add(key)
             else:
                 changes.changed[key] = dn
+                changes.renamed.add(key)  # uSNChanged does not say what changed: any may be a rename
         return changes
 
     return source._retrying(read)
@@ -393,6 +398,7 @@ def read_incrementally(
     previous_dn = {key: record.dn for key, record in current.items()}
     removed: set[str] = set()
     old_dns: list[str] = []
+    renamed_containers: list[str] = []
     for name, base_dn, search_filter, attributes, changes in partitions:
         part = _Partition(name, base_dn, search_filter, attributes, changes, _inner(base_dn, partitions))
         for key in changes.deleted:
@@ -427,18 +433,27 @@ def read_incrementally(
                 if old is not None and old.lower() != container.lower():
                     old_dns.append(old.lower())
         fresh.update(_reread(source, part, moved, attribution, current, removed))
+        renamed_containers.extend(
+            dn
+            for key, dn in changes.changed.items()
+            if key in changes.renamed and key not in fresh and key not in previous_dn
+        )
         old_dns.extend(
             previous_dn[key].lower()
             for key, record in fresh.items()
             if key in previous_dn and previous_dn[key] != record.dn
         )
+    stale: dict[str, str] = {}
     if old_dns:
         naming = sorted(set(old_dns))
-        stale = {
-            key: record.dn
+        stale.update(
+            (key, record.dn)
             for key, record in current.items()
             if any(_names_dn(value, naming) for values in record.attributes.values() for value in values)
-        }
+        )
+    if renamed_containers:
+        stale.update(_naming_containers(source, partitions, current, renamed_containers))
+    if stale:
         for name, base_dn, search_filter, attributes, changes in partitions:
             part = _Partition(name, base_dn, search_filter, attributes, changes, _inner(base_dn, partitions))
             _reread(source, part, stale, attribution, current, removed)
@@ -480,12 +495,50 @@ def _reread(
     return fresh
 
 
-def _collected_below(source: LdapSource, part: _Partition, container_dn: str) -> Iterator[tuple[str, str]]:
+def _naming_containers(
+    source: LdapSource,
+    partitions: Sequence[tuple[Partition, str, str, list[str], Changes]],
+    current: Mapping[str, ObjectRecord],
+    containers: Sequence[str],
+) -> dict[str, str]:
+    """Collected objects whose DN-valued attributes name one of these renamed or moved objects that
+    are not collected themselves (an OU as a query-based group's base DN): their old DN is not
+    known, but the directory matches a DN-valued filter by the object, under its new DN."""
+    roots = [p[1] for p in partitions]
+    dn_attributes = sorted(
+        {
+            name
+            for record in current.values()
+            for name, values in record.attributes.items()
+            if any("=" in value and any(_under(value, root) for root in roots) for value in values)
+        }
+    )
+    found: dict[str, str] = {}
+    if not dn_attributes:
+        return found
+    for name, base_dn, search_filter, attributes, changes in partitions:
+        part = _Partition(name, base_dn, search_filter, attributes, changes, _inner(base_dn, partitions))
+        for start in range(0, len(containers), _GUIDS_PER_SEARCH):
+            terms = "".join(
+                f"({attribute}={escape_filter_chars(container)})"
+                for container in containers[start : start + _GUIDS_PER_SEARCH]
+                for attribute in dn_attributes
+            )
+            for dn, key in _collected_below(source, part, base_dn, f"(&{search_filter}(|{terms}))"):
+                found[key] = dn
+    return found
+
+
+def _collected_below(
+    source: LdapSource, part: _Partition, container_dn: str, search_filter: str | None = None
+) -> Iterator[tuple[str, str]]:
     """(DN, key) of the collected objects at or below a DN (a subtree search asking for GUIDs only)."""
     if not _in_partition(container_dn, part):
         return
     try:
-        found = list(source._search_all(container_dn, part.search_filter, ["objectGUID"], ()))
+        found = list(
+            source._search_all(container_dn, search_filter or part.search_filter, ["objectGUID"], ())
+        )
     except DirectoryError as exc:
         if "no such object" in str(exc):
             return  # gone again since the change was reported; its deletion is reported too

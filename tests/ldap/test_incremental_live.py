@@ -341,7 +341,7 @@ def _baseline(**state: Any) -> Baseline:
         (_baseline(server="CN=DC2"), IDENTITY, "fp", "another domain controller answers"),
         (_baseline(invocation_id="c-d"), IDENTITY, "fp", "invocationId changed"),
         (_baseline(usn=6000), IDENTITY, "fp", "highestCommittedUSN 5000 is below the stored 6000"),
-        (_baseline(), IDENTITY, "other", "the configured attribute set changed"),
+        (_baseline(), IDENTITY, "other", "the configured attribute set or naming contexts changed"),
         (
             _baseline(auditor_version="0.0.1"),
             IDENTITY,
@@ -466,6 +466,24 @@ def test_auditor_diff_between_an_incremental_and_a_full_snapshot_shows_no_object
     assert f"CN=Incr New,{LAB_MAIL}" in {o["dn"] for o in changed["added"]}
     assert f"CN=Incr Group,{LAB_MAIL}" in {o["dn"] for o in changed["removed"]}
     assert len(changed["changed"]) >= 300  # the renamed OU's recipients among them
+
+
+def test_a_changed_base_dn_is_a_full_read_then_an_ou_base_reads_changes_by_usn(
+    auditor: Any, lab: Any, workdir: Path
+) -> None:
+    """A new base DN changes what is read: read in full, saying why. DirSync needs a naming-context
+    root, so under an OU the DC refuses it (said on one line) and the next pass reads uSNChanged."""
+    assert_passes = []
+    for extra in ("", f'base_dn = "{LAB_MAIL}"', f'base_dn = "{LAB_MAIL}"'):
+        config = live_config(workdir, lab, extra=extra)
+        done = auditor("check", "--once", "-c", str(config), "--format", "json", cwd=workdir, env=ENV)
+        assert done.returncode in (0, 1), done.stderr
+        assert_passes.append((directory_entry(done.stdout)["mode"], done.stderr))
+    (first, _), (second, stderr), (third, last_stderr) = assert_passes
+    assert (first, second, third) == ("full", "full", "incremental")
+    assert "reading in full: the configured attribute set or naming contexts changed" in stderr
+    assert len([line for line in stderr.splitlines() if "DirSync" in line and "uSNChanged" in line]) == 1
+    assert "reading in full" not in last_stderr
 
 
 def test_incremental_false_always_reads_in_full(auditor: Any, lab: Any, workdir: Path) -> None:

@@ -180,7 +180,7 @@ def full_read_reason(
             "(a directory restored or rolled back)"
         )
     if state.get("fingerprint") != read_fingerprint:
-        return "the configured attribute set changed"
+        return "the configured attribute set or naming contexts changed"
     if state.get("auditor_version") != AUDITOR_VERSION:
         return f"auditor's version changed ({state.get('auditor_version')} -> {AUDITOR_VERSION})"
     try:

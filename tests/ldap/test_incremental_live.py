@@ -466,6 +466,9 @@ def test_auditor_diff_between_an_incremental_and_a_full_snapshot_shows_no_object
     assert f"CN=Incr New,{LAB_MAIL}" in {o["dn"] for o in changed["added"]}
     assert f"CN=Incr Group,{LAB_MAIL}" in {o["dn"] for o in changed["removed"]}
     assert len(changed["changed"]) >= 300  # the renamed OU's recipients among them
+    # Attribution on an incremental pass: the re-read object's change names where it was made.
+    bob = next(c for c in changed["changed"] if c["dn"] == f"CN=Bob Pop,{LAB_MAIL}")
+    assert bob["attributes"]["proxyAddresses"]["origin"]["dc"] == "DC1"
 
 
 def test_a_changed_base_dn_is_a_full_read_then_an_ou_base_reads_changes_by_usn(

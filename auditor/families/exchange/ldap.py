@@ -342,8 +342,14 @@ class LdapSource:
             for name, base, search_filter, attributes in partitions:
                 if name not in stored:
                     raise incremental.IncrementalRefused(f"no DirSync cookie stored for the {name} partition")
+                try:
+                    cookie = base64.b64decode(str(stored[name]), validate=True)
+                except ValueError:
+                    raise incremental.IncrementalRefused(
+                        f"the stored DirSync cookie of the {name} partition is damaged"
+                    ) from None
                 changes, cookies[name] = incremental.dirsync_changes(
-                    self, base, incremental.dirsync_attributes(attributes), base64.b64decode(stored[name])
+                    self, base, incremental.dirsync_attributes(attributes), cookie
                 )
                 found.append((name, base, search_filter, attributes, changes))
         else:

@@ -238,20 +238,27 @@ def test_an_incremental_read_gives_exactly_what_a_full_read_right_after_gives(
     assert deleted_key in second.deletions
 
 
-def test_where_dirsync_is_refused_changes_are_read_by_usn_and_still_equal_a_full_read(
-    lab: Any, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("method", ["dirsync-object-security", "usn"])
+def test_an_ordinary_account_reads_changes_without_dirsync_rights_and_still_equals_a_full_read(
+    lab: Any, caplog: pytest.LogCaptureFixture, method: str
 ) -> None:
-    """An ordinary account may not use DirSync (it needs "Replicating Directory Changes"):
-    the full read says so and leaves a USN; the next pass reads uSNChanged and Deleted Objects."""
+    """An ordinary account may not use plain DirSync (it needs "Replicating Directory Changes"):
+    the full read says so on one line and leaves DirSync with object security (what the account
+    may read; no deletions, so the next pass lists GUIDs). `usn`: the state a DC refusing both
+    leaves (uSNChanged with show-deleted, and the GUID listing); here the stored state says so."""
     settings = dataclasses.replace(lab.settings, bind_dn=SERVICE_DN, password=SERVICE_PASSWORD, page_size=200)
     add_mail_group(lab)
     with caplog.at_level(logging.WARNING):
         first, before = read(settings)
-    assert "DirSync" in caplog.text and "uSNChanged" in caplog.text
-    assert first.info.sync_state is not None and first.info.sync_state["method"] == "usn"
+    lines = [r.getMessage() for r in caplog.records if "object security" in r.getMessage()]
+    assert len(lines) == 1 and "insufficientAccessRights" in lines[0]
+    assert first.info.sync_state is not None and first.info.sync_state["method"] == "dirsync-object-security"
+    if method == "usn":
+        first.info.sync_state = dict(first.info.sync_state, method="usn", cookies={})
     touched = change_the_directory(lab)
     second, after = read(settings, baseline_of(first, before))
     assert second.info.mode == "incremental"
+    assert second.info.sync_state is not None and second.info.sync_state["method"] == method
     # The Lab organization's connector is not readable by this account (neither read has it): the
     # other changes are all read, the deletion found by listing GUIDs (no tombstone is visible to it).
     assert second.info.changes_read == touched - 1
@@ -259,6 +266,7 @@ def test_where_dirsync_is_refused_changes_are_read_by_usn_and_still_equal_a_full
     assert content(after) == content(full)
     assert LAB_CONNECTOR not in {r.dn for r in full.values()}
     assert f"CN=Gen User 00003,OU=Incr Moved,{DOMAIN}" in {r.dn for r in after.values()}
+    assert not any("Gen User 00004" in r.dn for r in after.values())
 
 
 def test_a_read_with_nothing_changed_reads_no_change(lab: Any) -> None:

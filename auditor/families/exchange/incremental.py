@@ -7,10 +7,12 @@ directory says changed; it only says *which* objects to read again:
 1. Which objects changed, per naming context (the domain and the Configuration partition each
    have their own state): the DirSync control (1.2.840.113556.1.4.841; the base must be the
    naming-context root) with the cookie kept from the previous pass, asked for the attributes the
-   collector keeps or filters on plus `name` (renames and moves) and `isDeleted`; where DirSync is
-   refused (no "Replicating Directory Changes" right, a server without it), `uSNChanged` above the
-   stored highest committed USN, read with the show-deleted control so deletions (now in Deleted
-   Objects) are seen too. Both give objectGUIDs: the key of every directory record.
+   collector keeps or filters on plus `name` (renames and moves) and `isDeleted`. Without the
+   "Replicating Directory Changes" right, DirSync with the object-security flag (changes to what
+   the account may read, but no deletions); where DirSync is refused altogether, `uSNChanged`
+   above the stored highest committed USN, with the show-deleted control. In both those cases the
+   collected objects' GUIDs and DNs are listed too (a plain account sees no tombstones), so
+   deletions and moves are exact. All give objectGUIDs: the key of every directory record.
 2. Every changed object that is not deleted is read again whole, with the collector's own filter,
    attribute list, range retrieval and record builder (a batch of GUIDs per search): DirSync
    returns changed attributes only, and a multi-valued or range-retrieved attribute such as
@@ -86,6 +88,9 @@ _FILTER_ATTRIBUTES = ("objectClass", "objectCategory", "mailNickname", "proxyAdd
 # returns no entry and a cookie that sees every later change.
 _NO_OBJECT = "(objectGUID=" + "\\00" * 16 + ")"
 _GUIDS_PER_SEARCH = 100
+DIRSYNC_METHOD = "dirsync"
+OBJECT_SECURITY_METHOD = "dirsync-object-security"
+USN_METHOD = "usn"
 
 
 @dataclass(frozen=True)
@@ -199,15 +204,21 @@ def new_state(
     read_fingerprint: str,
     cookies: Mapping[str, bytes] | None,
     full_read_at: datetime,
+    method: str = "dirsync",
 ) -> dict[str, Any]:
-    """The `sync_state` stored with this pass's source entry (JSON: cookies in base64)."""
+    """The `sync_state` stored with this pass's source entry (JSON: cookies in base64).
+
+    `method`: how the next pass asks what changed: `dirsync`; `dirsync-object-security` (DirSync
+    limited to what the account may read, for an account without the "Replicating Directory
+    Changes" right: deletions are then found by listing GUIDs); `usn` (uSNChanged, no cookies).
+    """
     return {
         "format": STATE_FORMAT,
         "dc": identity.dc,
         "server": identity.server,
         "invocation_id": identity.invocation_id,
         "usn": identity.usn,
-        "method": "dirsync" if cookies is not None else "usn",
+        "method": method if cookies is not None else USN_METHOD,
         "cookies": {name: base64.b64encode(value).decode("ascii") for name, value in (cookies or {}).items()},
         "fingerprint": read_fingerprint,
         "auditor_version": AUDITOR_VERSION,
@@ -274,12 +285,21 @@ def dirsync_attributes(attributes: Sequence[str]) -> list[str]:
 
 
 def _dirsync_round(
-    source: LdapSource, base_dn: str, search_filter: str, attributes: list[str], cookie: bytes | None
+    source: LdapSource,
+    base_dn: str,
+    search_filter: str,
+    attributes: list[str],
+    cookie: bytes | None,
+    object_security: bool = False,
 ) -> tuple[list[dict[str, Any]], bytes, bool]:
     """One DirSync search: (entries, next cookie, more to come). A refusal raises IncrementalRefused."""
     conn = source._session()
     sync = conn.extend.microsoft.dir_sync(
-        base_dn, sync_filter=search_filter, attributes=attributes, cookie=cookie
+        base_dn,
+        sync_filter=search_filter,
+        attributes=attributes,
+        cookie=cookie,
+        object_security=object_security,
     )
     try:
         response = sync.loop()
@@ -293,25 +313,29 @@ def _dirsync_round(
     return entries, bytes(sync.cookie or b""), bool(sync.more_results)
 
 
-def dirsync_cookie(source: LdapSource, base_dn: str) -> bytes:
+def dirsync_cookie(source: LdapSource, base_dn: str, *, object_security: bool = False) -> bytes:
     """A cookie that sees every change from now on, without reading anything (a full read's start)."""
 
     def read() -> bytes:
-        _entries, cookie, _more = _dirsync_round(source, base_dn, _NO_OBJECT, ["objectGUID"], None)
+        _entries, cookie, _more = _dirsync_round(
+            source, base_dn, _NO_OBJECT, ["objectGUID"], None, object_security
+        )
         return cookie
 
     return source._retrying(read)
 
 
 def dirsync_changes(
-    source: LdapSource, base_dn: str, attributes: list[str], cookie: bytes
+    source: LdapSource, base_dn: str, attributes: list[str], cookie: bytes, *, object_security: bool = False
 ) -> tuple[Changes, bytes]:
     """What changed in one naming context since `cookie`, and the cookie for next time."""
 
     def read() -> tuple[Changes, bytes]:
         changes, current, more = Changes(), cookie, True
         while more:
-            entries, current, more = _dirsync_round(source, base_dn, "(objectClass=*)", attributes, current)
+            entries, current, more = _dirsync_round(
+                source, base_dn, "(objectClass=*)", attributes, current, object_security
+            )
             for item in entries:
                 raw = item.get("raw_attributes", {})
                 guids = raw.get("objectGUID") or []

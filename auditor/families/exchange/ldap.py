@@ -299,19 +299,42 @@ class LdapSource:
                 return
         log.warning("%s: reading in full: %s", self.where, reason)
         # The change tracking starts before the read: what changes during it is read again next time.
-        cookies = self._start_cookies(base_dn, configuration_dn)
+        method, cookies = self._start_cookies(base_dn, configuration_dn)
         yield from self._read_all()
-        self.info.sync_state = incremental.new_state(identity, read_fingerprint, cookies, now)
+        self.info.sync_state = incremental.new_state(identity, read_fingerprint, cookies, now, method)
 
-    def _start_cookies(self, base_dn: str, configuration_dn: str) -> dict[str, bytes] | None:
-        try:
-            return {
-                "domain": incremental.dirsync_cookie(self, base_dn),
-                "configuration": incremental.dirsync_cookie(self, configuration_dn),
-            }
-        except incremental.IncrementalRefused as exc:
-            log.warning("%s: %s; the next pass reads what changed by uSNChanged", self.where, exc)
-            return None
+    def _start_cookies(self, base_dn: str, configuration_dn: str) -> tuple[str, dict[str, bytes] | None]:
+        """How the next pass will ask what changed, and the DirSync cookies it starts from.
+
+        DirSync needs the "Replicating Directory Changes" right; without it, DirSync limited to what
+        the account may read (the object-security flag) still reports changes, but no deletions;
+        where both are refused, uSNChanged (no cookies).
+        """
+        first: incremental.IncrementalRefused | None = None
+        for method, object_security in (
+            (incremental.DIRSYNC_METHOD, False),
+            (incremental.OBJECT_SECURITY_METHOD, True),
+        ):
+            try:
+                cookies = {
+                    "domain": incremental.dirsync_cookie(self, base_dn, object_security=object_security),
+                    "configuration": incremental.dirsync_cookie(
+                        self, configuration_dn, object_security=object_security
+                    ),
+                }
+            except incremental.IncrementalRefused as exc:
+                first = first or exc
+                continue
+            if first is not None:
+                log.warning(
+                    "%s: %s; the next pass uses DirSync with object security (what this account may read)"
+                    " and lists GUIDs to find deletions",
+                    self.where,
+                    first,
+                )
+            return method, cookies
+        log.warning("%s: %s; the next pass reads what changed by uSNChanged", self.where, first)
+        return incremental.USN_METHOD, None
 
     def _read_changes(
         self, identity: incremental.DcIdentity, read_fingerprint: str, base_dn: str, configuration_dn: str
@@ -336,7 +359,9 @@ class LdapSource:
         ]
         found: list[tuple[Partition, str, str, list[str], incremental.Changes]] = []
         cookies: dict[str, bytes] | None = None
-        if state.get("method") == "dirsync":
+        method = str(state.get("method"))
+        object_security = method == incremental.OBJECT_SECURITY_METHOD
+        if method in (incremental.DIRSYNC_METHOD, incremental.OBJECT_SECURITY_METHOD):
             cookies = {}
             stored = state.get("cookies") or {}
             for name, base, search_filter, attributes in partitions:
@@ -349,7 +374,11 @@ class LdapSource:
                         f"the stored DirSync cookie of the {name} partition is damaged"
                     ) from None
                 changes, cookies[name] = incremental.dirsync_changes(
-                    self, base, incremental.dirsync_attributes(attributes), cookie
+                    self,
+                    base,
+                    incremental.dirsync_attributes(attributes),
+                    cookie,
+                    object_security=object_security,
                 )
                 found.append((name, base, search_filter, attributes, changes))
         else:
@@ -358,11 +387,13 @@ class LdapSource:
                 found.append((name, base, search_filter, attributes, changes))
         assert self.baseline is not None
         records, self.deletions = incremental.read_incrementally(
-            self, self.baseline, found, self.attribution, scan=cookies is None
+            self, self.baseline, found, self.attribution, scan=method != incremental.DIRSYNC_METHOD
         )
         self.info.changes_read = sum(changes.count for *_rest, changes in found)
         full_read_at = datetime.fromisoformat(str(state["full_read_at"]))
-        self.info.sync_state = incremental.new_state(identity, read_fingerprint, cookies, full_read_at)
+        self.info.sync_state = incremental.new_state(
+            identity, read_fingerprint, cookies, full_read_at, method
+        )
         return records
 
     def entries(self, *, metadata: bool = False) -> Iterator[RawEntry]:

@@ -2,13 +2,15 @@
 
 Between a full read and an incremental one, an administrator adds, changes (multi-valued
 `proxyAddresses`, and the user with 1,600 of them, read in ranges), renames, moves and deletes
-objects, renames an OU holding 300 recipients, takes the mail attributes off a group and changes
-an SMTP connector in the Configuration partition. The incremental read must give exactly what a
-full read taken right after gives, object for object; through the CLI, `auditor diff` between the
-incremental snapshot and a `--full` one shows no object change. Then one test per reason to read
-in full, each produced for real where the lab can produce it (a DC restored from a copy, DirSync
-refused to an ordinary account, a cookie the DC cannot read, `full_every`, `--full`,
-`incremental = false`), the rest as pure logic.
+objects, renames an OU holding 300 recipients and another that a query-based group names, takes
+the mail attributes off a group, gives them to another, and changes an SMTP connector in the
+Configuration partition. The incremental read must give exactly what a full read taken right
+after gives, object for object; through the CLI, `auditor diff` between the incremental snapshot
+and a `--full` one shows no object change. Then one test per reason to read in full, each
+produced for real where the lab can produce it (a DC restored from a copy, a cookie the DC cannot
+read, a changed base DN, `full_every`, `--full`, `incremental = false`), the rest (another DC, a
+new invocationId, another auditor version) as pure logic; and the paths of an account without
+DirSync rights (DirSync with object security, uSNChanged).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ LAB_CONNECTOR = (
 USER_CLASSES = ["top", "person", "organizationalPerson", "user"]
 INCR_BASE = f"OU=Incr Base,{DOMAIN}"
 DYNAMIC = f"CN=Incr Dynamic,{LAB_MAIL}"
+PLAIN_GROUP = f"CN=Incr Plain Group,{LAB_MAIL}"
 
 
 @pytest.fixture
@@ -129,6 +132,9 @@ def change_the_directory(lab: Any) -> int:
         {"mail": [(ldap3.MODIFY_DELETE, [])], "mailNickname": [(ldap3.MODIFY_DELETE, [])]},
     )
     touched += 1
+    # A group without mail attributes gets them: it starts matching the filter.
+    conn.modify(PLAIN_GROUP, {"mail": [(ldap3.MODIFY_ADD, ["incr.plain@contoso.com"])]})
+    touched += 1
     # 300 recipients get new DNs while their own change tracking says nothing.
     conn.modify_dn(GENERATED, "OU=Generated Renamed")
     touched += 1
@@ -143,13 +149,15 @@ def change_the_directory(lab: Any) -> int:
 
 def add_mail_group(lab: Any) -> None:
     """Before the first read: a mail-enabled group (`change_the_directory` takes its mail attributes
-    off), and a query-based group whose base DN is an OU that holds no collected object."""
+    off), a group without them (it gets one), and a query-based group whose base DN is an OU that
+    holds no collected object."""
     conn = admin(lab)
     conn.add(
         f"CN=Incr Group,{LAB_MAIL}",
         ["top", "group"],
         {"sAMAccountName": "incrgroup", "mail": "incr.group@contoso.com", "mailNickname": "incrgroup"},
     )
+    conn.add(PLAIN_GROUP, ["top", "group"], {"sAMAccountName": "incrplain"})
     conn.add(INCR_BASE, "organizationalUnit")
     conn.add(
         DYNAMIC,
@@ -231,6 +239,7 @@ def test_an_incremental_read_gives_exactly_what_a_full_read_right_after_gives(
     }
     assert tuple(by_dn[LAB_CONNECTOR].attributes["routingList"]) == ("SMTP:incr.example;1",)
     assert tuple(by_dn[DYNAMIC].attributes["msExchDynamicDLBaseDN"]) == (f"OU=Incr Base Renamed,{DOMAIN}",)
+    assert PLAIN_GROUP in by_dn and PLAIN_GROUP not in {r.dn for r in before.values()}
     # Attribution keeps working: a re-read object carries the origins of its attributes, and the
     # deleted one the origin of its deletion.
     assert by_dn[f"CN=Bob Pop,{LAB_MAIL}"].origins

@@ -55,7 +55,8 @@ from auditor.errors import DirectoryError
 from auditor.families.exchange.attributes import COLLECTED_ATTRIBUTES
 from auditor.families.exchange.entries import guid_from_value
 from auditor.families.exchange.ldap_attribution import METADATA_ATTRIBUTE, SHOW_DELETED
-from auditor.families.exchange.modern import MODERN_KINDS
+from auditor.families.exchange.modern import MODERN_COLLECTED_ATTRIBUTES, MODERN_KINDS
+from auditor.families.exchange.tables import DESCRIPTOR_ATTRIBUTE
 from auditor.provenance import AUDITOR_VERSION
 from auditor.records import ObjectRecord
 
@@ -82,6 +83,10 @@ STATE_FORMAT = 1
 DIRSYNC = "1.2.840.113556.1.4.841"
 # Every kind a directory source produces: the previous snapshot's other records belong to others.
 DIRECTORY_KINDS = frozenset({str(kind) for kind in COLLECTED_ATTRIBUTES} | set(MODERN_KINDS))
+# Kinds that keep a security descriptor (read with the SD-flags control).
+DESCRIPTOR_KINDS = frozenset(
+    str(kind) for kind, names in MODERN_COLLECTED_ATTRIBUTES.items() if DESCRIPTOR_ATTRIBUTE in names
+)
 # Attributes the tables' filters test besides those they keep (DirSync reports only requested ones).
 _FILTER_ATTRIBUTES = ("objectClass", "objectCategory", "mailNickname", "proxyAddresses", "mail")
 # A filter that matches nothing, answered from the objectGUID index: an initial DirSync with it
@@ -428,7 +433,16 @@ def read_incrementally(
         for key in changes.deleted:
             if current.pop(key, None) is not None:
                 removed.add(key)
-        fresh = _reread(source, part, changes.changed, attribution, current, removed)
+        # A security descriptor is read with the SD-flags control, which DirSync does not send: a
+        # change to a descriptor alone may go unreported, so kinds that keep one are always read
+        # again (receive connectors: a handful per server).
+        wanted = {
+            key: record.dn
+            for key, record in current.items()
+            if record.kind in DESCRIPTOR_KINDS and _in_partition(record.dn, part)
+        }
+        wanted.update(changes.changed)
+        fresh = _reread(source, part, wanted, attribution, current, removed)
         # Below anything that was renamed or moved (or is no collected object at all, such as an
         # OU), collected objects may have new DNs that their own change tracking never mentions.
         if scan:

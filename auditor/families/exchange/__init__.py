@@ -3,6 +3,7 @@
 attributes   kinds, the attributes each keeps, object classes -> kinds
 entries      one raw directory entry -> an ObjectRecord (shared by LDAP and LDIF: parity)
 ldap         LdapSource: live AD over ldap3
+incremental  what a live pass reads when it reads only what changed (DirSync, uSNChanged)
 ldif         LdifSource: ldifde exports of the domain and Configuration partitions
 ldif_export  `auditor export-ldif`: what a live read saw, as LDIF
 adapter      records -> recipients, policies, accepted domains, connectors, servers, SMTP services

@@ -200,7 +200,10 @@ class LdapSource:
     does past 1,500 values; only useful to exercise range retrieval against a server that does not
     range on its own (Samba). `tables` says what to read (default: `DEFAULT_TABLES`).
     `attribution=False` reads no replication metadata and no tombstones (records then carry no
-    origins; the benchmark measures what attribution costs with it).
+    origins; the benchmark measures what attribution costs with it). `incremental` (the config's
+    `incremental` / `full_every`): read only what changed since the previous complete snapshot
+    that `use_baseline` hands in, where possible (`incremental.py`); the records are still every
+    object there is, and `info.mode` / `info.changes_read` / `info.sync_state` say how it went.
     """
 
     def __init__(

@@ -37,8 +37,8 @@ from auditor.families.exchange.incremental import (
     IncrementalSettings,
     full_read_reason,
     new_state,
-    renamed_below,
 )
+from auditor.families.exchange.incremental_merge import renamed_below
 from auditor.families.exchange.ldap import LdapSource
 from auditor.provenance import AUDITOR_VERSION
 from auditor.records import ObjectRecord, SourceInfo

@@ -3,7 +3,8 @@
 attributes   kinds, the attributes each keeps, object classes -> kinds
 entries      one raw directory entry -> an ObjectRecord (shared by LDAP and LDIF: parity)
 ldap         LdapSource: live AD over ldap3
-incremental  what a live pass reads when it reads only what changed (DirSync, uSNChanged)
+incremental  when a live pass may read only what changed, and what changed (DirSync, uSNChanged)
+incremental_merge  those changes applied to the previous snapshot: a complete set of records
 ldif         LdifSource: ldifde exports of the domain and Configuration partitions
 ldif_export  `auditor export-ldif`: what a live read saw, as LDIF
 adapter      records -> recipients, policies, accepted domains, connectors, servers, SMTP services

@@ -54,7 +54,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from auditor.attribution import Origin
 from auditor.collect import Baseline
 from auditor.errors import ConfigError, DirectoryError
-from auditor.families.exchange import incremental
+from auditor.families.exchange import incremental, incremental_merge
 from auditor.families.exchange.attributes import (
     COLLECTED_ATTRIBUTES,
     CONFIGURATION_CLASSES,
@@ -389,7 +389,7 @@ class LdapSource:
                 changes = incremental.usn_changes(self, base, int(state.get("usn", 0)))
                 found.append((name, base, search_filter, attributes, changes))
         assert self.baseline is not None
-        records, self.deletions = incremental.read_incrementally(
+        records, self.deletions = incremental_merge.read_incrementally(
             self, self.baseline, found, self.attribution, scan=method != incremental.DIRSYNC_METHOD
         )
         self.info.changes_read = sum(changes.count for *_rest, changes in found)

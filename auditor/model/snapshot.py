@@ -279,8 +279,11 @@ class Snapshot:
 
     @cached_property
     def modern_transport_servers(self) -> list[ExchangeServer]:
-        """2007+ servers that route mail (Hub Transport, or a 2013+ Mailbox server; not Edge)."""
-        return [s for s in self.exchange_servers if s.modern and s.transport and not s.edge]
+        """2007+ servers that route mail (Hub Transport, or a 2013+ Mailbox server; not Edge), by
+        name: a verdict that names several reads the same whatever order the directory returned
+        them in (a live read and its LDIF export list them differently)."""
+        servers = [s for s in self.exchange_servers if s.modern and s.transport and not s.edge]
+        return sorted(servers, key=lambda s: (s.name.lower(), s.dn.lower()))
 
     @property
     def modern_routing(self) -> bool:

@@ -38,7 +38,7 @@ from auditor.records import ObjectRecord, SourceInfo
 if TYPE_CHECKING:
     from auditor.families import Family
 
-__all__ = ["Snapshot"]
+__all__ = ["Snapshot", "SnapshotBuilder"]
 
 
 @dataclass
@@ -79,29 +79,16 @@ class Snapshot:
         A kind no family knows is skipped (an old store may hold kinds a plugin family no longer
         provides); the record is still in the store and in diffs.
         """
-        from auditor.families import adapters_by_kind
-
-        snap = cls(sources=list(sources))
-        for source in sources:
-            snap.coverage |= source.coverage
-        adapters, by_kind = adapters_by_kind(families)
+        builder = SnapshotBuilder(families)
         collecting = gc.isenabled()
         gc.disable()
         try:
             for record in records:
-                adapter = by_kind.get(record.kind)
-                if adapter is not None:
-                    adapter.add(record, snap)
-            for adapter in adapters:
-                adapter.finish(snap)
+                builder.add(record)
         finally:
             if collecting:
                 gc.enable()
-        for host in snap.pop3_servers:
-            snap.coverage |= {f"pop3:{host.name}"} | {
-                f"pop3:{host.name}:{c.value}" for c in host.capabilities
-            }
-        return snap
+        return builder.finish(sources)
 
     # -- what was looked at -------------------------------------------------------------------
 
@@ -454,3 +441,44 @@ class Snapshot:
             if wanted in server.designations():
                 return server
         return None
+
+
+class SnapshotBuilder:
+    """A snapshot built one record at a time, as records stream past (`Snapshot.from_records`).
+
+    Why: a pass streams each collected record into the store and into this builder, then drops
+    it, so the records of 100,000 recipients are never all in memory beside the typed snapshot
+    (issue 12: one in-memory form of the snapshot). Adapters keep what they need of a record;
+    the record itself may go once `add` returns.
+    """
+
+    def __init__(self, families: Sequence[Family] | None = None) -> None:
+        from auditor.families import adapters_by_kind
+
+        self.snap = Snapshot()
+        self._adapters, self._by_kind = adapters_by_kind(families)
+
+    def add(self, record: ObjectRecord) -> None:
+        adapter = self._by_kind.get(record.kind)
+        if adapter is not None:
+            adapter.add(record, self.snap)
+
+    def finish(self, sources: Sequence[SourceInfo] = ()) -> Snapshot:
+        """The snapshot, once every record was added and the sources know how they fared."""
+        snap = self.snap
+        snap.sources = list(sources)
+        for source in sources:
+            snap.coverage |= source.coverage
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for adapter in self._adapters:
+                adapter.finish(snap)
+        finally:
+            if collecting:
+                gc.enable()
+        for host in snap.pop3_servers:
+            snap.coverage |= {f"pop3:{host.name}"} | {
+                f"pop3:{host.name}:{c.value}" for c in host.capabilities
+            }
+        return snap

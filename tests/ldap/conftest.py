@@ -118,7 +118,7 @@ def private_network() -> bool:
     then the DC's fixed ports (389, 636, ...) are this session's alone and need no machine-wide lock.
     """
     try:
-        return os.readlink("/proc/self/ns/net") != os.readlink("/proc/1/ns/net")
+        return Path("/proc/self/ns/net").readlink() != Path("/proc/1/ns/net").readlink()
     except OSError:
         return False
 

@@ -6,9 +6,11 @@ pass) leaves an *incomplete* snapshot row (for collection health) and no objects
 nor a report can ever read a failed collection as "everything was deleted".
 
 The snapshot, its check results and its findings are one unit, and so is the pass's report: the
-snapshot row is committed first, incomplete ("has not finished"); objects, results and findings are
-saved in one transaction; the report is rendered and written; only then is the snapshot marked
-complete (`HistoryStore.publish`). Whatever stops the pass in between — a full disk, a locked or
+snapshot row is committed first, incomplete ("has not finished"); the records stream into the store
+as they are read (one transaction: a read that fails leaves no object), then the results are
+computed, or copied from the previous snapshot when nothing they depend on changed
+(`auditor.reuse`), and saved in a second transaction; the report is rendered and written; only
+then is the snapshot marked complete (`HistoryStore.publish`, which refuses one without results). Whatever stops the pass in between — a full disk, a locked or
 damaged store, a report that cannot be written, an internal error, SIGKILL — leaves it incomplete,
 with the reason where one could be recorded, and the command exits 2. A store found damaged gets
 nothing more written to it, and one found damaged before the pass starts gets nothing at all.

@@ -10,9 +10,10 @@ snapshot row is committed first, incomplete ("has not finished"); the records st
 as they are read (one transaction: a read that fails leaves no object), then the results are
 computed, or copied from the previous snapshot when nothing they depend on changed
 (`auditor.reuse`), and saved in a second transaction; the report is rendered and written; only
-then is the snapshot marked complete (`HistoryStore.publish`, which refuses one without results). Whatever stops the pass in between — a full disk, a locked or
-damaged store, a report that cannot be written, an internal error, SIGKILL — leaves it incomplete,
-with the reason where one could be recorded, and the command exits 2. A store found damaged gets
+then is the snapshot marked complete (`HistoryStore.publish`, which refuses one without results).
+Whatever stops the pass in between — a full disk, a locked or damaged store, a report that cannot
+be written, an internal error, SIGKILL — leaves it incomplete, with the reason where one could be
+recorded, and the command exits 2. A store found damaged gets
 nothing more written to it, and one found damaged before the pass starts gets nothing at all.
 """
 
@@ -264,15 +265,14 @@ def _finish_pass(
                 builder.add(record)
             yield record
 
-    with _tracer.start_as_current_span("store.save") as span:
-        count = store.save_objects(
-            snapshot_id,
-            stream(),
-            infos,
-            organization=lambda: seen.organization,
-            deletions=lambda: _deletions(sources),
-        )
-        span.set_attribute("auditor.snapshot.id", snapshot_id)
+    # The objects are written as they are read: their time is in the `collect.<source>` spans.
+    count = store.save_objects(
+        snapshot_id,
+        stream(),
+        infos,
+        organization=lambda: seen.organization,
+        deletions=lambda: _deletions(sources),
+    )
     # What the pass reports; the stored row becomes complete only when the pass is published.
     snapshot = SnapshotInfo(snapshot_id, taken_at, True, infos, count)
     today = taken_at.date()
@@ -289,7 +289,8 @@ def _finish_pass(
     reuse = store.reusable_results(snapshot_id, list(infos), key)
     if reuse.source is not None:
         builder = None  # the typed snapshot is not needed: free it before copying
-        with _tracer.start_as_current_span("results.reuse") as span:
+        with _tracer.start_as_current_span("store.save") as span:
+            span.set_attribute("auditor.snapshot.id", snapshot_id)
             span.set_attribute("auditor.results.from", reuse.source)
             run.checks, run.findings = store.reuse_results(
                 snapshot_id,
@@ -298,7 +299,7 @@ def _finish_pass(
                 auditor_version=run.auditor_version,
                 config_fingerprint=run.config_fingerprint,
             )
-            run.waiver_notes = waiver_notes(run.findings, waivers, today)
+        run.waiver_notes = waiver_notes(run.findings, waivers, today)
     else:
         assert builder is not None
         snap = _configured(config, builder.finish(infos))
@@ -307,7 +308,8 @@ def _finish_pass(
         del snap
         run.checks, run.findings, run.waiver_notes = outcome.checks, outcome.findings, outcome.waiver_notes
         store.annotate_findings(run)
-        with _tracer.start_as_current_span("store.results"):
+        with _tracer.start_as_current_span("store.save") as span:
+            span.set_attribute("auditor.snapshot.id", snapshot_id)
             store.save_pass_results(snapshot_id, run, key)
     return PassResult(
         run=run,

@@ -20,6 +20,7 @@ nothing more written to it, and one found damaged before the pass starts gets no
 from __future__ import annotations
 
 import contextlib
+import gc
 import re
 import threading
 import time
@@ -259,20 +260,28 @@ def _finish_pass(
     seen = _Seen(config)
 
     def stream() -> Iterator[ObjectRecord]:
-        for record in _collect(sources, stop, progress):
+        for number, record in enumerate(_collect(sources, stop, progress), start=1):
             seen.add(record)
             if builder is not None:
                 builder.add(record)
             yield record
+            if number % _FREEZE_EVERY == 0:
+                gc.freeze()
 
     # The objects are written as they are read: their time is in the `collect.<source>` spans.
-    count = store.save_objects(
-        snapshot_id,
-        stream(),
-        infos,
-        organization=lambda: seen.organization,
-        deletions=lambda: _deletions(sources),
-    )
+    # The typed snapshot grows to hundreds of thousands of objects meanwhile; freezing what exists
+    # every so often keeps the cyclic collector from scanning it again and again (a sixth of a
+    # first pass at 100,000 recipients) while it still collects what the read itself leaves.
+    try:
+        count = store.save_objects(
+            snapshot_id,
+            stream(),
+            infos,
+            organization=lambda: seen.organization,
+            deletions=lambda: _deletions(sources),
+        )
+    finally:
+        gc.unfreeze()
     # What the pass reports; the stored row becomes complete only when the pass is published.
     snapshot = SnapshotInfo(snapshot_id, taken_at, True, infos, count)
     today = taken_at.date()
@@ -318,6 +327,10 @@ def _finish_pass(
         results_from=reuse.source,
         reuse_reason=reuse.reason,
     )
+
+
+_FREEZE_EVERY = 20_000
+"""Records streamed between two `gc.freeze()` calls of a pass (see `_finish_pass`)."""
 
 
 class _Seen:

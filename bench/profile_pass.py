@@ -3,9 +3,11 @@
     .venv/bin/python bench/profile_pass.py [--recipients 100000] [--variant realistic|lean]
                                            [--trace] [--cprofile FILE] [--org FOLDER]
 
-Runs what `auditor.run.run_pass` runs, stage by stage and with the same functions (collect, save,
-snapshot build, checks, results, diff, text report), twice: a first pass into an empty SQLite
-store, then the same files again. After each stage it prints the wall time, the process's RSS and
+Runs what `auditor.run.run_pass` runs, stage by stage and with the same functions (records
+streamed into the store and the snapshot builder, the results key, the reuse decision, then either
+the copy of the previous results or the snapshot's finish, the checks and the results' save; diff,
+text report), twice: a first pass into an empty SQLite store, then the same files again (which
+reuses the first pass's results). After each stage it prints the wall time, the process's RSS and
 its peak so far (/proc/self/status VmRSS, VmHWM). With --trace, tracemalloc runs too and each
 stage also shows what Python holds after it (so the records list, the snapshot and the results
 get a size in MiB); tracing slows Python several times, so times of a --trace run are not figures.

@@ -77,6 +77,7 @@ def one_pass(config_path: Path, stage: Stages, now: datetime) -> None:
     from auditor.results import RunResult, SnapshotInfo
     from auditor.reuse import results_key, waiver_notes
     from auditor.run import (
+        _FREEZE_EVERY,
         _collect,
         _configured,
         _deletions,
@@ -98,21 +99,26 @@ def one_pass(config_path: Path, stage: Stages, now: datetime) -> None:
         seen = _Seen(config)
 
         def stream() -> Iterator[ObjectRecord]:
-            for record in _collect(sources, None, None):
+            for number, record in enumerate(_collect(sources, None, None), start=1):
                 seen.add(record)
                 builder.add(record)
                 yield record
+                if number % _FREEZE_EVERY == 0:
+                    gc.freeze()
 
-        count = stage(
-            "collect -> store + model",
-            lambda: store.save_objects(
-                snapshot_id,
-                stream(),
-                infos,
-                organization=lambda: seen.organization,
-                deletions=lambda: _deletions(sources),
-            ),
-        )
+        try:
+            count = stage(
+                "collect -> store + model",
+                lambda: store.save_objects(
+                    snapshot_id,
+                    stream(),
+                    infos,
+                    organization=lambda: seen.organization,
+                    deletions=lambda: _deletions(sources),
+                ),
+            )
+        finally:
+            gc.unfreeze()
         snapshot = SnapshotInfo(snapshot_id, now, True, infos, count)
         waivers = [Waiver(w.check, w.subject, w.reason, w.expires) for w in config.checks.waiver]
         settings = check_settings(config)

@@ -128,6 +128,20 @@ class DirectoryConfig(_Strict):
     timeout: float = Field(default=30.0, gt=0)
     retries: int = Field(default=3, ge=0, le=10)
     ldif: list[Path] = Field(default_factory=list)
+    # Live LDAP only: read what changed since the previous complete snapshot when the directory
+    # allows it (DirSync, else uSNChanged), and in full at least every `full_every`.
+    # None: the default, true for live LDAP (an export is always read whole).
+    incremental: bool | None = None
+    full_every: str = "7d"
+
+    @field_validator("full_every")
+    @classmethod
+    def _valid_full_every(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> DirectoryConfig:
@@ -141,7 +155,18 @@ class DirectoryConfig(_Strict):
             raise ValueError('tls = "none" sends the bind password in clear; it needs allow_insecure = true')
         if self.password_env and self.password_file:
             raise ValueError("set password_env or password_file, not both")
+        if self.ldif and self.incremental:
+            raise ValueError("incremental applies to a live directory (url); exported files are read whole")
         return self
+
+    @property
+    def incremental_reads(self) -> bool:
+        """Whether a live read may be incremental (`incremental`, default true for live LDAP)."""
+        return bool(self.url) and self.incremental is not False
+
+    @property
+    def full_every_delta(self) -> timedelta:
+        return parse_duration(self.full_every)
 
     def password(self) -> str | None:
         return resolve_secret(self.password_env, self.password_file, "directory.password")

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from auditor.attribution import Origin
 
@@ -138,6 +139,11 @@ class SourceInfo:
     made, and `stale`, why it is older than its configured `max_age` (or does not say when it was
     made). A stale source is still complete: staleness is a warning about age that collection
     health shows, not a failed read. Both are written to JSON only when set.
+
+    For a live directory (contract "Incremental collection"): `mode`, `full` or `incremental`, and
+    for an incremental read `changes_read`, the changed entries the directory reported; both in
+    JSON when set. `sync_state` is what the next pass needs to read only what changed (the DC, its
+    invocation id and USN, DirSync cookies, ...): stored beside the source, never shown.
     """
 
     name: str
@@ -149,6 +155,9 @@ class SourceInfo:
     coverage: set[str] = field(default_factory=set)
     exported_at: datetime | None = None
     stale: str | None = None
+    mode: str | None = None
+    changes_read: int | None = None
+    sync_state: dict[str, Any] | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -165,4 +174,8 @@ class SourceInfo:
             data["exported_at"] = moment.replace(tzinfo=None).isoformat() + "Z"
         if self.stale is not None:
             data["stale"] = self.stale
+        if self.mode is not None:
+            data["mode"] = self.mode
+        if self.changes_read is not None:
+            data["changes_read"] = self.changes_read
         return data

@@ -86,6 +86,10 @@ class SnapshotRow(SQLModel, table=True):
     # changed while its evidence did not can say why (`auditor.causes`).
     auditor_version: str | None = Field(default=None, sa_column=sa.Column(sa.String(100), nullable=True))
     config_fingerprint: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    # Everything its results depend on besides the objects (`auditor.reuse.results_key`), and the
+    # snapshot whose results this pass reused because neither that nor the objects changed.
+    results_key: str | None = Field(default=None, sa_column=sa.Column(sa.String(64), nullable=True))
+    results_from: int | None = Field(default=None, sa_column=sa.Column(sa.Integer(), nullable=True))
 
 
 class SnapshotSourceRow(SQLModel, table=True):
@@ -109,6 +113,11 @@ class SnapshotSourceRow(SQLModel, table=True):
     coverage: list[str] = Field(default_factory=list, sa_column=sa.Column(sa.JSON(), nullable=False))
     exported_at: datetime | None = Field(default=None, sa_column=sa.Column(UtcDateTime(), nullable=True))
     stale: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
+    # A live directory: how it was read (`full` | `incremental`), the changed entries an
+    # incremental read was told of, and what the next pass needs to read only what changed.
+    mode: str | None = Field(default=None, sa_column=sa.Column(sa.String(20), nullable=True))
+    changes_read: int | None = Field(default=None, sa_column=sa.Column(sa.Integer(), nullable=True))
+    sync_state: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
 
 
 class ObjectVersionRow(SQLModel, table=True):

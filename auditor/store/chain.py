@@ -173,7 +173,7 @@ _SOURCE_COLUMNS = (
 
 def _recorded(line: list[Any], **later: Any) -> list[Any]:
     """A line with the columns added later appended, only those that hold something."""
-    present = {name: value for name, value in later.items() if value not in (None, "", [])}
+    present = {name: value for name, value in later.items() if value not in (None, "", [], {})}
     return [*line, present] if present else line
 
 
@@ -182,20 +182,33 @@ def _segment(
 ) -> tuple[dict[str, str], dict[str, int]]:
     """(part -> digest, part -> line count) of these snapshots, in id order.
 
-    `legacy`: the store predates the columns added after the chain (revisions 0003, 0004); read
+    `legacy`: the store predates the columns added after the chain (revisions 0003-0005); read
     only the columns it has.
     """
     parts = {name: _Part() for name in PARTS}
     snapshot_columns = (
         _SNAPSHOT_COLUMNS
         if legacy
-        else (*_SNAPSHOT_COLUMNS, SNAPSHOT.c.auditor_version, SNAPSHOT.c.config_fingerprint)
+        else (
+            *_SNAPSHOT_COLUMNS,
+            SNAPSHOT.c.auditor_version,
+            SNAPSHOT.c.config_fingerprint,
+            SNAPSHOT.c.results_key,
+            SNAPSHOT.c.results_from,
+        )
     )
     result_columns = _RESULT_COLUMNS if legacy else (*_RESULT_COLUMNS, CHECK_RESULT.c.code_fingerprint)
     source_columns = (
         _SOURCE_COLUMNS
         if legacy
-        else (*_SOURCE_COLUMNS, SNAPSHOT_SOURCE.c.exported_at, SNAPSHOT_SOURCE.c.stale)
+        else (
+            *_SOURCE_COLUMNS,
+            SNAPSHOT_SOURCE.c.exported_at,
+            SNAPSHOT_SOURCE.c.stale,
+            SNAPSHOT_SOURCE.c.mode,
+            SNAPSHOT_SOURCE.c.changes_read,
+            SNAPSHOT_SOURCE.c.sync_state,
+        )
     )
     for snapshot_id in snapshot_ids:
         row = conn.execute(sa.select(*snapshot_columns).where(SNAPSHOT.c.id == snapshot_id)).one()
@@ -210,7 +223,13 @@ def _segment(
             row.error,
         ]
         if not legacy:
-            line = _recorded(line, auditor_version=row.auditor_version, config=row.config_fingerprint)
+            line = _recorded(
+                line,
+                auditor_version=row.auditor_version,
+                config=row.config_fingerprint,
+                results_key=row.results_key,
+                results_from=row.results_from,
+            )
         parts["snapshots"].add(*line)
         for source in conn.execute(
             sa.select(*source_columns)
@@ -230,7 +249,14 @@ def _segment(
                 sorted(source.coverage),
             ]
             if not legacy:
-                source_line = _recorded(source_line, exported_at=source.exported_at, stale=source.stale)
+                source_line = _recorded(
+                    source_line,
+                    exported_at=source.exported_at,
+                    stale=source.stale,
+                    mode=source.mode,
+                    changes_read=source.changes_read,
+                    sync_state=source.sync_state,
+                )
             parts["snapshots"].add(*source_line)
         _objects(conn, parts["objects"], snapshot_id, version_hash)
         for result in conn.execute(

@@ -255,6 +255,9 @@ class QueriesMixin(StoreBase):
                 coverage=set(row.coverage),
                 exported_at=row.exported_at,
                 stale=row.stale,
+                mode=row.mode,
+                changes_read=row.changes_read,
+                sync_state=row.sync_state,
             )
             for row in rows
         ]

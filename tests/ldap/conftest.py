@@ -16,8 +16,10 @@ forest, receive connectors with binary descriptors packed by Samba from SDDL, an
 account `svc-auditor`), and a few hundred generated recipients plus one user with 1,600
 proxyAddresses.
 
-Samba's LDAP ports are fixed, so sessions take a file lock. If Samba cannot be installed or
-started the tests fail loudly; they are skipped only when AUDITOR_SKIP_SAMBA=1 is set.
+Samba's LDAP ports are fixed, so sessions take a file lock; a session run in a network namespace
+of its own (`unshare --net sh -c 'ip link set lo up && make pytest'`) has ports of its own and
+takes none. If Samba cannot be installed or started the tests fail loudly; they are skipped only
+when AUDITOR_SKIP_SAMBA=1 is set.
 """
 
 from __future__ import annotations
@@ -111,6 +113,16 @@ class SambaLab:
             self.start()
 
 
+def private_network() -> bool:
+    """Whether this process runs in a network namespace other than the machine's (`unshare --net`):
+    then the DC's fixed ports (389, 636, ...) are this session's alone and need no machine-wide lock.
+    """
+    try:
+        return Path("/proc/self/ns/net").readlink() != Path("/proc/1/ns/net").readlink()
+    except OSError:
+        return False
+
+
 def _run(*args: str) -> str:
     """Run deploy/lab/samba.sh; returns what it printed (stdout, then stderr: the loader's notes)."""
     env = dict(os.environ, LAB_ADMIN_PASSWORD=ADMIN_PASSWORD, LAB_PYTHON=sys.executable)
@@ -184,9 +196,11 @@ def samba_lab() -> Iterator[SambaLab]:
             "the Samba AD DC lab needs root (set AUDITOR_SKIP_SAMBA=1 to skip explicitly)", pytrace=False
         )
     LAB.mkdir(exist_ok=True)
-    lock = FileLock(SAMBA_PORTS_LOCK)
+    # In a network namespace of its own (`unshare --net`), this session's DC ports are its own.
+    lock = None if private_network() else FileLock(SAMBA_PORTS_LOCK)
     try:
-        lock.acquire(timeout=600)
+        if lock is not None:
+            lock.acquire(timeout=600)
     except Timeout:
         pytest.fail("another test session holds the Samba lab for more than 10 minutes", pytrace=False)
     run_dir = LAB / "samba-run"
@@ -219,7 +233,8 @@ def samba_lab() -> Iterator[SambaLab]:
         finally:
             lab.stop()
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 @pytest.fixture(scope="module")

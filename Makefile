@@ -45,11 +45,13 @@ pytest: venv
 
 test: venv lab-deps lint typecheck pytest
 
-# The long run of the parsers' property tests (tests/fuzz; `make test` runs a short one).
+# The long run of the parsers' property tests (tests/fuzz, and the security descriptor, IP range and
+# Postfix / Dovecot property tests of the families; `make test` runs a short one).
 # FUZZ_EXAMPLES per parser; failures are remembered in .hypothesis/ and replayed first next time.
 FUZZ_EXAMPLES ?= 20000
 fuzz: venv
-	HYPOTHESIS_PROFILE=auditor-fuzz AUDITOR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider tests/fuzz
+	HYPOTHESIS_PROFILE=auditor-fuzz AUDITOR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider tests/fuzz \
+		tests/families/exchange/test_properties.py tests/families/linux/test_properties.py
 
 bench: venv
 	$(BIN)/python bench/run_all.py

@@ -290,8 +290,7 @@ def _pass_for_service(config: AuditorConfig, *, telemetry: Any, stop: threading.
 def _record_metrics(telemetry: Any, result: Any) -> None:
     from collections import Counter
 
-    kinds = Counter(record.kind for record in result.records)
-    for kind, count in kinds.items():
+    for kind, count in result.object_kinds.items():
         telemetry.record_objects(kind, count, "all")
     counts = Counter((f.severity.value, f.status.value) for f in result.run.findings)
     telemetry.record_findings(counts)

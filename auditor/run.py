@@ -6,21 +6,26 @@ pass) leaves an *incomplete* snapshot row (for collection health) and no objects
 nor a report can ever read a failed collection as "everything was deleted".
 
 The snapshot, its check results and its findings are one unit, and so is the pass's report: the
-snapshot row is committed first, incomplete ("has not finished"); objects, results and findings are
-saved in one transaction; the report is rendered and written; only then is the snapshot marked
-complete (`HistoryStore.publish`). Whatever stops the pass in between — a full disk, a locked or
-damaged store, a report that cannot be written, an internal error, SIGKILL — leaves it incomplete,
-with the reason where one could be recorded, and the command exits 2. A store found damaged gets
+snapshot row is committed first, incomplete ("has not finished"); the records stream into the store
+as they are read (one transaction: a read that fails leaves no object), then the results are
+computed, or copied from the previous snapshot when nothing they depend on changed
+(`auditor.reuse`), and saved in a second transaction; the report is rendered and written; only
+then is the snapshot marked complete (`HistoryStore.publish`, which refuses one without results).
+Whatever stops the pass in between — a full disk, a locked or damaged store, a report that cannot
+be written, an internal error, SIGKILL — leaves it incomplete, with the reason where one could be
+recorded, and the command exits 2. A store found damaged gets
 nothing more written to it, and one found damaged before the pass starts gets nothing at all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,10 +42,12 @@ from auditor.documents import DiffDocument
 from auditor.engine import Waiver, run_checks
 from auditor.errors import AuditorError, CollectorError, SnapshotError, StoreDamagedError
 from auditor.model import Snapshot
+from auditor.model.snapshot import SnapshotBuilder
 from auditor.provenance import AUDITOR_VERSION, config_fingerprint
 from auditor.records import ObjectRecord, SourceInfo
 from auditor.registry import CheckSpec, Severity, discover_checks
 from auditor.results import RunResult, SnapshotInfo
+from auditor.reuse import results_key, waiver_notes
 from auditor.store import HistoryStore
 from auditor.store.engine import utc
 
@@ -72,11 +79,17 @@ class PassAbandoned(AuditorError):
 
 @dataclass
 class PassResult:
+    """What a pass produced. The records themselves are not kept (they streamed into the store):
+    `object_kinds` counts them by kind; `results_from` names the snapshot whose results were
+    reused (`auditor.reuse`), None when the checks ran."""
+
     run: RunResult
     snapshot: SnapshotInfo
     previous: SnapshotInfo | None = None
     diff: DiffDocument | None = None
-    records: list[ObjectRecord] = field(default_factory=list, repr=False)
+    object_kinds: dict[str, int] = field(default_factory=dict)
+    results_from: int | None = None
+    reuse_reason: str = ""
 
 
 def build_sources(config: AuditorConfig) -> list[Source]:
@@ -124,7 +137,10 @@ def build_snapshot(
     config: AuditorConfig, records: Iterable[ObjectRecord], sources: Sequence[SourceInfo]
 ) -> Snapshot:
     """The typed snapshot the checks read, with the config's extra names for Exchange servers."""
-    snap = Snapshot.from_records(records, sources)
+    return _configured(config, Snapshot.from_records(records, sources))
+
+
+def _configured(config: AuditorConfig, snap: Snapshot) -> Snapshot:
     settings = check_settings(config)
     snap.configured_exchange_hosts = {
         name: frozenset(addresses) for name, addresses in settings["exchange_hosts"].items()
@@ -140,8 +156,8 @@ def exit_code(run: RunResult, fail_on: Severity) -> int:
 
 def _collect(
     sources: Sequence[Source], stop: threading.Event | None, progress: ProgressHook | None
-) -> list[ObjectRecord]:
-    records: list[ObjectRecord] = []
+) -> Iterator[ObjectRecord]:
+    """Every source's records, as they are read; raises when a source could not be read in full."""
     for source in sources:
         if stop is not None and stop.is_set():
             raise PassAbandoned("shutdown requested during collection; pass abandoned")
@@ -153,7 +169,7 @@ def _collect(
             count = 0
             try:
                 for count, record in enumerate(source.collect(), start=1):
-                    records.append(record)
+                    yield record
                     if tick is not None and count % 100 == 0:
                         tick(100)
                     if stop is not None and count % 1000 == 0 and stop.is_set():
@@ -170,7 +186,6 @@ def _collect(
             span.set_attribute("auditor.source.objects", source.info.objects)
         if not source.info.complete:
             raise CollectorError(f"{source.info.name}: the source stopped without reading everything")
-    return records
 
 
 def run_pass(
@@ -237,31 +252,105 @@ def _finish_pass(
     stop: threading.Event | None,
     progress: ProgressHook | None,
 ) -> PassResult:
-    """Collect, check, and save objects, results and findings in one transaction (not yet complete)."""
-    records = _collect(sources, stop, progress)
-    organization = organization_name(config, records)
+    """Collect into the store and the typed snapshot at once, then check (or reuse) and save results.
+
+    Records stream from the sources into the store and into the snapshot builder and are dropped:
+    no pass holds every record beside the typed snapshot (issue 12, memory). Only once the objects
+    are saved does the store know whether anything changed; if nothing did and nothing else the
+    results depend on changed (`auditor.reuse`), the previous results are copied instead of
+    computed. Either way the snapshot stays incomplete until `run_pass` publishes it.
+    """
     infos = tuple(s.info for s in sources)
+    builder: SnapshotBuilder | None = SnapshotBuilder()
+    seen = _Seen(config)
+
+    def stream() -> Iterator[ObjectRecord]:
+        for number, record in enumerate(_collect(sources, stop, progress), start=1):
+            seen.add(record)
+            if builder is not None:
+                builder.add(record)
+            yield record
+            if number % _FREEZE_EVERY == 0:
+                gc.freeze()
+
+    # The objects are written as they are read: their time is in the `collect.<source>` spans.
+    # The typed snapshot grows to hundreds of thousands of objects meanwhile; freezing what exists
+    # every so often keeps the cyclic collector from scanning it again and again (a sixth of a
+    # first pass at 100,000 recipients) while it still collects what the read itself leaves.
+    try:
+        count = store.save_objects(
+            snapshot_id,
+            stream(),
+            infos,
+            organization=lambda: seen.organization,
+            deletions=lambda: _deletions(sources),
+        )
+    finally:
+        gc.unfreeze()
     # What the pass reports; the stored row becomes complete only when the pass is published.
-    snapshot = SnapshotInfo(snapshot_id, taken_at, True, infos, len(records))
-    snap = build_snapshot(config, records, infos)
+    snapshot = SnapshotInfo(snapshot_id, taken_at, True, infos, count)
+    today = taken_at.date()
     waivers = [Waiver(w.check, w.subject, w.reason, w.expires) for w in config.checks.waiver]
-    outcome = run_checks(snap, specs, disabled=config.checks.disabled, waivers=waivers, today=taken_at.date())
+    settings = check_settings(config)
+    disabled = set(config.checks.disabled)
+    key = results_key([s for s in specs if s.id not in disabled], settings, waivers, today)
     run = RunResult(
         snapshot=snapshot,
-        checks=outcome.checks,
-        findings=outcome.findings,
-        waiver_notes=outcome.waiver_notes,
-        organization=organization,
+        organization=seen.organization,
         auditor_version=AUDITOR_VERSION,
-        config_fingerprint=config_fingerprint(check_settings(config)),
+        config_fingerprint=config_fingerprint(settings),
     )
-    store.annotate_findings(run)
-    with _tracer.start_as_current_span("store.save") as span:
-        store.save_pass(
-            snapshot_id, records, infos, run, organization=organization, deletions=_deletions(sources)
-        )
-        span.set_attribute("auditor.snapshot.id", snapshot_id)
-    return PassResult(run=run, snapshot=snapshot, records=records)
+    reuse = store.reusable_results(snapshot_id, list(infos), key)
+    if reuse.source is not None:
+        builder = None  # the typed snapshot is not needed: free it before copying
+        with _tracer.start_as_current_span("store.save") as span:
+            span.set_attribute("auditor.snapshot.id", snapshot_id)
+            span.set_attribute("auditor.results.from", reuse.source)
+            run.checks, run.findings = store.reuse_results(
+                snapshot_id,
+                reuse.source,
+                results_key=key,
+                auditor_version=run.auditor_version,
+                config_fingerprint=run.config_fingerprint,
+            )
+        run.waiver_notes = waiver_notes(run.findings, waivers, today)
+    else:
+        assert builder is not None
+        snap = _configured(config, builder.finish(infos))
+        builder = None
+        outcome = run_checks(snap, specs, disabled=disabled, waivers=waivers, today=today)
+        del snap
+        run.checks, run.findings, run.waiver_notes = outcome.checks, outcome.findings, outcome.waiver_notes
+        store.annotate_findings(run)
+        with _tracer.start_as_current_span("store.save") as span:
+            span.set_attribute("auditor.snapshot.id", snapshot_id)
+            store.save_pass_results(snapshot_id, run, key)
+    return PassResult(
+        run=run,
+        snapshot=snapshot,
+        object_kinds=dict(seen.kinds),
+        results_from=reuse.source,
+        reuse_reason=reuse.reason,
+    )
+
+
+_FREEZE_EVERY = 20_000
+"""Records streamed between two `gc.freeze()` calls of a pass (see `_finish_pass`)."""
+
+
+class _Seen:
+    """What a pass learns of its records as they stream past: counts by kind, the organization."""
+
+    def __init__(self, config: AuditorConfig) -> None:
+        self.organization = config.organization
+        self.kinds: Counter[str] = Counter()
+
+    def add(self, record: ObjectRecord) -> None:
+        self.kinds[record.kind] += 1
+        if not self.organization:
+            match = _ORG_DN.search(record.dn)
+            if match:
+                self.organization = match.group(1)
 
 
 def _offer_baseline(store: HistoryStore, sources: Sequence[Source], full: bool) -> None:

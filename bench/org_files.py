@@ -40,19 +40,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))  # the sample generator
 
-from auditor.sample.make_sample import (
+from bench_checks import POP_SERVERS, organization, recipients
+from make_sample import (
     AUTH_AD,
     WINPOP_MEMBER,
     Pop3Export,
     pop3_files,
     relay_blob,
 )
-from bench_checks import POP_SERVERS, organization, recipients
 
+from auditor.collect.ldif_writer import directory_values, ldif_record
+from auditor.families.exchange.attributes import BINARY_ATTRIBUTES
 from auditor.families.exchange.entries import partition_of
-from auditor.families.exchange.ldif_export import ldif_lines
-from auditor.records import BINARY_ATTRIBUTES, ObjectKind, ObjectRecord
+from auditor.records import ObjectKind, ObjectRecord
 
 __all__ = [
     "VARIANTS",
@@ -65,6 +67,7 @@ __all__ = [
 ]
 
 VARIANTS = ("realistic", "lean")
+_BINARY = frozenset(name.lower() for name in BINARY_ATTRIBUTES)
 
 DOMAIN = "DC=contoso,DC=com"
 SCHEMA = f"CN=Schema,CN=Configuration,{DOMAIN}"
@@ -372,7 +375,9 @@ def write_exports(entries: Iterable[tuple[str, Attributes]], folder: Path) -> tu
         for handle in handles.values():
             handle.write("version: 1\n\n")
         for dn, attributes in entries:
-            handles[partition_of(dn)].write("\n".join(ldif_lines(dn, attributes)) + "\n")
+            handles[partition_of(dn)].write(
+                "\n".join(ldif_record(dn, directory_values(attributes, _BINARY))) + "\n"
+            )
             written += 1
     finally:
         for handle in handles.values():

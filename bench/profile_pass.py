@@ -3,9 +3,11 @@
     .venv/bin/python bench/profile_pass.py [--recipients 100000] [--variant realistic|lean]
                                            [--trace] [--cprofile FILE] [--org FOLDER]
 
-Runs what `auditor.run.run_pass` runs, stage by stage and with the same functions (collect, save,
-snapshot build, checks, results, diff, text report), twice: a first pass into an empty SQLite
-store, then the same files again. After each stage it prints the wall time, the process's RSS and
+Runs what `auditor.run.run_pass` runs, stage by stage and with the same functions (records
+streamed into the store and the snapshot builder, the results key, the reuse decision, then either
+the copy of the previous results or the snapshot's finish, the checks and the results' save; diff,
+text report), twice: a first pass into an empty SQLite store, then the same files again (which
+reuses the first pass's results). After each stage it prints the wall time, the process's RSS and
 its peak so far (/proc/self/status VmRSS, VmHWM). With --trace, tracemalloc runs too and each
 stage also shows what Python holds after it (so the records list, the snapshot and the results
 get a size in MiB); tracing slows Python several times, so times of a --trace run are not figures.
@@ -25,7 +27,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -34,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from measure import peak_rss_mib, rss_mib
 from org_files import VARIANTS, write_org
+
+from auditor.records import ObjectRecord
 
 T = TypeVar("T")
 
@@ -63,54 +67,102 @@ class Stages:
 
 
 def one_pass(config_path: Path, stage: Stages, now: datetime) -> None:
+    """`auditor.run._finish_pass` and the rest of `run_pass`, stage by stage, with the same calls."""
     from auditor.config import load_config
     from auditor.engine import Waiver, run_checks
+    from auditor.model.snapshot import SnapshotBuilder
+    from auditor.provenance import AUDITOR_VERSION, config_fingerprint
     from auditor.registry import discover_checks
     from auditor.reports.render import render_check_run
-    from auditor.results import RunResult
+    from auditor.results import RunResult, SnapshotInfo
+    from auditor.reuse import results_key, waiver_notes
     from auditor.run import (
-        PassResult,
+        _FREEZE_EVERY,
         _collect,
+        _configured,
+        _deletions,
         _diff_against_previous,
-        build_snapshot,
+        _Seen,
         build_sources,
+        check_settings,
         open_store,
-        organization_name,
     )
 
     config = stage("config + check discovery", lambda: load_config(config_path))
     specs = discover_checks()
     store = stage("store open", lambda: open_store(config))
     with store.pass_lock(config.store.lock_timeout):
+        snapshot_id = store.begin_pass(now)
         sources = build_sources(config)
-        records = stage("collect (records list)", lambda: _collect(sources, None, None))
-        organization = organization_name(config, records)
-        infos = [source.info for source in sources]
-        snapshot = stage(
-            "store.save_snapshot", lambda: store.save_snapshot(records, infos, now, organization=organization)
-        )
-        snap = stage("build_snapshot", lambda: build_snapshot(config, records, infos))
+        infos = tuple(source.info for source in sources)
+        builder = SnapshotBuilder()
+        seen = _Seen(config)
+
+        def stream() -> Iterator[ObjectRecord]:
+            for number, record in enumerate(_collect(sources, None, None), start=1):
+                seen.add(record)
+                builder.add(record)
+                yield record
+                if number % _FREEZE_EVERY == 0:
+                    gc.freeze()
+
+        try:
+            count = stage(
+                "collect -> store + model",
+                lambda: store.save_objects(
+                    snapshot_id,
+                    stream(),
+                    infos,
+                    organization=lambda: seen.organization,
+                    deletions=lambda: _deletions(sources),
+                ),
+            )
+        finally:
+            gc.unfreeze()
+        snapshot = SnapshotInfo(snapshot_id, now, True, infos, count)
         waivers = [Waiver(w.check, w.subject, w.reason, w.expires) for w in config.checks.waiver]
-        outcome = stage(
-            "run_checks",
-            lambda: run_checks(
-                snap, specs, disabled=config.checks.disabled, waivers=waivers, today=now.date()
-            ),
-        )
+        settings = check_settings(config)
+        key = stage("results key", lambda: results_key(specs, settings, waivers, now.date()))
         run = RunResult(
-            snapshot=snapshot, checks=outcome.checks, findings=outcome.findings, organization=organization
+            snapshot=snapshot,
+            organization=seen.organization,
+            auditor_version=AUDITOR_VERSION,
+            config_fingerprint=config_fingerprint(settings),
         )
+        reuse = stage("reusable?", lambda: store.reusable_results(snapshot_id, list(infos), key))
+        if reuse.source is not None:
+            del builder
+            run.checks, run.findings = stage(
+                "reuse results",
+                lambda: store.reuse_results(
+                    snapshot_id,
+                    reuse.source or 0,
+                    results_key=key,
+                    auditor_version=AUDITOR_VERSION,
+                    config_fingerprint=run.config_fingerprint,
+                ),
+            )
+            run.waiver_notes = waiver_notes(run.findings, waivers, now.date())
+        else:
+            snap = stage("snapshot finish", lambda: _configured(config, builder.finish(infos)))
+            del builder
+            outcome = stage(
+                "run_checks",
+                lambda: run_checks(
+                    snap, specs, disabled=config.checks.disabled, waivers=waivers, today=now.date()
+                ),
+            )
+            del snap
+            run.checks, run.findings = outcome.checks, outcome.findings
 
-        def results() -> None:
-            store.annotate_findings(run)
-            store.save_results(snapshot.id, run)
+            def results() -> None:
+                store.annotate_findings(run)
+                store.save_pass_results(snapshot_id, run, key)
 
-        stage("annotate + save_results", results)
-        result = PassResult(run=run, snapshot=snapshot, records=records)
-        result.previous, result.diff = stage(
-            "diff vs previous", lambda: _diff_against_previous(store, snapshot)
-        )
-        stage("text report", lambda: render_check_run(run.to_json(), "text", color=False))
+            stage("annotate + save results", results)
+        stage("diff vs previous", lambda: _diff_against_previous(store, snapshot))
+        stage("text report", lambda: render_check_run(run, "text", color=False))
+        store.publish(snapshot_id)
     store.close()
 
 

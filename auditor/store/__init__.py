@@ -43,9 +43,11 @@ Where things live
 * `engine`: URL checks (`safe_url`), engine creation, SQLite pragmas, errors -> `StoreError`,
   the Alembic upgrade, the scope-confined snapshot lookup every part shares.
 * `lock`: `pass_lock()`.
-* `snapshots`: a pass's `begin_pass` / `save_pass` / `publish` / `mark_failed` (see there: the
+* `snapshots`: a pass's `begin_pass` / `save_objects` / `save_pass_results` / `publish` / `mark_failed` (see there: the
   snapshot, its results and findings are one unit), `save_snapshot` / `save_incomplete`, and the
   interval writer.
+* `reuse`: may a pass whose objects did not change copy the previous snapshot's results
+  (`reusable_results`), and the copy (`reuse_results`); `auditor.reuse` says when.
 * `bulk`: how the interval writer writes in bulk: COPY on PostgreSQL, prepared executemany on
   SQLite, ids of new versions chosen before they are written (nothing is read back).
 * `identity`: is the database auditor's, of a known schema, undamaged (`check_health`).
@@ -68,6 +70,7 @@ from auditor.store.lock import PassLockMixin
 from auditor.store.objects import ObjectChanges, ObjectsMixin
 from auditor.store.origins import ObjectOrigins, OriginsMixin
 from auditor.store.queries import QueriesMixin, SnapshotSummary
+from auditor.store.reuse import ResultReuseMixin, Reuse
 from auditor.store.snapshots import SnapshotWriterMixin
 from auditor.store.tamper import TamperEvidenceMixin
 from auditor.store.trend import TrendMixin, TrendPoint
@@ -78,6 +81,7 @@ __all__ = [
     "HistoryStore",
     "ObjectChanges",
     "ObjectOrigins",
+    "Reuse",
     "SnapshotSummary",
     "TrendPoint",
     "safe_url",
@@ -87,6 +91,7 @@ __all__ = [
 class HistoryStore(
     PassLockMixin,
     SnapshotWriterMixin,
+    ResultReuseMixin,
     QueriesMixin,
     ObjectsMixin,
     OriginsMixin,

@@ -25,15 +25,13 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from auditor.errors import AuditorError, SnapshotError, StoreDamagedError, StoreError
 from auditor.secrets import register_secret, scrub
-from auditor.store.identity import check_identity, check_schema, probe_damage
+from auditor.store.identity import SCHEMA_HEAD, check_identity, check_schema, probe_damage, stored_revisions
 from auditor.tables import SNAPSHOT
 from auditor.terminal import printable
 
@@ -189,9 +187,11 @@ class StoreBase:
         return engine
 
     def _upgrade(self) -> None:
-        """Check the database is auditor's (or empty), bring its schema to head, check the result."""
-        config = Config()
-        config.set_main_option("script_location", "auditor:migrations")
+        """Check the database is auditor's (or empty), bring its schema to head, check the result.
+
+        A store already at `SCHEMA_HEAD` is only checked: Alembic (a tenth of a second of imports
+        and migration scripts) is loaded when there is something to upgrade.
+        """
         where = f"history store {self.safe_url}"
         with self._guard("open"):
             if self.dialect == "sqlite":
@@ -202,6 +202,15 @@ class StoreBase:
                 if self._lock_path is not None:
                     with self._engine.connect() as conn:
                         conn.connection.dbapi_connection.execute("PRAGMA journal_mode=WAL")  # type: ignore[union-attr]
+            with self._engine.connect() as conn:
+                if stored_revisions(conn) == {SCHEMA_HEAD}:
+                    check_schema(conn, where)
+                    return
+            from alembic import command
+            from alembic.config import Config
+
+            config = Config()
+            config.set_main_option("script_location", "auditor:migrations")
             with self._writing() as conn:
                 if self.dialect == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})

@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from auditor.errors import StoreError
 from auditor.registry import Severity, Status
 from auditor.results import CheckResult, FindingRecord, RunResult
 from auditor.store.chain import seal
@@ -78,7 +79,21 @@ class FindingsMixin(StoreBase):
             # Sealing in the same transaction: results and their link are stored together or not at all.
             seal(conn, self.scope, snapshot_id)
 
-    def _write_results(self, conn: Connection, snapshot_id: int, run: RunResult) -> None:
+    def save_pass_results(self, snapshot_id: int, run: RunResult, results_key: str) -> None:
+        """A pass's computed results and findings, in one transaction, with its `results_key`.
+
+        The snapshot stays incomplete and unsealed until `publish`; `results_key` is what a later
+        pass compares to reuse these results (`auditor.reuse`, `store.reuse`).
+        """
+        with self._guard("save the check results"), self._writing() as conn:
+            row = self._snapshot_row(conn, snapshot_id)
+            if row.complete:
+                raise StoreError(f"snapshot {snapshot_id} is already complete; its results cannot change")
+            self._write_results(conn, snapshot_id, run, results_key=results_key)
+
+    def _write_results(
+        self, conn: Connection, snapshot_id: int, run: RunResult, *, results_key: str | None = None
+    ) -> None:
         """`save_results` inside the caller's transaction (a pass writes everything in one)."""
         row = self._snapshot_row(conn, snapshot_id)
         streaks: dict[str, datetime] | None = None
@@ -139,6 +154,8 @@ class FindingsMixin(StoreBase):
                 checked=True,
                 auditor_version=run.auditor_version or None,
                 config_fingerprint=run.config_fingerprint or None,
+                results_key=results_key,
+                results_from=None,
             )
         )
 

@@ -6,12 +6,16 @@ it can never leave a snapshot that looks complete without its results:
 
 1. `begin_pass` commits the snapshot row at once, *incomplete*, saying the pass has not finished.
    A pass that dies from here on (even killed) leaves exactly that row: the history shows the gap.
-2. `save_pass` writes the sources, the objects (intervals), the check results and the findings in
-   one transaction. It fails whole or not at all; the row stays incomplete either way.
+2. `save_objects` streams the records into the object intervals, with the sources, in one
+   transaction, as they are collected (nothing keeps every record: issue 12); then either
+   `save_pass_results` stores the results the checks computed, or `reuse_results` (`store.reuse`)
+   copies the previous snapshot's when neither the objects nor anything else the results depend
+   on changed. Each fails whole or not at all; the row stays incomplete either way, and `publish`
+   refuses a snapshot without results. (`save_pass` does both in one transaction: tools, tests.)
 3. `publish` marks the snapshot complete, in a transaction of its own, once everything else the
    pass promised (the report) is done. Only then is it a diff base, counted, reported on.
 
-A snapshot that failed after step 2 keeps its objects: intervals only order snapshots, so the
+A snapshot that failed after its objects were saved keeps them: intervals only order snapshots, so the
 next complete snapshot still diffs correctly against the last complete one before it.
 `mark_failed` records why a pass stopped (never on a published snapshot).
 `save_snapshot` / `save_incomplete` store a snapshot in one go (tests, benchmarks, tools).
@@ -21,14 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from auditor.attribution import Origin
-from auditor.errors import StoreError
+from auditor.errors import AuditorError, StoreError
 from auditor.records import ObjectRecord, SourceInfo
 from auditor.results import RunResult, SnapshotInfo
 from auditor.store.bulk import bulk_writer
@@ -65,26 +69,76 @@ class SnapshotWriterMixin(FindingsMixin):
 
         The snapshot stays incomplete (see `publish`). Returns the number of objects. The origins
         of changed records and `deletions` (object key -> origin of its removal) are kept too.
+        (Tools and tests; `auditor.run` saves in two steps: `save_objects`, then the results.)
         """
         with self._guard("save the snapshot"), self._writing() as conn:
-            row = self._snapshot_row(conn, snapshot_id)
-            if row.complete:
-                raise StoreError(f"snapshot {snapshot_id} is already complete; it cannot be saved again")
-            conn.execute(sa.delete(SNAPSHOT_SOURCE).where(SNAPSHOT_SOURCE.c.snapshot_id == snapshot_id))
-            self._insert_sources(conn, snapshot_id, sources)
-            writer = _ObjectWriter(conn, self.scope, snapshot_id)
-            count = writer.write(records)
-            removed = {key: deletions[key] for key in writer.removed if deletions and key in deletions}
-            write_origins(conn, self.scope, snapshot_id, writer.origins, removed)
-            conn.execute(
-                sa.update(SNAPSHOT)
-                .where(SNAPSHOT.c.id == snapshot_id)
-                .values(objects=count, organization=organization)
+            self._unpublished(conn, snapshot_id)
+            writer = self._write_objects(
+                conn, snapshot_id, records, sources, lambda: organization, lambda: deletions or {}
             )
             self._write_results(conn, snapshot_id, run)
         if writer.bulk_loaded:
             self._refresh_statistics()
-        return count
+        return writer.count
+
+    def save_objects(
+        self,
+        snapshot_id: int,
+        records: Iterable[ObjectRecord],
+        sources: Sequence[SourceInfo],
+        *,
+        organization: Callable[[], str],
+        deletions: Callable[[], Mapping[str, Origin]],
+    ) -> int:
+        """Stream a pass's records into the store, with its sources, in one transaction.
+
+        `records` may be the collection itself, read as it goes: nothing of it is kept, so a pass
+        never holds every record (issue 12). If reading it raises, the transaction rolls back
+        and that error propagates unchanged (never dressed as a store failure). `sources`,
+        `organization()` and `deletions()` are read once the stream has ended, when they are
+        known. The snapshot stays incomplete, without results, until `save_pass_results` or
+        `reuse_results`, then `publish`. Returns the number of objects.
+        """
+        feed = _Feed(records)
+        try:
+            with self._guard("save the snapshot"), self._writing() as conn:
+                self._unpublished(conn, snapshot_id)
+                writer = self._write_objects(conn, snapshot_id, feed, sources, organization, deletions)
+        except _FeedFailed as failed:
+            raise failed.original from None
+        finally:
+            feed.close()
+        if writer.bulk_loaded:
+            self._refresh_statistics()
+        return writer.count
+
+    def _unpublished(self, conn: Connection, snapshot_id: int) -> None:
+        if self._snapshot_row(conn, snapshot_id).complete:
+            raise StoreError(f"snapshot {snapshot_id} is already complete; it cannot be saved again")
+
+    def _write_objects(
+        self,
+        conn: Connection,
+        snapshot_id: int,
+        records: Iterable[ObjectRecord],
+        sources: Sequence[SourceInfo],
+        organization: Callable[[], str],
+        deletions: Callable[[], Mapping[str, Origin]],
+    ) -> _ObjectWriter:
+        """Objects first (the sources learn how they fared while they are read), then the sources."""
+        writer = _ObjectWriter(conn, self.scope, snapshot_id)
+        writer.write(records)
+        conn.execute(sa.delete(SNAPSHOT_SOURCE).where(SNAPSHOT_SOURCE.c.snapshot_id == snapshot_id))
+        self._insert_sources(conn, snapshot_id, sources)
+        gone = deletions()
+        removed = {key: gone[key] for key in writer.removed if key in gone}
+        write_origins(conn, self.scope, snapshot_id, writer.origins, removed)
+        conn.execute(
+            sa.update(SNAPSHOT)
+            .where(SNAPSHOT.c.id == snapshot_id)
+            .values(objects=writer.count, organization=organization())
+        )
+        return writer
 
     def publish(self, snapshot_id: int) -> None:
         """Mark a saved pass complete: the last step of a pass, after its report was written."""
@@ -232,6 +286,7 @@ class _ObjectWriter:
         self.reuse_possible = True
         self.held_before = 0
         self.written = 0
+        self.count = 0
 
     @property
     def bulk_loaded(self) -> bool:
@@ -272,7 +327,8 @@ class _ObjectWriter:
         self.to_close.extend(current[key][1] for key in self.removed)
         for start in range(0, len(self.to_close), CHUNK * 10):
             self.bulk.close_intervals(self.to_close[start : start + CHUNK * 10], self.snapshot_id)
-        return len(seen)
+        self.count = len(seen)
+        return self.count
 
     def _open_intervals(self) -> dict[str, tuple[str, int]]:
         rows = self.bulk.conn.execute(
@@ -344,3 +400,36 @@ def _attributes_json(record: ObjectRecord) -> str:
         ensure_ascii=False,
         separators=(",", ":"),
     )
+
+
+class _FeedFailed(AuditorError):
+    """Carries an error raised by the records being streamed past the store's error translation."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+class _Feed:
+    """The records of `save_objects`, any error of theirs wrapped so `_guard` lets it through as is."""
+
+    def __init__(self, records: Iterable[ObjectRecord]) -> None:
+        self.iterator = iter(records)
+
+    def close(self) -> None:
+        """End a stream the store stopped reading (its error), so its sources close their spans
+        and files now, in order, not whenever the traceback lets go of it."""
+        close = getattr(self.iterator, "close", None)
+        if close is not None:
+            close()
+
+    def __iter__(self) -> Iterator[ObjectRecord]:
+        iterator = self.iterator
+        while True:
+            try:
+                record = next(iterator)
+            except StopIteration:
+                return
+            except BaseException as exc:
+                raise _FeedFailed(exc) from exc
+            yield record

@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -198,39 +197,39 @@ def test_export_ldif_refuses_to_write_over_the_store_or_the_config(org: Path, au
     assert not (org / "history.db").exists()
 
 
-class _LockAfterCollection:
-    """A progress hook that, once the last source is read, has another process lock the store."""
+class _Locker:
+    """Has another process take the store's write lock (and hold it until told to let go)."""
 
-    def __init__(self, database: Path, last_source: str) -> None:
-        self.database, self.last_source = database, last_source
+    def __init__(self, database: Path) -> None:
+        self.database = database
         self.locker: subprocess.Popen[str] | None = None
 
-    @contextmanager
-    def source(self, name: str) -> Iterator[Callable[[int], None]]:
-        yield lambda _count: None
-        if name == self.last_source:
-            script = (
-                "import sqlite3, sys\n"
-                f"db = sqlite3.connect({str(self.database)!r}, isolation_level=None)\n"
-                "db.execute('BEGIN IMMEDIATE')\n"
-                "print('locked', flush=True)\n"
-                "sys.stdin.read()\n"
-            )
-            self.locker = subprocess.Popen(
-                [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-            )
-            assert self.locker.stdout is not None
-            assert self.locker.stdout.readline() == "locked\n"
+    def lock(self) -> None:
+        script = (
+            "import sqlite3, sys\n"
+            f"db = sqlite3.connect({str(self.database)!r}, isolation_level=None)\n"
+            "db.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "sys.stdin.read()\n"
+        )
+        self.locker = subprocess.Popen(
+            [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.locker.stdout is not None
+        assert self.locker.stdout.readline() == "locked\n"
 
 
 def test_the_store_locked_mid_pass_leaves_it_incomplete(org: Path, auditor: RunAuditor) -> None:
+    """Locked once the pass has saved its objects and results (it holds the write lock from the
+    start of collection to the end of the object save, records streaming into the store): the
+    pass cannot complete the snapshot, and says why."""
     config_path = org / "auditor.toml"
     config_path.write_text(config_path.read_text(encoding="utf-8") + "lock_timeout = 1\n", encoding="utf-8")
     assert auditor("check", "--once", "-c", "auditor.toml", cwd=org).returncode == 1
-    hook = _LockAfterCollection(org / "history.db", "pop3:POP02")
+    hook = _Locker(org / "history.db")
 
     with pytest.raises(StoreError) as caught:
-        run_pass(load_config(config_path), progress=hook, with_diff=True)
+        run_pass(load_config(config_path), on_result=lambda _result: hook.lock(), with_diff=True)
 
     assert hook.locker is not None and hook.locker.stdin is not None
     hook.locker.stdin.close()

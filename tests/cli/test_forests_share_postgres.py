@@ -20,14 +20,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import gen_org  # deploy/lab, on pytest's pythonpath
 import pytest
+from auditor_store_testing import postgres_server
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "store"))
-sys.path.insert(0, str(REPO / "deploy" / "lab"))
-
-import gen_org  # noqa: E402
-from auditor_store_testing import postgres_server  # noqa: E402
 
 pytestmark = pytest.mark.postgres
 

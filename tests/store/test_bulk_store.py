@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
+from collections.abc import Iterator
 
+import pytest
 import sqlalchemy as sa
 from auditor_store_testing import save, user
 
@@ -155,3 +157,30 @@ def test_stored_content_hashes_are_the_records_own(store: HistoryStore) -> None:
         stored = dict(conn.execute(sa.text("SELECT key, content_hash FROM object_version")).all())
     engine.dispose()
     assert stored == {record.key: record.content_hash() for record in records}
+
+
+def test_a_stream_that_fails_midway_stores_no_object_and_keeps_its_own_error(store: HistoryStore) -> None:
+    """`save_objects` reads the collection as it goes (auditor.run streams records into it): a
+    source that fails after a few batches rolls everything back, and its error comes out as it
+    was raised, never dressed as a failure (or damage) of the store."""
+    from datetime import UTC, datetime
+
+    from auditor_store_testing import directory_source
+
+    records = many(CHUNK * 2 + 5)
+
+    def collection() -> Iterator[ObjectRecord]:
+        yield from records[: CHUNK * 2]
+        raise ValueError("the export ends in the middle of an entry")
+
+    snapshot_id = store.begin_pass(datetime(2026, 12, 1, tzinfo=UTC))
+    source = directory_source(0)
+    with pytest.raises(ValueError, match="middle of an entry"):
+        store.save_objects(
+            snapshot_id, collection(), [source], organization=lambda: "Contoso", deletions=dict
+        )
+    assert interval_rows(store.url) == set()
+    assert store.save_objects(
+        snapshot_id, iter(records), [source], organization=lambda: "Contoso", deletions=dict
+    ) == len(records)
+    assert len(interval_rows(store.url)) == len(records)

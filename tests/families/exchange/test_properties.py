@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,7 +34,13 @@ SEEDS = pack(
         "O:BAG:SYD:(A;;RPLCRC;;;AU)(D;;CR;;;AN)S:(AU;SA;WP;;;WD)",
     ]
 )
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# `make fuzz` (HYPOTHESIS_PROFILE=auditor-fuzz) runs these as long as the tests/fuzz parsers.
+EXAMPLES = (
+    int(os.environ.get("AUDITOR_FUZZ_EXAMPLES", "20000"))
+    if os.environ.get("HYPOTHESIS_PROFILE") == "auditor-fuzz"
+    else 200
+)
+FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _decode(data: bytes) -> None:

@@ -1,4 +1,4 @@
-"""Linux family tests: make `linuxlab` importable (importlib mode); skip nothing silently.
+"""Linux family tests (`linuxlab` is importable through pytest's `pythonpath`); skip nothing silently.
 
 The real programs these tests drive (postconf, postmap, doveconf, doveadm, postfix, dovecot, sshd,
 ssh) are installed by deploy/lab/install-test-deps.sh, which `make test` runs; a missing one fails
@@ -7,19 +7,12 @@ the test that needs it, loudly.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from linuxlab import lab, lab_dir, write
-
-# The lab Dovecot's users (passwd-file, plain passwords: a throwaway test server only).
-LAB_USERS = {"alice": "wonderland", "bob@pop.contoso.com": "builder"}
+from linuxlab import LAB_USERS, lab, lab_dir, write
 
 
 @pytest.fixture(scope="session")

@@ -50,6 +50,9 @@ STOCK_MASTER = textwrap.dedent(
     """
 )
 
+# The lab Dovecot's users (passwd-file, plain passwords: a throwaway test server only).
+LAB_USERS = {"alice": "wonderland", "bob@pop.contoso.com": "builder"}
+
 
 def lab_dir(prefix: str) -> Path:
     """A folder under /tmp that Postfix's and Dovecot's unprivileged users can traverse."""

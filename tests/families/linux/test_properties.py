@@ -27,7 +27,12 @@ from auditor.families.linux.postconf import (
     parse_service_overrides,
 )
 
-EXAMPLES = 800 if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 120
+# `make fuzz` (HYPOTHESIS_PROFILE=auditor-fuzz) runs these as long as the tests/fuzz parsers.
+EXAMPLES = (
+    int(os.environ.get("AUDITOR_FUZZ_EXAMPLES", "20000"))
+    if os.environ.get("HYPOTHESIS_PROFILE") == "auditor-fuzz"
+    else 120
+)
 FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PATH = Path("/export/file.txt")
 LOCATION = re.compile(r"^/export/file\.txt(:\d+)?$")

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import LAB_USERS
 from linuxlab import (
+    LAB_USERS,
     PROBE_CLIENT,
     PROBE_RECIPIENT,
     PROBE_SENDER,

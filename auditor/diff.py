@@ -90,16 +90,26 @@ def diff_snapshots(
 
 
 def diff_between(
-    store: HistoryStore, before: SnapshotInfo, after: SnapshotInfo, *, explainer: Explainer | None = None
+    store: HistoryStore,
+    before: SnapshotInfo,
+    after: SnapshotInfo,
+    *,
+    explainer: Explainer | None = None,
+    held: tuple[Sequence[FindingRecord], Sequence[FindingRecord]] | None = None,
 ) -> DiffDocument:
     """The `auditor.diff/1` document between two saved snapshots, already resolved.
 
     A pass diffs its own snapshot against the last complete one before it is published (marked
-    complete), which is why this takes snapshots rather than references.
+    complete), which is why this takes snapshots rather than references. `held` (the findings
+    before, after), when the caller holds both already, saves reading them back: a pass that copied
+    `before`'s results (`auditor.reuse`) holds findings equal to both.
     """
     changes = store.object_changes(before.id, after.id)
     objects = diff_objects(changes.before, changes.after, store.origins_between(before.id, after.id))
-    old, new = store.load_findings(before.id), store.load_findings(after.id)
+    if held is not None:
+        old, new = list(held[0]), list(held[1])
+    else:
+        old, new = store.load_findings(before.id), store.load_findings(after.id)
     findings = diff_findings(old, new)
     document = DiffDocument(
         source=snapshot_ref(before), target=snapshot_ref(after), objects=objects, findings=findings

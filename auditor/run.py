@@ -35,7 +35,7 @@ from opentelemetry import trace
 
 from auditor import families
 from auditor.attribution import Origin
-from auditor.collect import Baseline, Source, TracksChanges
+from auditor.collect import Baseline, CarriesOver, Source, TracksChanges
 from auditor.config import AuditorConfig
 from auditor.diff import diff_between
 from auditor.documents import DiffDocument
@@ -45,7 +45,7 @@ from auditor.model import Snapshot
 from auditor.model.snapshot import SnapshotBuilder
 from auditor.provenance import AUDITOR_VERSION, config_fingerprint
 from auditor.records import ObjectRecord, SourceInfo
-from auditor.registry import CheckSpec, Severity, discover_checks
+from auditor.registry import CheckSpec, Severity, Status, discover_checks
 from auditor.results import RunResult, SnapshotInfo
 from auditor.reuse import results_key, waiver_notes
 from auditor.store import HistoryStore
@@ -224,7 +224,7 @@ def run_pass(
             result = _finish_pass(config, store, specs, sources, snapshot_id, taken_at, stop, progress)
             if with_diff:
                 with _tracer.start_as_current_span("diff"):
-                    result.previous, result.diff = _diff_against_previous(store, result.snapshot)
+                    result.previous, result.diff = _diff_against_previous(store, result)
             if on_result is not None:
                 with _tracer.start_as_current_span("report.render"):
                     on_result(result)
@@ -284,9 +284,14 @@ def _finish_pass(
             infos,
             organization=lambda: seen.organization,
             deletions=lambda: _deletions(sources),
+            carried=lambda: seen.carry(sources),
         )
     finally:
         gc.unfreeze()
+    if seen.carried:
+        # The builder saw only the objects read again: the snapshot, if the checks need it, is
+        # built from what was stored (`_built_from_store`).
+        builder = None
     # What the pass reports; the stored row becomes complete only when the pass is published.
     snapshot = SnapshotInfo(snapshot_id, taken_at, True, infos, count)
     today = taken_at.date()
@@ -315,7 +320,8 @@ def _finish_pass(
             )
         run.waiver_notes = waiver_notes(run.findings, waivers, today)
     else:
-        assert builder is not None
+        if builder is None:
+            builder = _built_from_store(store, snapshot_id)
         snap = _configured(config, builder.finish(infos))
         builder = None
         outcome = run_checks(snap, specs, disabled=disabled, waivers=waivers, today=today)
@@ -338,19 +344,50 @@ _FREEZE_EVERY = 20_000
 """Records streamed between two `gc.freeze()` calls of a pass (see `_finish_pass`)."""
 
 
+def _built_from_store(store: HistoryStore, snapshot_id: int) -> SnapshotBuilder:
+    """The typed snapshot of a pass whose sources carried objects over, from its stored objects
+    (one streaming read): the store holds the only complete copy of them."""
+    builder = SnapshotBuilder()
+    with _tracer.start_as_current_span("snapshot.from_store"):
+        try:
+            for number, record in enumerate(store.saved_records(snapshot_id), start=1):
+                builder.add(record)
+                if number % _FREEZE_EVERY == 0:
+                    gc.freeze()
+        finally:
+            gc.unfreeze()
+    return builder
+
+
 class _Seen:
     """What a pass learns of its records as they stream past: counts by kind, the organization."""
 
     def __init__(self, config: AuditorConfig) -> None:
         self.organization = config.organization
         self.kinds: Counter[str] = Counter()
+        self.carried = 0
 
     def add(self, record: ObjectRecord) -> None:
-        self.kinds[record.kind] += 1
+        self._count(record.kind, record.dn)
+
+    def _count(self, kind: str, dn: str) -> None:
+        self.kinds[kind] += 1
         if not self.organization:
-            match = _ORG_DN.search(record.dn)
+            match = _ORG_DN.search(dn)
             if match:
                 self.organization = match.group(1)
+
+    def carry(self, sources: Sequence[Source]) -> list[str]:
+        """The keys the sources carried over (`CarriesOver`), counted as if they had streamed past;
+        read once the stream has ended (`HistoryStore.save_objects`)."""
+        keys: list[str] = []
+        for source in sources:
+            carried = source.carried if isinstance(source, CarriesOver) else {}
+            for key, (kind, dn) in carried.items():
+                self._count(kind, dn)
+                keys.append(key)
+        self.carried = len(keys)
+        return keys
 
 
 def _offer_baseline(store: HistoryStore, sources: Sequence[Source], full: bool) -> None:
@@ -366,7 +403,11 @@ def _offer_baseline(store: HistoryStore, sources: Sequence[Source], full: bool) 
     if previous is not None:
         snapshot_id = previous.id
         baseline = Baseline(
-            previous.id, previous.taken_at, previous.sources, lambda: store.load_records(snapshot_id)
+            previous.id,
+            previous.taken_at,
+            previous.sources,
+            lambda: store.load_records(snapshot_id),
+            index=lambda: store.object_index(snapshot_id),
         )
     for source in tracking:
         source.use_baseline(baseline, full=full)
@@ -398,14 +439,25 @@ def _deletions(sources: Sequence[Source]) -> dict[str, Origin]:
 
 
 def _diff_against_previous(
-    store: HistoryStore, snapshot: SnapshotInfo
+    store: HistoryStore, result: PassResult
 ) -> tuple[SnapshotInfo | None, DiffDocument | None]:
-    """The diff against the last complete snapshot before this one (None for the first pass)."""
-    previous = next(
-        (s for s in store.snapshots() if s.complete and s.id < snapshot.id),
-        None,
-    )
-    if previous is None:
+    """The diff against the last complete snapshot before this one (None for the first pass).
+
+    This pass's findings are the ones it holds (what it stored of them, without reading them
+    back); when it copied that snapshot's results (`auditor.reuse`), they are that snapshot's too,
+    finding for finding, and nothing is read back at all.
+    """
+    snapshot = result.snapshot
+    # The newest complete snapshot (this pass's is not complete yet; the pass lock keeps others
+    # out), read alone: `store.snapshots()` would count the failing findings of every snapshot.
+    try:
+        info = store.resolve("latest")
+    except SnapshotError:
         return None, None
-    info = store.resolve(str(previous.id))
-    return info, diff_between(store, info, snapshot)
+    if info.id >= snapshot.id:
+        return None, None
+    previous = info
+    # What the store keeps of this pass's findings (`save_pass_results` drops passing ones), in order.
+    findings = [f for f in result.run.findings if f.status is not Status.PASS]
+    before = findings if result.results_from == previous.id else store.load_findings(previous.id)
+    return info, diff_between(store, info, snapshot, held=(before, findings))

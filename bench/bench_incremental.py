@@ -82,7 +82,9 @@ def build(target: Path, make: list[list[str]]) -> None:
     try:
         for step in make:
             if step[0] == "copy":
-                subprocess.run(["cp", "-a", step[1], str(scratch)], check=True)
+                # Resolved: `cp -a` copies a symlinked cache as a link, and the DC started from
+                # the copy would then change the cache itself.
+                subprocess.run(["cp", "-a", str(Path(step[1]).resolve()), str(scratch)], check=True)
                 samba("relocate", str(scratch))
             elif step[0] == "bulk":
                 subprocess.run(
@@ -229,7 +231,7 @@ def main() -> None:
         if run_dir.exists():
             samba("stop", str(run_dir))
             shutil.rmtree(run_dir)
-        subprocess.run(["cp", "-a", str(loaded), str(run_dir)], check=True)
+        subprocess.run(["cp", "-a", str(loaded.resolve()), str(run_dir)], check=True)  # see build()
         samba("relocate", str(run_dir))
         samba("start", str(run_dir))
         try:

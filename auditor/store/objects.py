@@ -52,6 +52,42 @@ class ObjectsMixin(StoreBase):
                 raise SnapshotError(f"snapshot {snapshot_id} is incomplete and holds no objects")
         return self._iter_records(snapshot_id, max(1, batch))
 
+    def saved_records(self, snapshot_id: int, *, batch: int = CHUNK) -> Iterator[ObjectRecord]:
+        """The objects `save_objects` stored for a pass not yet published, as `load_records` streams them.
+
+        A pass whose source carried unchanged objects over (`auditor.collect.CarriesOver`) builds
+        the snapshot its checks read from what it stored: the only complete copy it has.
+        """
+        with self._guard("read the snapshot"), self._engine.connect() as conn:
+            self._snapshot_row(conn, snapshot_id)
+        return self._iter_records(snapshot_id, max(1, batch))
+
+    def object_index(self, snapshot_id: int) -> Iterator[tuple[str, str, str]]:
+        """(key, kind, DN) of every object of a complete snapshot, without decoding attributes.
+
+        What an incremental source needs of the objects it will not read again (`Baseline.index`):
+        one query over the interval and version tables, no JSON decoded.
+        """
+        with self._guard("read the snapshot"), self._engine.connect() as conn:
+            row = self._snapshot_row(conn, snapshot_id)
+            if not row.complete:
+                raise SnapshotError(f"snapshot {snapshot_id} is incomplete and holds no objects")
+            rows = conn.execute(
+                sa.select(OBJECT_INTERVAL.c.key, OBJECT_VERSION.c.kind, OBJECT_VERSION.c.dn)
+                .select_from(
+                    OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
+                )
+                .where(
+                    OBJECT_INTERVAL.c.scope == self.scope,
+                    OBJECT_INTERVAL.c.valid_from_snapshot <= snapshot_id,
+                    sa.or_(
+                        OBJECT_INTERVAL.c.valid_to_snapshot.is_(None),
+                        OBJECT_INTERVAL.c.valid_to_snapshot > snapshot_id,
+                    ),
+                )
+            ).all()
+        return iter([(row.key, row.kind, row.dn) for row in rows])
+
     def _iter_records(self, snapshot_id: int, batch: int) -> Iterator[ObjectRecord]:
         query = (
             sa.select(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -89,6 +89,7 @@ class SnapshotWriterMixin(FindingsMixin):
         *,
         organization: Callable[[], str],
         deletions: Callable[[], Mapping[str, Origin]],
+        carried: Callable[[], Collection[str]] | None = None,
     ) -> int:
         """Stream a pass's records into the store, with its sources, in one transaction.
 
@@ -98,12 +99,19 @@ class SnapshotWriterMixin(FindingsMixin):
         `organization()` and `deletions()` are read once the stream has ended, when they are
         known. The snapshot stays incomplete, without results, until `save_pass_results` or
         `reuse_results`, then `publish`. Returns the number of objects.
+
+        `carried()`, read once the stream has ended, names objects of the previous complete snapshot
+        that are in this one unchanged without being among `records` (a source that read only what
+        changed: `auditor.collect.CarriesOver`): their open intervals are kept as they are, exactly
+        as if their unchanged records had streamed past, so the stored snapshot is the same.
         """
         feed = _Feed(records)
         try:
             with self._guard("save the snapshot"), self._writing() as conn:
                 self._unpublished(conn, snapshot_id)
-                writer = self._write_objects(conn, snapshot_id, feed, sources, organization, deletions)
+                writer = self._write_objects(
+                    conn, snapshot_id, feed, sources, organization, deletions, carried
+                )
         except _FeedFailed as failed:
             raise failed.original from None
         finally:
@@ -124,10 +132,11 @@ class SnapshotWriterMixin(FindingsMixin):
         sources: Sequence[SourceInfo],
         organization: Callable[[], str],
         deletions: Callable[[], Mapping[str, Origin]],
+        carried: Callable[[], Collection[str]] | None = None,
     ) -> _ObjectWriter:
         """Objects first (the sources learn how they fared while they are read), then the sources."""
         writer = _ObjectWriter(conn, self.scope, snapshot_id)
-        writer.write(records)
+        writer.write(records, carried)
         conn.execute(sa.delete(SNAPSHOT_SOURCE).where(SNAPSHOT_SOURCE.c.snapshot_id == snapshot_id))
         self._insert_sources(conn, snapshot_id, sources)
         gone = deletions()
@@ -294,7 +303,9 @@ class _ObjectWriter:
         at least `BULK_ROWS` intervals and more than a fifth of what the scope held open before."""
         return self.written >= BULK_ROWS and self.written * 5 > self.held_before
 
-    def write(self, records: Iterable[ObjectRecord]) -> int:
+    def write(
+        self, records: Iterable[ObjectRecord], carried: Callable[[], Collection[str]] | None = None
+    ) -> int:
         current = self._open_intervals()
         self.held_before = len(current)
         # Only a scope that stored versions before can hold one a new state matches (an object
@@ -323,12 +334,30 @@ class _ObjectWriter:
             if len(self.pending) >= CHUNK:
                 self._flush()
         self._flush()
-        self.removed = [key for key in current if key not in seen]
+        kept = self._carry(carried() if carried is not None else (), seen, current)
+        self.removed = [key for key in current if key not in seen and key not in kept]
         self.to_close.extend(current[key][1] for key in self.removed)
         for start in range(0, len(self.to_close), CHUNK * 10):
             self.bulk.close_intervals(self.to_close[start : start + CHUNK * 10], self.snapshot_id)
-        self.count = len(seen)
+        self.count = len(seen) + len(kept)
         return self.count
+
+    @staticmethod
+    def _carry(
+        carried: Collection[str], seen: Mapping[str, str], current: Mapping[str, tuple[str, int]]
+    ) -> set[str]:
+        """The carried keys, checked: each must hold an open interval (the state it is carried in)
+        and must not also have streamed past (two states of one object)."""
+        for key in carried:
+            if key in seen:
+                raise StoreError(
+                    f"cannot store the snapshot: the object {key!r} was both read and carried over"
+                )
+            if key not in current:
+                raise StoreError(
+                    f"cannot store the snapshot: the object {key!r} was carried over but holds no stored state"
+                )
+        return set(carried)
 
     def _open_intervals(self) -> dict[str, tuple[str, int]]:
         rows = self.bulk.conn.execute(

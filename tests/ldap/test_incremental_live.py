@@ -480,9 +480,12 @@ def test_auditor_diff_between_an_incremental_and_a_full_snapshot_shows_no_object
     config = live_config(workdir, lab)
     add_mail_group(lab)
 
+    last: list[dict[str, Any]] = [{}]
+
     def check(*extra: str) -> tuple[dict[str, Any], int, str]:
         done = auditor("check", "--once", *extra, "-c", str(config), "--format", "json", cwd=workdir, env=ENV)
         assert done.returncode in (0, 1), done.stderr
+        last[0] = json.loads(done.stdout)
         return directory_entry(done.stdout), json.loads(done.stdout)["snapshot"]["id"], done.stderr
 
     first, first_id, stderr = check()
@@ -494,6 +497,7 @@ def test_auditor_diff_between_an_incremental_and_a_full_snapshot_shows_no_object
     assert "reading in full" not in stderr
     forced, full_id, stderr = check("--full")
     assert forced["mode"] == "full"
+    forced_document = last[0]
     assert len([line for line in stderr.splitlines() if "reading in full: --full was asked for" in line]) == 1
 
     def diff(old: int, new: int) -> dict[str, Any]:
@@ -516,6 +520,19 @@ def test_auditor_diff_between_an_incremental_and_a_full_snapshot_shows_no_object
 
     same = diff(incremental_id, full_id)
     assert (same["added"], same["removed"], same["changed"]) == ([], [], [])
+    # Nothing changed since: the pass carries every object over (none read back or hashed) and
+    # copies the results; its snapshot and findings are still the full read's.
+    done = auditor("check", "--once", "-c", str(config), "--format", "json", cwd=workdir, env=ENV)
+    assert done.returncode in (0, 1), done.stderr
+    unchanged = json.loads(done.stdout)
+    assert (directory_entry(done.stdout)["mode"], directory_entry(done.stdout)["changes_read"]) == (
+        "incremental",
+        0,
+    )
+    assert directory_entry(done.stdout)["objects"] == forced["objects"]
+    assert unchanged["findings"] == forced_document["findings"]
+    nothing = diff(full_id, unchanged["snapshot"]["id"])
+    assert (nothing["added"], nothing["removed"], nothing["changed"]) == ([], [], [])
     changed = diff(first_id, incremental_id)
     assert f"CN=Incr New,{LAB_MAIL}" in {o["dn"] for o in changed["added"]}
     assert f"CN=Incr Group,{LAB_MAIL}" in {o["dn"] for o in changed["removed"]}

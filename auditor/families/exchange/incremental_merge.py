@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ldap3.utils.conv import escape_filter_chars
 
@@ -57,6 +57,14 @@ def _names_dn(value: str, old_dns: Sequence[str]) -> bool:
     return any(lowered == dn or lowered.endswith("," + dn) for dn in old_dns)
 
 
+class _Kept(NamedTuple):
+    """An object of the previous snapshot known by kind and DN only (`Baseline.index`): carried
+    over unchanged unless something makes the merge read it again or look at its values."""
+
+    kind: str
+    dn: str
+
+
 @dataclass
 class _Partition:
     name: Partition
@@ -74,18 +82,23 @@ def read_incrementally(
     attribution: Attribution | None,
     *,
     scan: bool = False,
-) -> tuple[list[ObjectRecord], dict[str, Origin]]:
+) -> tuple[list[ObjectRecord], dict[str, tuple[str, str]], dict[str, Origin]]:
     """The previous snapshot's directory records with every change read again (module docstring).
 
     `scan`: the change tracking may not show deletions (uSNChanged read by an account that cannot
     see tombstones), so the collected objects' GUIDs and DNs are listed (one search per partition,
     GUIDs only) and whatever is gone is removed, whatever has a new DN is read again.
-    Returns the merged records (a complete read's worth) and the deletion origins of the objects
-    removed, where attribution can tell.
+    Returns the merged records, the objects carried over (key -> (kind, DN)) and the deletion
+    origins of the objects removed, where attribution can tell. Records and carried objects are
+    together a complete read's worth. Only a baseline with an `index` carries objects over: then
+    the previous records' values are read back from the store only when a rename or move makes
+    the merge look for DN-valued attributes naming an old DN; otherwise every record is returned.
     """
-    current: dict[str, ObjectRecord] = {
-        record.key: record for record in baseline.records() if record.kind in DIRECTORY_KINDS
-    }
+    current: dict[str, ObjectRecord | _Kept]
+    if baseline.index is not None:
+        current = {key: _Kept(kind, dn) for key, kind, dn in baseline.index() if kind in DIRECTORY_KINDS}
+    else:
+        current = {record.key: record for record in baseline.records() if record.kind in DIRECTORY_KINDS}
     previous_dn = {key: record.dn for key, record in current.items()}
     removed: set[str] = set()
     old_dns: list[str] = []
@@ -144,21 +157,36 @@ def read_incrementally(
             if key in previous_dn and previous_dn[key] != record.dn
         )
     stale: dict[str, str] = {}
+    valued: dict[str, ObjectRecord] = {}
+    if old_dns or renamed_containers:
+        _values_of(baseline, current)
+        valued = {key: r for key, r in current.items() if isinstance(r, ObjectRecord)}
     if old_dns:
         naming = sorted(set(old_dns))
         stale.update(
             (key, record.dn)
-            for key, record in current.items()
+            for key, record in valued.items()
             if any(_names_dn(value, naming) for values in record.attributes.values() for value in values)
         )
     if renamed_containers:
-        stale.update(_naming_containers(source, partitions, current, renamed_containers))
+        stale.update(_naming_containers(source, partitions, valued, renamed_containers))
     if stale:
         for name, base_dn, search_filter, attributes, changes in partitions:
             part = _Partition(name, base_dn, search_filter, attributes, changes, _inner(base_dn, partitions))
             _reread(source, part, stale, attribution, current, removed)
     deletions = _deletion_origins(source, attribution, [p[1] for p in partitions], removed)
-    return list(current.values()), deletions
+    records = [r for r in current.values() if isinstance(r, ObjectRecord)]
+    carried = {key: (r.kind, r.dn) for key, r in current.items() if isinstance(r, _Kept)}
+    return records, carried, deletions
+
+
+def _values_of(baseline: Baseline, current: dict[str, ObjectRecord | _Kept]) -> None:
+    """Replace the stand-ins of `current` by the stored records (one streaming read)."""
+    if not any(isinstance(r, _Kept) for r in current.values()):
+        return
+    for record in baseline.records():
+        if isinstance(current.get(record.key), _Kept):
+            current[record.key] = record
 
 
 def _reread(
@@ -166,7 +194,7 @@ def _reread(
     part: _Partition,
     keys: Mapping[str, str],
     attribution: Attribution | None,
-    current: dict[str, ObjectRecord],
+    current: dict[str, ObjectRecord | _Kept],
     removed: set[str],
 ) -> dict[str, ObjectRecord]:
     """Read these objects again whole (the collector's filter, attributes and ranges) into `current`;

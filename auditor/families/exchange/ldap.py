@@ -204,6 +204,8 @@ class LdapSource:
     `incremental` / `full_every`): read only what changed since the previous complete snapshot
     that `use_baseline` hands in, where possible (`incremental.py`); the records are still every
     object there is, and `info.mode` / `info.changes_read` / `info.sync_state` say how it went.
+    A baseline with an `index` lets an incremental read yield only the objects read again and
+    name the unchanged rest in `carried` (`auditor.collect.CarriesOver`).
     """
 
     def __init__(
@@ -233,6 +235,8 @@ class LdapSource:
         self.deletions: dict[str, Origin] = {}
         self.incremental = incremental
         self.baseline: Baseline | None = None
+        # Objects of the baseline in this snapshot unchanged but not yielded (`CarriesOver`).
+        self.carried: dict[str, tuple[str, str]] = {}
         self.force_full = False
 
     # -- public -------------------------------------------------------------------------------
@@ -252,6 +256,7 @@ class LdapSource:
         info.complete, info.objects, info.error = False, 0, None
         info.coverage = set()
         info.mode, info.changes_read, info.sync_state = "full", None, None
+        self.carried = {}
         try:
             if self.incremental is None or not self.incremental.enabled:
                 if self.incremental is not None:
@@ -290,12 +295,14 @@ class LdapSource:
         )
         if reason is None:
             try:
-                records = self._read_changes(identity, read_fingerprint, base_dn, configuration_dn)
+                records, carried = self._read_changes(identity, read_fingerprint, base_dn, configuration_dn)
             except incremental.IncrementalRefused as exc:
                 reason = str(exc)
             else:
                 self.info.mode = "incremental"
                 self.info.coverage = {"domain", "configuration"}
+                self.carried = carried
+                self.info.objects = len(carried)
                 for record in records:
                     self.info.objects += 1
                     yield record
@@ -341,8 +348,9 @@ class LdapSource:
 
     def _read_changes(
         self, identity: incremental.DcIdentity, read_fingerprint: str, base_dn: str, configuration_dn: str
-    ) -> list[ObjectRecord]:
-        """The previous snapshot's objects with what changed read again (`incremental.py`)."""
+    ) -> tuple[list[ObjectRecord], dict[str, tuple[str, str]]]:
+        """The previous snapshot's objects with what changed read again (`incremental.py`): the
+        records to yield and, with a baseline that has an `index`, those carried over unchanged."""
         assert self.baseline is not None
         previous = next(s for s in self.baseline.sources if s.name == self.info.name)
         state = previous.sync_state or {}
@@ -389,7 +397,7 @@ class LdapSource:
                 changes = incremental.usn_changes(self, base, int(state.get("usn", 0)))
                 found.append((name, base, search_filter, attributes, changes))
         assert self.baseline is not None
-        records, self.deletions = incremental_merge.read_incrementally(
+        records, carried, self.deletions = incremental_merge.read_incrementally(
             self, self.baseline, found, self.attribution, scan=method != incremental.DIRSYNC_METHOD
         )
         self.info.changes_read = sum(changes.count for *_rest, changes in found)
@@ -397,7 +405,7 @@ class LdapSource:
         self.info.sync_state = incremental.new_state(
             identity, read_fingerprint, cookies, full_read_at, method
         )
-        return records
+        return records, carried
 
     def entries(self, *, metadata: bool = False) -> Iterator[RawEntry]:
         """Raw entries of both partitions (ranges merged); `info.coverage` grows as each is finished.

@@ -35,11 +35,26 @@ def refs_of(evidence: Sequence[ObjectRef]) -> Refs:
     return [[ref.kind, ref.key, ref.dn] for ref in evidence]
 
 
-def evidence_refs(stored: Any) -> tuple[ObjectRef, ...] | None:
-    """The `ObjectRef`s of a stored `refs` value; None for a finding without recorded evidence."""
+def evidence_refs(
+    stored: Any, shared: dict[tuple[str, str, str], ObjectRef] | None = None
+) -> tuple[ObjectRef, ...] | None:
+    """The `ObjectRef`s of a stored `refs` value; None for a finding without recorded evidence.
+
+    `shared`, kept by a caller reading many findings, hands out one (immutable) `ObjectRef` per
+    object: the same few configuration objects stand in the evidence of thousands of findings.
+    """
     if stored is None:
         return None
-    return tuple(ObjectRef(str(kind), str(key), str(dn)) for kind, key, dn in stored)
+    if shared is None:
+        return tuple(ObjectRef(str(kind), str(key), str(dn)) for kind, key, dn in stored)
+    refs = []
+    for kind, key, dn in stored:
+        ident = (str(kind), str(key), str(dn))
+        ref = shared.get(ident)
+        if ref is None:
+            ref = shared[ident] = ObjectRef(*ident)
+        refs.append(ref)
+    return tuple(refs)
 
 
 def evidence_hash(refs: Refs) -> str:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from auditor.errors import StoreError
+from auditor.model.directory import ObjectRef
 from auditor.registry import Severity, Status
 from auditor.results import CheckResult, FindingRecord, RunResult
 from auditor.store.chain import seal
@@ -169,6 +170,7 @@ class FindingsMixin(StoreBase):
                 .where(FINDING.c.snapshot_id == snapshot_id)
                 .order_by(FINDING.c.check_id, FINDING.c.subject)
             ).all()
+        shared: dict[tuple[str, str, str], ObjectRef] = {}  # one ObjectRef per object (`evidence_refs`)
         return [
             FindingRecord(
                 check=row.check_id,
@@ -180,7 +182,7 @@ class FindingsMixin(StoreBase):
                 new=row.new,
                 waiver_reason=row.waiver_reason,
                 waiver_expires=row.waiver_expires,
-                evidence=evidence_refs(row.refs) if row.evidence_id is not None else None,
+                evidence=evidence_refs(row.refs, shared) if row.evidence_id is not None else None,
             )
             for row in rows
         ]

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from auditor.errors import StoreError
+from auditor.model.directory import ObjectRef
 from auditor.records import SourceInfo
 from auditor.registry import Severity, Status
 from auditor.results import CheckResult, FindingRecord
@@ -154,8 +155,9 @@ class ResultReuseMixin(StoreBase):
                     results_from=source_id,
                 )
             )
+        shared: dict[tuple[str, str, str], ObjectRef] = {}
         return [_check_result(r) for r in results], [
-            _finding(f, f.first_seen or source.taken_at) for f in findings
+            _finding(f, f.first_seen or source.taken_at, shared) for f in findings
         ]
 
 
@@ -214,7 +216,7 @@ def _check_result(row: Any) -> CheckResult:
     )
 
 
-def _finding(row: Any, first_seen: Any) -> FindingRecord:
+def _finding(row: Any, first_seen: Any, shared: dict[tuple[str, str, str], ObjectRef]) -> FindingRecord:
     return FindingRecord(
         check=row.check_id,
         status=Status(row.status),
@@ -225,5 +227,5 @@ def _finding(row: Any, first_seen: Any) -> FindingRecord:
         new=False,
         waiver_reason=row.waiver_reason,
         waiver_expires=row.waiver_expires,
-        evidence=evidence_refs(row.refs) if row.evidence_id is not None else None,
+        evidence=evidence_refs(row.refs, shared) if row.evidence_id is not None else None,
     )

@@ -10,6 +10,9 @@
                      first / unchanged / 1 % saves, streaming read, 30 days at 1 % churn
   bench_history.py   origins, sealing, verify, diff with origins and causes, recheck
   bench_parsers.py   hostile-input costs: folded LDIF values, big winpop lists, the store health probe
+  bench_incremental.py  live `check --once` passes on a lab DC: no change and 1 % churn (incremental)
+                     next to `--full` passes (root only, skipped with --no-ldap; first run builds
+                     its own cached DC)
   bench_ldap.py      live read on the Samba lab DC with as many recipients: LdapSource vs raw
                      ldap3 paged search vs ldapsearch (root only; the first run builds the lab DC
                      cache, about 5 minutes for 100,000; skipped with --no-ldap or without root)
@@ -83,6 +86,7 @@ def main() -> int:
         ldap_note = "not run (needs root for the Samba lab DC)"
     else:
         plan.append(("bench_ldap.py", ["--users", str(args.recipients), "--variant", args.variant]))
+        plan.append(("bench_incremental.py", ["--users", str(args.recipients)]))
 
     started = datetime.now(UTC)
     statuses: list[tuple[str, int, float]] = []

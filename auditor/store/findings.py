@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -171,21 +172,7 @@ class FindingsMixin(StoreBase):
                 .order_by(FINDING.c.check_id, FINDING.c.subject)
             ).all()
         shared: dict[tuple[str, str, str], ObjectRef] = {}  # one ObjectRef per object (`evidence_refs`)
-        return [
-            FindingRecord(
-                check=row.check_id,
-                status=Status(row.status),
-                severity=Severity(row.severity),
-                subject=row.subject,
-                message=row.message,
-                first_seen=row.first_seen,
-                new=row.new,
-                waiver_reason=row.waiver_reason,
-                waiver_expires=row.waiver_expires,
-                evidence=evidence_refs(row.refs, shared) if row.evidence_id is not None else None,
-            )
-            for row in rows
-        ]
+        return [finding_from_row(row, row.first_seen, shared, new=row.new) for row in rows]
 
     def checked_with(self, snapshot_id: int) -> CheckedWith:
         """What checked a stored snapshot, as far as it was recorded (`CheckedWith`)."""
@@ -214,22 +201,7 @@ class FindingsMixin(StoreBase):
                 .where(CHECK_RESULT.c.snapshot_id == snapshot_id)
                 .order_by(CHECK_RESULT.c.id)
             ).all()
-        return [
-            CheckResult(
-                id=row.check_id,
-                title=row.title,
-                severity=Severity(row.severity),
-                principles=tuple(row.principles),
-                status=Status(row.status),
-                failed=row.failed,
-                passed=row.passed,
-                waived=row.waived,
-                errors=row.errors,
-                message=row.message,
-                code=row.code_fingerprint or "",
-            )
-            for row in rows
-        ]
+        return [check_result_from_row(row) for row in rows]
 
     def is_checked(self, snapshot_id: int) -> bool:
         """Whether check results were saved for the snapshot (only then are its findings meaningful)."""
@@ -284,3 +256,39 @@ def _evidence_ids(conn: Connection, scope: str, findings: Iterable[FindingRecord
         return {}
     ids = store_evidence(conn, scope, refs.values())
     return {key: ids[evidence_hash(value)] for key, value in refs.items()}
+
+
+def check_result_from_row(row: Any) -> CheckResult:
+    """A stored `check_result` row as the engine's `CheckResult` (read back, or copied by reuse)."""
+    return CheckResult(
+        id=row.check_id,
+        title=row.title,
+        severity=Severity(row.severity),
+        principles=tuple(row.principles),
+        status=Status(row.status),
+        failed=row.failed,
+        passed=row.passed,
+        waived=row.waived,
+        errors=row.errors,
+        message=row.message,
+        code=row.code_fingerprint or "",
+    )
+
+
+def finding_from_row(
+    row: Any, first_seen: Any, shared: dict[tuple[str, str, str], ObjectRef], *, new: bool = False
+) -> FindingRecord:
+    """A stored `finding` row (joined with its evidence's `refs`) as a `FindingRecord`; `shared`
+    gives one ObjectRef per evidence object across the rows read together."""
+    return FindingRecord(
+        check=row.check_id,
+        status=Status(row.status),
+        severity=Severity(row.severity),
+        subject=row.subject,
+        message=row.message,
+        first_seen=first_seen,
+        new=new,
+        waiver_reason=row.waiver_reason,
+        waiver_expires=row.waiver_expires,
+        evidence=evidence_refs(row.refs, shared) if row.evidence_id is not None else None,
+    )

@@ -25,10 +25,10 @@ from sqlalchemy.engine import Connection
 from auditor.errors import StoreError
 from auditor.model.directory import ObjectRef
 from auditor.records import SourceInfo
-from auditor.registry import Severity, Status
+from auditor.registry import Status
 from auditor.results import CheckResult, FindingRecord
 from auditor.store.engine import StoreBase
-from auditor.store.evidence import evidence_refs
+from auditor.store.findings import check_result_from_row, finding_from_row
 from auditor.tables import CHECK_RESULT, EVIDENCE, FINDING, OBJECT_INTERVAL, SNAPSHOT, SNAPSHOT_SOURCE
 
 __all__ = ["ResultReuseMixin", "Reuse"]
@@ -156,8 +156,8 @@ class ResultReuseMixin(StoreBase):
                 )
             )
         shared: dict[tuple[str, str, str], ObjectRef] = {}
-        return [_check_result(r) for r in results], [
-            _finding(f, f.first_seen or source.taken_at, shared) for f in findings
+        return [check_result_from_row(r) for r in results], [
+            finding_from_row(f, f.first_seen or source.taken_at, shared) for f in findings
         ]
 
 
@@ -198,34 +198,3 @@ def _copied(row: Any, snapshot_id: int, skip: tuple[str, ...] = ()) -> dict[str,
     values = {key: value for key, value in row._mapping.items() if key not in ("id", *skip)}
     values["snapshot_id"] = snapshot_id
     return values
-
-
-def _check_result(row: Any) -> CheckResult:
-    return CheckResult(
-        id=row.check_id,
-        title=row.title,
-        severity=Severity(row.severity),
-        principles=tuple(row.principles),
-        status=Status(row.status),
-        failed=row.failed,
-        passed=row.passed,
-        waived=row.waived,
-        errors=row.errors,
-        message=row.message,
-        code=row.code_fingerprint or "",
-    )
-
-
-def _finding(row: Any, first_seen: Any, shared: dict[tuple[str, str, str], ObjectRef]) -> FindingRecord:
-    return FindingRecord(
-        check=row.check_id,
-        status=Status(row.status),
-        severity=Severity(row.severity),
-        subject=row.subject,
-        message=row.message,
-        first_seen=first_seen,
-        new=False,
-        waiver_reason=row.waiver_reason,
-        waiver_expires=row.waiver_expires,
-        evidence=evidence_refs(row.refs, shared) if row.evidence_id is not None else None,
-    )

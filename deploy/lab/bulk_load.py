@@ -35,6 +35,9 @@ from samba.samdb import SamDB  # noqa: E402
 
 from auditor.collect.ldif import read_ldif  # noqa: E402
 
+# load_org.py's list plus nTSecurityDescriptor and lockoutTime (left to the DC's defaults here).
+# A copy, not an import: this script runs under Debian's python3 (python3-samba), which has no
+# ldap3, and load_org.py needs it.
 SERVER_MAINTAINED = frozenset(
     name.lower()
     for name in (

@@ -18,7 +18,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import shutil
+import signal
 import ssl
 import time
 from collections.abc import Iterator
@@ -573,3 +575,33 @@ def test_full_without_once_is_refused(auditor: Any, workdir: Path, lab: Any) -> 
     done = auditor("check", "--full", "-c", str(live_config(workdir, lab)), cwd=workdir, env=ENV)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].endswith("--full applies to one pass: use it with --once")
+
+
+def test_a_directory_that_stops_answering_mid_incremental_pass_stores_nothing_complete(
+    auditor: Any, lab: Any, workdir: Path
+) -> None:
+    """An incremental pass whose DC stops answering is exit 2 with one line and an incomplete
+    snapshot; its cookie is never the next pass's baseline, which still reads every change since
+    the last complete snapshot."""
+    config = live_config(workdir, lab, extra="timeout = 2\nretries = 0")
+    add_mail_group(lab)
+
+    def check() -> Any:
+        return auditor("check", "--once", "-c", str(config), "--format", "json", cwd=workdir, env=ENV)
+
+    assert check().returncode in (0, 1)
+    touched = change_the_directory(lab)
+    os.killpg(lab.pid, signal.SIGSTOP)
+    try:
+        stopped = check()
+    finally:
+        os.killpg(lab.pid, signal.SIGCONT)
+    assert stopped.returncode == 2
+    assert len(stopped.stderr.strip().splitlines()) == 1, stopped.stderr
+    assert LAB_PASSWORD not in stopped.stderr
+    history = auditor("history", "-c", str(config), "--format", "json", cwd=workdir, env=ENV)
+    assert [s["complete"] for s in json.loads(history.stdout)["snapshots"]] == [False, True]
+    again = check()
+    assert again.returncode in (0, 1), again.stderr
+    entry = directory_entry(again.stdout)
+    assert (entry["mode"], entry["changes_read"]) == ("incremental", touched)

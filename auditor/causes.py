@@ -29,7 +29,6 @@ verdict's evidence names objects, not the attributes the check read.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -51,6 +50,7 @@ from auditor.documents import (
     Section,
 )
 from auditor.engine import evaluate
+from auditor.gcpause import collector_paused
 from auditor.model.directory import ObjectRef
 from auditor.recheck import rebuild_snapshot
 from auditor.registry import CheckSpec, Status
@@ -271,8 +271,7 @@ def _verdicts(
         return found
     snap = rebuild_snapshot(store, explainer.config, snapshot)
     explanation.rebuilt.append(snapshot.id)
-    gc.freeze()  # as run_checks does: the snapshot is large and free of cycles
-    try:
+    with collector_paused():  # as run_checks does: the snapshot is large and free of cycles
         for day in dates:
             snap.as_of = day
             for spec in specs:
@@ -281,8 +280,6 @@ def _verdicts(
                     key = fingerprint(spec.id, verdict.subject)
                     if key in wanted[spec.id]:
                         found[day][key] = (verdict.status, verdict.evidence)
-    finally:
-        gc.unfreeze()
     return found
 
 

@@ -9,13 +9,13 @@ no failing finding is reported as stale so that waivers do not outlive their rea
 from __future__ import annotations
 
 import fnmatch
-import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from opentelemetry import trace
 
+from auditor.gcpause import collector_paused
 from auditor.model import Snapshot
 from auditor.provenance import check_fingerprint
 from auditor.registry import CheckSpec, Finding, SkipCheck, Status
@@ -87,14 +87,11 @@ def run_checks(
     waivers: Sequence[Waiver] = (),
     today: date,
 ) -> CheckOutcome:
-    # A snapshot is large and free of reference cycles: freezing it keeps the cyclic collector from
+    # A snapshot is large and free of reference cycles: pausing the cyclic collector keeps it from
     # re-scanning its 100,000s of objects while checks allocate findings (about 4x faster checks on
-    # 100,000 recipients). Unfrozen afterwards, so a long-running service keeps collecting normally.
-    gc.freeze()
-    try:
+    # 100,000 recipients; `auditor.gcpause`).
+    with collector_paused():
         return _run_checks(snap, specs, disabled=disabled, waivers=waivers, today=today)
-    finally:
-        gc.unfreeze()
 
 
 def _run_checks(

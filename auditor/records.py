@@ -13,7 +13,6 @@ Values are always strings. Binary attributes (`BINARY_ATTRIBUTES`) hold base64; 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from auditor.attribution import Origin
+from auditor.jsontext import compact
 
 __all__ = [
     "VOLATILE_ATTRIBUTES",
@@ -100,11 +100,7 @@ class ObjectRecord:
 
     def content_hash(self) -> str:
         """Identity of this version of the object: equal hashes mean nothing worth keeping changed."""
-        payload = json.dumps(
-            [self.kind, self.key, self.dn, sorted((k, list(v)) for k, v in self.attributes.items())],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        payload = compact([self.kind, self.key, self.dn, sorted(self.attributes.items())])
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def to_json(self) -> dict[str, object]:

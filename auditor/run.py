@@ -20,7 +20,6 @@ nothing more written to it, and one found damaged before the pass starts gets no
 from __future__ import annotations
 
 import contextlib
-import gc
 import re
 import threading
 import time
@@ -41,6 +40,7 @@ from auditor.diff import diff_between
 from auditor.documents import DiffDocument
 from auditor.engine import Waiver, run_checks
 from auditor.errors import AuditorError, CollectorError, SnapshotError, StoreDamagedError
+from auditor.gcpause import collector_paused
 from auditor.model import Snapshot
 from auditor.model.snapshot import SnapshotBuilder
 from auditor.provenance import AUDITOR_VERSION, config_fingerprint
@@ -210,7 +210,11 @@ def run_pass(
     specs = list(checks) if checks is not None else discover_checks()
     taken_at = utc(now or datetime.now(UTC))
     store = open_store(config)
-    with _tracer.start_as_current_span("audit.run") as root, store.pass_lock(config.store.lock_timeout):
+    with (
+        collector_paused(),  # the pass's objects are many and acyclic (`auditor.gcpause`)
+        _tracer.start_as_current_span("audit.run") as root,
+        store.pass_lock(config.store.lock_timeout),
+    ):
         store.check_health()
         snapshot_id = store.begin_pass(taken_at)
         root.set_attribute("auditor.snapshot.id", snapshot_id)
@@ -265,29 +269,21 @@ def _finish_pass(
     seen = _Seen(config)
 
     def stream() -> Iterator[ObjectRecord]:
-        for number, record in enumerate(_collect(sources, stop, progress), start=1):
+        for record in _collect(sources, stop, progress):
             seen.add(record)
             if builder is not None:
                 builder.add(record)
             yield record
-            if number % _FREEZE_EVERY == 0:
-                gc.freeze()
 
     # The objects are written as they are read: their time is in the `collect.<source>` spans.
-    # The typed snapshot grows to hundreds of thousands of objects meanwhile; freezing what exists
-    # every so often keeps the cyclic collector from scanning it again and again (a sixth of a
-    # first pass at 100,000 recipients) while it still collects what the read itself leaves.
-    try:
-        count = store.save_objects(
-            snapshot_id,
-            stream(),
-            infos,
-            organization=lambda: seen.organization,
-            deletions=lambda: _deletions(sources),
-            carried=lambda: seen.carry(sources),
-        )
-    finally:
-        gc.unfreeze()
+    count = store.save_objects(
+        snapshot_id,
+        stream(),
+        infos,
+        organization=lambda: seen.organization,
+        deletions=lambda: _deletions(sources),
+        carried=lambda: seen.carry(sources),
+    )
     if seen.carried:
         # The builder saw only the objects read again: the snapshot, if the checks need it, is
         # built from what was stored (`_built_from_store`).
@@ -340,22 +336,13 @@ def _finish_pass(
     )
 
 
-_FREEZE_EVERY = 20_000
-"""Records streamed between two `gc.freeze()` calls of a pass (see `_finish_pass`)."""
-
-
 def _built_from_store(store: HistoryStore, snapshot_id: int) -> SnapshotBuilder:
     """The typed snapshot of a pass whose sources carried objects over, from its stored objects
     (one streaming read): the store holds the only complete copy of them."""
     builder = SnapshotBuilder()
     with _tracer.start_as_current_span("snapshot.from_store"):
-        try:
-            for number, record in enumerate(store.saved_records(snapshot_id), start=1):
-                builder.add(record)
-                if number % _FREEZE_EVERY == 0:
-                    gc.freeze()
-        finally:
-            gc.unfreeze()
+        for record in store.saved_records(snapshot_id):
+            builder.add(record)
     return builder
 
 

@@ -70,6 +70,7 @@ def one_pass(config_path: Path, stage: Stages, now: datetime) -> None:
     """`auditor.run._finish_pass` and the rest of `run_pass`, stage by stage, with the same calls."""
     from auditor.config import load_config
     from auditor.engine import Waiver, run_checks
+    from auditor.gcpause import collector_paused
     from auditor.model.snapshot import SnapshotBuilder
     from auditor.provenance import AUDITOR_VERSION, config_fingerprint
     from auditor.registry import discover_checks
@@ -77,7 +78,6 @@ def one_pass(config_path: Path, stage: Stages, now: datetime) -> None:
     from auditor.results import RunResult, SnapshotInfo
     from auditor.reuse import results_key, waiver_notes
     from auditor.run import (
-        _FREEZE_EVERY,
         _collect,
         _configured,
         _deletions,
@@ -91,7 +91,7 @@ def one_pass(config_path: Path, stage: Stages, now: datetime) -> None:
     config = stage("config + check discovery", lambda: load_config(config_path))
     specs = discover_checks()
     store = stage("store open", lambda: open_store(config))
-    with store.pass_lock(config.store.lock_timeout):
+    with collector_paused(), store.pass_lock(config.store.lock_timeout):  # as run_pass
         snapshot_id = store.begin_pass(now)
         sources = build_sources(config)
         infos = tuple(source.info for source in sources)
@@ -99,26 +99,21 @@ def one_pass(config_path: Path, stage: Stages, now: datetime) -> None:
         seen = _Seen(config)
 
         def stream() -> Iterator[ObjectRecord]:
-            for number, record in enumerate(_collect(sources, None, None), start=1):
+            for record in _collect(sources, None, None):
                 seen.add(record)
                 builder.add(record)
                 yield record
-                if number % _FREEZE_EVERY == 0:
-                    gc.freeze()
 
-        try:
-            count = stage(
-                "collect -> store + model",
-                lambda: store.save_objects(
-                    snapshot_id,
-                    stream(),
-                    infos,
-                    organization=lambda: seen.organization,
-                    deletions=lambda: _deletions(sources),
-                ),
-            )
-        finally:
-            gc.unfreeze()
+        count = stage(
+            "collect -> store + model",
+            lambda: store.save_objects(
+                snapshot_id,
+                stream(),
+                infos,
+                organization=lambda: seen.organization,
+                deletions=lambda: _deletions(sources),
+            ),
+        )
         snapshot = SnapshotInfo(snapshot_id, now, True, infos, count)
         waivers = [Waiver(w.check, w.subject, w.reason, w.expires) for w in config.checks.waiver]
         settings = check_settings(config)

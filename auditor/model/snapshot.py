@@ -10,7 +10,6 @@ Coverage says what was looked at (`domain`, `configuration`, `pop3:<name>`,
 
 from __future__ import annotations
 
-import gc
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -19,6 +18,7 @@ from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from auditor.gcpause import collector_paused
 from auditor.model.codecs import normalize_dn, normalize_domain, normalize_host
 from auditor.model.directory import (
     MODERN,
@@ -80,14 +80,9 @@ class Snapshot:
         provides); the record is still in the store and in diffs.
         """
         builder = SnapshotBuilder(families)
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             for record in records:
                 builder.add(record)
-        finally:
-            if collecting:
-                gc.enable()
         return builder.finish(sources)
 
     # -- what was looked at -------------------------------------------------------------------
@@ -487,14 +482,9 @@ class SnapshotBuilder:
         snap.sources = list(sources)
         for source in sources:
             snap.coverage |= source.coverage
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             for adapter in self._adapters:
                 adapter.finish(snap)
-        finally:
-            if collecting:
-                gc.enable()
         for host in snap.pop3_servers:
             snap.coverage |= {f"pop3:{host.name}"} | {
                 f"pop3:{host.name}:{c.value}" for c in host.capabilities

@@ -110,8 +110,7 @@ class _Part:
         self.count = 0
 
     def add(self, *values: Any) -> None:
-        line = json.dumps(values, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=_plain)
-        self.digest.update(line.encode("utf-8") + b"\n")
+        self.digest.update(_LINE.encode(values).encode("utf-8") + b"\n")
         self.count += 1
 
 
@@ -121,6 +120,12 @@ def _plain(value: object) -> object:
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"cannot put {type(value).__name__} in the chain")
+
+
+_LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=_plain)
+"""A chain line's canonical JSON: what `json.dumps` with these options writes, without building an
+encoder per line (a seal writes one line per finding). Not orjson: lines may hold floats, whose
+text differs between the two, and the chain's digests must not change."""
 
 
 _SNAPSHOT_COLUMNS = (

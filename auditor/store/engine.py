@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from auditor import jsontext
 from auditor.errors import AuditorError, SnapshotError, StoreDamagedError, StoreError
 from auditor.secrets import register_secret, scrub
 from auditor.store.identity import SCHEMA_HEAD, check_identity, check_schema, probe_damage, stored_revisions
@@ -43,6 +44,8 @@ _MIGRATION_LOCK_KEY = 0x617564_69746F72  # "auditor": serializes schema upgrades
 
 _SQLITE_FORMS = "sqlite:///relative/path.db or sqlite:////absolute/path.db"
 _POSTGRES_EXTRA = "pip install 'auditor[postgresql]'"
+_JSON_CODEC: dict[str, Any] = {"json_serializer": jsontext.dumps, "json_deserializer": jsontext.loads}
+"""The JSON columns' codec (`auditor.jsontext`): the stdlib's, only faster."""
 _SQLITE_DAMAGE = {11: "the database file is malformed", 26: "the file is not a database"}
 
 
@@ -131,7 +134,7 @@ class StoreBase:
         driver = parsed.get_driver_name()
         try:
             with self._guard("open"):
-                return sa.create_engine(parsed, pool_pre_ping=True)
+                return sa.create_engine(parsed, pool_pre_ping=True, **_JSON_CODEC)
         except ImportError as exc:
             if driver in ("psycopg", ""):
                 raise StoreError(
@@ -150,7 +153,9 @@ class StoreBase:
                 f"history store {self.safe_url}: a SQLite URL has no host part; write {_SQLITE_FORMS}"
             )
         if database in ("", ":memory:"):
-            engine = sa.create_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
+            engine = sa.create_engine(
+                parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}, **_JSON_CODEC
+            )
         else:
             path = Path(database)
             if not path.parent.is_dir():
@@ -164,7 +169,7 @@ class StoreBase:
             except UnicodeEncodeError:  # a folder name that is not UTF-8: hand SQLite the bytes
                 target = "file:" + quote(os.fsencode(path.absolute()))
                 parsed = parsed.set(database=target, query={**parsed.query, "uri": "true"})
-            engine = sa.create_engine(parsed, connect_args={"timeout": self.busy_timeout})
+            engine = sa.create_engine(parsed, connect_args={"timeout": self.busy_timeout}, **_JSON_CODEC)
         file_backed = self._lock_path is not None
 
         @sa.event.listens_for(engine, "connect")

@@ -13,14 +13,14 @@ as an empty set; `FindingRecord.evidence` is then None and the drift report reco
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from auditor.jsontext import compact
 from auditor.model.directory import ObjectRef
 from auditor.store.engine import CHUNK
 from auditor.tables import EVIDENCE
@@ -58,41 +58,45 @@ def evidence_refs(
 
 
 def evidence_hash(refs: Refs) -> str:
-    return hashlib.sha256(
-        json.dumps(refs, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    ).hexdigest()
+    return hashlib.sha256(compact(refs).encode("utf-8")).hexdigest()
 
 
-def store_evidence(conn: Connection, scope: str, sets: Iterable[Refs]) -> dict[str, int]:
-    """Store the sets not stored yet; returns content hash -> evidence id for every set given.
+def store_evidence(conn: Connection, scope: str, sets: Mapping[str, Refs]) -> dict[str, int]:
+    """Store the sets (content hash -> refs, `evidence_hash`) not stored yet; returns content
+    hash -> evidence id for every set given.
 
-    Inserts first and looks up only the sets that already existed, as the object writer does
-    (`store.snapshots`): on PostgreSQL a lookup inside the growing transaction would plan a
-    sequential scan.
+    Looks the hashes up first and inserts only the sets the scope does not hold: a pass after a
+    small change finds nearly every set of its findings stored already, and sending them all to
+    an INSERT ... ON CONFLICT would encode and write thirty thousand of them for nothing. Every
+    lookup comes before the first insert, so on PostgreSQL none of them is planned against a
+    table that grew inside this transaction. A set stored meanwhile by another writer of the same
+    scope (the pass lock makes that rare) is still found: the insert skips it and it is looked up.
     """
-    by_hash: dict[str, Refs] = {}
-    for refs in sets:
-        by_hash.setdefault(evidence_hash(refs), refs)
     ids: dict[str, int] = {}
-    hashes = list(by_hash)
+    hashes = list(sets)
     for start in range(0, len(hashes), CHUNK):
-        chunk = hashes[start : start + CHUNK]
-        rows = [{"scope": scope, "content_hash": h, "refs": by_hash[h]} for h in chunk]
+        ids.update(_lookup(conn, scope, hashes[start : start + CHUNK]))
+    missing = [h for h in hashes if h not in ids]
+    for start in range(0, len(missing), CHUNK):
+        chunk = missing[start : start + CHUNK]
+        rows = [{"scope": scope, "content_hash": h, "refs": sets[h]} for h in chunk]
         inserted = conn.execute(
             _insert_new(conn).returning(EVIDENCE.c.content_hash, EVIDENCE.c.id), rows
         ).all()
         ids.update((row.content_hash, row.id) for row in inserted)
-        known = [h for h in chunk if h not in ids]
-        if known:
-            ids.update(
-                (row.content_hash, row.id)
-                for row in conn.execute(
-                    sa.select(EVIDENCE.c.content_hash, EVIDENCE.c.id).where(
-                        EVIDENCE.c.scope == scope, EVIDENCE.c.content_hash.in_(known)
-                    )
-                )
-            )
+        raced = [h for h in chunk if h not in ids]
+        if raced:
+            ids.update(_lookup(conn, scope, raced))
     return ids
+
+
+def _lookup(conn: Connection, scope: str, hashes: Sequence[str]) -> Iterable[tuple[str, int]]:
+    rows = conn.execute(
+        sa.select(EVIDENCE.c.content_hash, EVIDENCE.c.id).where(
+            EVIDENCE.c.scope == scope, EVIDENCE.c.content_hash.in_(hashes)
+        )
+    )
+    return [(row.content_hash, row.id) for row in rows]
 
 
 def _insert_new(conn: Connection) -> Any:

@@ -250,12 +250,21 @@ def _evidence_ids(conn: Connection, scope: str, findings: Iterable[FindingRecord
     """id(finding) -> evidence row id, storing the sets not stored yet (`store.evidence`).
 
     A finding with evidence None (read back from an older store and saved again) stays NULL.
+    Each set is encoded and hashed once; findings sharing a set share its row.
     """
-    refs = {id(f): refs_of(f.evidence) for f in findings if f.evidence is not None}
-    if not refs:
+    hash_of: dict[int, str] = {}
+    sets: dict[str, list[list[str]]] = {}
+    for finding in findings:
+        if finding.evidence is None:
+            continue
+        refs = refs_of(finding.evidence)
+        content = evidence_hash(refs)
+        hash_of[id(finding)] = content
+        sets.setdefault(content, refs)
+    if not sets:
         return {}
-    ids = store_evidence(conn, scope, refs.values())
-    return {key: ids[evidence_hash(value)] for key, value in refs.items()}
+    ids = store_evidence(conn, scope, sets)
+    return {key: ids[content] for key, content in hash_of.items()}
 
 
 def check_result_from_row(row: Any) -> CheckResult:

@@ -24,7 +24,6 @@ next complete snapshot still diffs correctly against the last complete one befor
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
@@ -33,6 +32,7 @@ from sqlalchemy.engine import Connection
 
 from auditor.attribution import Origin
 from auditor.errors import AuditorError, StoreError
+from auditor.jsontext import compact
 from auditor.records import ObjectRecord, SourceInfo
 from auditor.results import RunResult, SnapshotInfo
 from auditor.store.bulk import bulk_writer
@@ -413,22 +413,14 @@ def _content_hash(record: ObjectRecord) -> str:
     as they are gives the same payload; on 100,000 records that is seconds of a first save.
     (tests/store/test_bulk_store.py holds it to `ObjectRecord.content_hash`.)
     """
-    payload = json.dumps(
-        [record.kind, record.key, record.dn, sorted(record.attributes.items())],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    payload = compact([record.kind, record.key, record.dn, sorted(record.attributes.items())])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def _attributes_json(record: ObjectRecord) -> str:
     """The `attributes` column: {name: [values]} as compact JSON (what the JSON column type reads)."""
     attributes = record.attributes
-    return json.dumps(
-        attributes if isinstance(attributes, dict) else dict(attributes),
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    return compact(attributes if isinstance(attributes, dict) else dict(attributes))
 
 
 class _FeedFailed(AuditorError):

@@ -446,5 +446,8 @@ def _diff_against_previous(
     previous = info
     # What the store keeps of this pass's findings (`save_pass_results` drops passing ones), in order.
     findings = [f for f in result.run.findings if f.status is not Status.PASS]
-    before = findings if result.results_from == previous.id else store.load_findings(previous.id)
+    # The diff compares verdicts, not evidence: the previous findings are read without it.
+    before = (
+        findings if result.results_from == previous.id else store.load_findings(previous.id, evidence=False)
+    )
     return info, diff_between(store, info, snapshot, held=(before, findings))

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from auditor import jsontext
 from auditor.errors import SnapshotError
 from auditor.records import ObjectRecord
 from auditor.store.engine import CHUNK, StoreBase
@@ -53,14 +54,55 @@ class ObjectsMixin(StoreBase):
         return self._iter_records(snapshot_id, max(1, batch))
 
     def saved_records(self, snapshot_id: int, *, batch: int = CHUNK) -> Iterator[ObjectRecord]:
-        """The objects `save_objects` stored for a pass not yet published, as `load_records` streams them.
+        """The objects `save_objects` stored for a pass not yet published, in key order, as
+        `load_records` gives them.
 
         A pass whose source carried unchanged objects over (`auditor.collect.CarriesOver`) builds
-        the snapshot its checks read from what it stored: the only complete copy it has.
+        the snapshot its checks read from what it stored: the only complete copy it has. Unlike
+        `load_records` this is one query, streamed `batch` rows at a time (a server-side cursor on
+        PostgreSQL), whose JSON the store decodes itself (`auditor.jsontext`): the pass holds the
+        pass lock and writes nothing while it builds, so holding the cursor costs nobody, and
+        keyset paging plus per-row JSON processing cost three times as much (1.59 s against
+        0.52 s for 100,080 objects, bench/README.md, 6 December 2026).
         """
         with self._guard("read the snapshot"), self._engine.connect() as conn:
             self._snapshot_row(conn, snapshot_id)
-        return self._iter_records(snapshot_id, max(1, batch))
+        return self._stream_records(snapshot_id, max(1, batch))
+
+    def _stream_records(self, snapshot_id: int, batch: int) -> Iterator[ObjectRecord]:
+        query = (
+            sa.select(
+                OBJECT_VERSION.c.kind,
+                OBJECT_INTERVAL.c.key,
+                OBJECT_VERSION.c.dn,
+                # As text, decoded below: PostgreSQL's driver would decode a json value itself.
+                sa.cast(OBJECT_VERSION.c.attributes, sa.Text),
+            )
+            .select_from(
+                OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
+            )
+            .where(
+                OBJECT_INTERVAL.c.scope == self.scope,
+                OBJECT_INTERVAL.c.valid_from_snapshot <= snapshot_id,
+                sa.or_(
+                    OBJECT_INTERVAL.c.valid_to_snapshot.is_(None),
+                    OBJECT_INTERVAL.c.valid_to_snapshot > snapshot_id,
+                ),
+            )
+            .order_by(OBJECT_INTERVAL.c.key)
+        )
+        with self._guard("read the snapshot"), self._engine.connect() as conn:
+            result = conn.execution_options(yield_per=batch).execute(query)
+            for rows in result.partitions():
+                for kind, key, dn, attributes in rows:
+                    yield ObjectRecord(
+                        kind=kind,
+                        key=key,
+                        dn=dn,
+                        attributes={
+                            name: tuple(values) for name, values in jsontext.loads(attributes).items()
+                        },
+                    )
 
     def object_index(self, snapshot_id: int) -> Iterator[tuple[str, str, str]]:
         """(key, kind, DN) of every object of a complete snapshot, without decoding attributes.

@@ -221,7 +221,13 @@ def _unflatten(
 def host_from_records(records: Iterable[ObjectRecord], name: str) -> LinuxHost:
     """Rebuild the `LinuxHost` of server `name` from its stored raw records."""
     key_name = name.lower()
-    mine = [r for r in records if r.key.split(":", 2)[1:2] == [key_name] and r.kind in LINUX_KINDS]
+    # In key order: a full read hands the records over in the export's order, a pass rebuilding
+    # its snapshot from the store in key order, and both must give the same host (the order of
+    # master.cf services shows in messages; Postfix itself gives it no meaning).
+    mine = sorted(
+        (r for r in records if r.key.split(":", 2)[1:2] == [key_name] and r.kind in LINUX_KINDS),
+        key=lambda r: r.key,
+    )
     export = LinuxExport(folder=Path(), files=())
     fqdn: str | None = None
     addresses: tuple[str, ...] = ()

@@ -44,6 +44,7 @@ from auditor.families.exchange.incremental_merge import renamed_below
 from auditor.families.exchange.ldap import LdapSource
 from auditor.provenance import AUDITOR_VERSION
 from auditor.records import ObjectRecord, SourceInfo
+from auditor.store import HistoryStore
 
 pytestmark = pytest.mark.samba
 
@@ -542,6 +543,21 @@ def test_auditor_diff_between_an_incremental_and_a_full_snapshot_shows_no_object
     # Attribution on an incremental pass: the re-read object's change names where it was made.
     bob = next(c for c in changed["changed"] if c["dn"] == f"CN=Bob Pop,{LAB_MAIL}")
     assert bob["attributes"]["proxyAddresses"]["origin"]["dc"] == "DC1"
+    # The incremental pass ran its checks on a snapshot rebuilt from the store (key order), the
+    # first on the directory's own order: a verdict on objects neither pass changed names the same
+    # evidence, in the same order, so it shares the stored evidence set.
+    touched_keys = {o["key"] for section in changed.values() for o in section}
+    with HistoryStore(f"sqlite:///{workdir / 'live.db'}") as store:
+        before = {f.fingerprint: f for f in store.load_findings(first_id)}
+        after = {f.fingerprint: f for f in store.load_findings(incremental_id)}
+    untouched = [
+        fp
+        for fp in before.keys() & after.keys()
+        if not {ref.key for ref in before[fp].evidence or ()} & touched_keys
+    ]
+    assert len(untouched) >= 5
+    assert any(len(before[fp].evidence or ()) > 1 for fp in untouched)
+    assert [after[fp].evidence for fp in untouched] == [before[fp].evidence for fp in untouched]
 
 
 def test_a_changed_base_dn_is_a_full_read_then_an_ou_base_reads_changes_by_usn(

@@ -52,7 +52,8 @@ from ldap3.protocol.microsoft import security_descriptor_control
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from auditor.attribution import Origin
-from auditor.collect import Baseline
+from auditor.collect import Baseline, RawValue
+from auditor.collect.ldif import SharedText
 from auditor.errors import ConfigError, DirectoryError
 from auditor.families.exchange import incremental, incremental_merge
 from auditor.families.exchange.attributes import (
@@ -88,6 +89,7 @@ __all__ = [
     "RawEntry",
     "attributes_for",
     "merge_ranges",
+    "shared_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -274,9 +276,10 @@ class LdapSource:
 
     def _read_all(self) -> Iterator[ObjectRecord]:
         """Every object of both partitions (a full read)."""
+        shared = SharedText()
         for _partition, dn, attributes in self.entries(metadata=self.attribution_wanted):
             metadata = _pop_any_case(attributes, METADATA_ATTRIBUTE)
-            record = self.tables.record(dn, attributes)
+            record = self.tables.record(dn, shared_text(attributes, self.tables.binary, shared))
             if record is None:
                 continue
             if metadata and self.attribution is not None:
@@ -783,6 +786,34 @@ def _endpoint(settings: LdapSettings) -> tuple[str, str, int, bool, bool]:
         mode == "ldaps",
         mode == "starttls",
     )
+
+
+def shared_text(
+    attributes: Mapping[str, list[bytes]], binary: frozenset[str], shared: SharedText
+) -> dict[str, list[RawValue]]:
+    """The entry with its text values decoded, each repeated value one string object (`SharedText`).
+
+    Why: the typed snapshot keeps values that most users repeat (the mailbox store's DN in
+    `homeMDB`, the address lists in `showInAddressBook`, the server names). Decoded per entry,
+    every user holds its own copies: measured on the realistic 100,000-user lab DC (bench/README.md,
+    6 December 2026), that was most of the 90 MiB a live first pass held above an LDIF read of the
+    same entries, whose reader shares them the same way. Binary attributes (`binary`, lower-case
+    names) stay bytes, and a value that is not UTF-8 stays bytes too, so the record builder sees
+    and refuses exactly what it did before.
+    """
+    decoded: dict[str, list[RawValue]] = {}
+    for name, values in attributes.items():
+        if name.split(";", 1)[0].lower() in binary:
+            decoded[name] = list(values)
+            continue
+        texts: list[RawValue] = []
+        for value in values:
+            try:
+                texts.append(shared(value.decode("utf-8")))
+            except UnicodeDecodeError:
+                texts.append(value)
+        decoded[name] = texts
+    return decoded
 
 
 def _first_text(attributes: Mapping[str, list[bytes]], name: str) -> str | None:

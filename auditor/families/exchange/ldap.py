@@ -70,6 +70,7 @@ from auditor.families.exchange.ldap_attribution import (
     read_attribution,
     read_deletions,
 )
+from auditor.families.exchange.ldap_decode import raw_entries_only
 from auditor.families.exchange.modern import MODERN_TABLES
 from auditor.families.exchange.prefixmap import PrefixMapError
 from auditor.families.exchange.replication import Attribution
@@ -629,16 +630,17 @@ class LdapSource:
         if DirectoryTables.asks_for_descriptor(attributes):
             controls += security_descriptor_control(sdflags=SD_FLAGS_DACL)
         try:
-            conn.search(
-                base_dn,
-                search_filter,
-                ldap3.SUBTREE,
-                attributes=attributes,
-                paged_size=self.settings.page_size,
-                paged_cookie=cookie,
-                time_limit=max(1, int(self.settings.timeout)),
-                controls=controls or None,
-            )
+            with raw_entries_only(conn):
+                conn.search(
+                    base_dn,
+                    search_filter,
+                    ldap3.SUBTREE,
+                    attributes=attributes,
+                    paged_size=self.settings.page_size,
+                    paged_cookie=cookie,
+                    time_limit=max(1, int(self.settings.timeout)),
+                    controls=controls or None,
+                )
         except ldap_exceptions.LDAPException as exc:
             raise self._communication_failure(exc, what) from None
         self._check_result(conn.result, what)

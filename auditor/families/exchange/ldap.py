@@ -798,8 +798,8 @@ def shared_text(
     Why: the typed snapshot keeps values that most users repeat (the mailbox store's DN in
     `homeMDB`, the address lists in `showInAddressBook`, the server names). Decoded per entry,
     every user holds its own copies: measured on the realistic 100,000-user lab DC (bench/README.md,
-    6 December 2026), that was most of the 90 MiB a live first pass held above an LDIF read of the
-    same entries, whose reader shares them the same way. Binary attributes (`binary`, lower-case
+    6 December 2026), that was the 90 MiB (640,000 more Python objects at the end of the read) a live
+    first pass held above an LDIF read of the same entries, whose reader shares them the same way. Binary attributes (`binary`, lower-case
     names) stay bytes, and a value that is not UTF-8 stays bytes too, so the record builder sees
     and refuses exactly what it did before.
     """

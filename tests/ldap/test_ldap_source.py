@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from auditor.collect.ldif import SharedText
 from auditor.errors import ConfigError, DirectoryError
 from auditor.families.exchange.attributes import RECIPIENT_KINDS
-from auditor.families.exchange.ldap import LdapSource, merge_ranges
+from auditor.families.exchange.ldap import LdapSource, merge_ranges, shared_text
 from auditor.families.exchange.ldif import LdifSource
 from auditor.families.exchange.ldif_export import export_ldif
+from auditor.families.exchange.modern import MODERN_TABLES
 from auditor.records import ObjectKind, ObjectRecord
 
 pytestmark = pytest.mark.samba
@@ -83,6 +85,33 @@ def test_values_are_read_as_loaded(collected: dict[str, ObjectRecord]) -> None:
     bob = next(r for r in collected.values() if r.dn.startswith("CN=Bob Pop,OU=Lab Mail"))
     assert bob.attributes["msExchHideFromAddressLists"] == ("TRUE",)
     assert bob.attributes["targetAddress"] == ("SMTP:bob@pop.contoso.com",)
+
+
+def test_repeated_text_values_are_one_string_object(collected: dict[str, ObjectRecord]) -> None:
+    # As the LDIF reader does (SharedText): 100,000 users repeating the same class names and DNs
+    # must not each hold their own copies (issue 12, memory).
+    by_text: dict[str, set[int]] = {}
+    for record in collected.values():
+        for value in record.attributes.get("objectClass", ()):
+            by_text.setdefault(value, set()).add(id(value))
+    users = [r for r in collected.values() if r.kind == ObjectKind.USER]
+    assert len(users) > 10
+    assert all("user" in r.attributes["objectClass"] for r in users)
+    assert all(len(ids) == 1 for ids in by_text.values()), {
+        t: len(i) for t, i in by_text.items() if len(i) > 1
+    }
+
+
+def test_shared_text_keeps_binary_and_undecodable_values_as_bytes() -> None:
+    shared = SharedText()
+    first = shared_text(
+        {"objectGUID": [b"\xff" * 16], "cn": [b"Alice"], "description": [b"\xff\xfe"]},
+        MODERN_TABLES.binary,
+        shared,
+    )
+    again = shared_text({"cn": [b"Alice"]}, MODERN_TABLES.binary, shared)
+    assert first == {"objectGUID": [b"\xff" * 16], "cn": ["Alice"], "description": [b"\xff\xfe"]}
+    assert again["cn"][0] is first["cn"][0]
 
 
 def test_relay_list_comes_back_as_the_exact_bytes(samba_lab: Any, collected: dict[str, ObjectRecord]) -> None:

@@ -78,6 +78,7 @@ def one_pass(config_path: Path, stage: Stages, now: datetime) -> None:
     from auditor.results import RunResult, SnapshotInfo
     from auditor.reuse import results_key, waiver_notes
     from auditor.run import (
+        PassResult,
         _collect,
         _configured,
         _deletions,
@@ -155,7 +156,8 @@ def one_pass(config_path: Path, stage: Stages, now: datetime) -> None:
                 store.save_pass_results(snapshot_id, run, key)
 
             stage("annotate + save results", results)
-        stage("diff vs previous", lambda: _diff_against_previous(store, snapshot))
+        held = PassResult(run=run, snapshot=snapshot, results_from=reuse.source)
+        stage("diff vs previous", lambda: _diff_against_previous(store, held))
         stage("text report", lambda: render_check_run(run, "text", color=False))
         store.publish(snapshot_id)
     store.close()

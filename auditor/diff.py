@@ -231,7 +231,9 @@ def diff_findings(before: Iterable[FindingRecord], after: Iterable[FindingRecord
 
 
 def finding_change(finding: FindingRecord) -> FindingChange:
-    return FindingChange(
+    # Built without validation: every field comes typed from a `FindingRecord`, and a pass's diff
+    # lists each of its (tens of thousands of) persisting findings.
+    return FindingChange.model_construct(
         check=finding.check,
         subject=finding.subject,
         status=finding.status,

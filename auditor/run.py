@@ -394,7 +394,7 @@ def _offer_baseline(store: HistoryStore, sources: Sequence[Source], full: bool) 
             previous.taken_at,
             previous.sources,
             lambda: store.load_records(snapshot_id),
-            index=lambda: store.object_index(snapshot_id),
+            index=lambda: store.baseline_index(snapshot_id),
         )
     for source in tracking:
         source.use_baseline(baseline, full=full)

@@ -105,6 +105,10 @@ def _damage(exc: BaseException) -> str | None:
 class StoreBase:
     """The open database of a `HistoryStore` and the helpers its parts share."""
 
+    # (snapshot id, its objects' (key, kind, DN)): kept by a pass's object writer for the
+    # incremental source's baseline (`ObjectsMixin.baseline_index`).
+    _open_index: tuple[int, list[tuple[str, str, str]]] | None = None
+
     def __init__(self, url: str, *, scope: str = "default", busy_timeout: float = 30.0) -> None:
         self.url = url
         self.scope = scope

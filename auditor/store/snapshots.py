@@ -136,7 +136,9 @@ class SnapshotWriterMixin(FindingsMixin):
     ) -> _ObjectWriter:
         """Objects first (the sources learn how they fared while they are read), then the sources."""
         writer = _ObjectWriter(conn, self.scope, snapshot_id)
+        writer.on_open = lambda index: self._offer_open_index(conn, snapshot_id, index)
         writer.write(records, carried)
+        self._open_index = None
         conn.execute(sa.delete(SNAPSHOT_SOURCE).where(SNAPSHOT_SOURCE.c.snapshot_id == snapshot_id))
         self._insert_sources(conn, snapshot_id, sources)
         gone = deletions()
@@ -148,6 +150,33 @@ class SnapshotWriterMixin(FindingsMixin):
             .values(objects=writer.count, organization=organization())
         )
         return writer
+
+    def _offer_open_index(
+        self, conn: Connection, snapshot_id: int, index: list[tuple[str, str, str]]
+    ) -> None:
+        """Keep the writer's (key, kind, DN) of the open intervals for `baseline_index`, when they
+        are the objects of the last complete snapshot: no interval of the scope starts or ends after
+        it (a pass that failed after saving its objects leaves intervals of its own)."""
+        latest = conn.execute(
+            sa.select(sa.func.max(SNAPSHOT.c.id)).where(
+                SNAPSHOT.c.scope == self.scope, SNAPSHOT.c.complete.is_(True), SNAPSHOT.c.id < snapshot_id
+            )
+        ).scalar()
+        if latest is None:
+            return
+        later = conn.execute(
+            sa.select(OBJECT_INTERVAL.c.id)
+            .where(
+                OBJECT_INTERVAL.c.scope == self.scope,
+                sa.or_(
+                    OBJECT_INTERVAL.c.valid_from_snapshot > latest,
+                    OBJECT_INTERVAL.c.valid_to_snapshot > latest,
+                ),
+            )
+            .limit(1)
+        ).first()
+        if later is None:
+            self._open_index = (int(latest), index)
 
     def publish(self, snapshot_id: int) -> None:
         """Mark a saved pass complete: the last step of a pass, after its report was written."""
@@ -296,6 +325,10 @@ class _ObjectWriter:
         self.held_before = 0
         self.written = 0
         self.count = 0
+        # (key, kind, DN) of every open interval, as read before the first record: what an
+        # incremental source asks for next (`HistoryStore.baseline_index`).
+        self.open_index: list[tuple[str, str, str]] | None = None
+        self.on_open: Callable[[list[tuple[str, str, str]]], None] | None = None
 
     @property
     def bulk_loaded(self) -> bool:
@@ -307,6 +340,9 @@ class _ObjectWriter:
         self, records: Iterable[ObjectRecord], carried: Callable[[], Collection[str]] | None = None
     ) -> int:
         current = self._open_intervals()
+        if self.on_open is not None and self.open_index is not None:
+            self.on_open(self.open_index)
+        self.open_index = None
         self.held_before = len(current)
         # Only a scope that stored versions before can hold one a new state matches (an object
         # returning to an earlier state); a first save skips that lookup altogether.
@@ -361,12 +397,19 @@ class _ObjectWriter:
 
     def _open_intervals(self) -> dict[str, tuple[str, int]]:
         rows = self.bulk.conn.execute(
-            sa.select(OBJECT_INTERVAL.c.key, OBJECT_VERSION.c.content_hash, OBJECT_INTERVAL.c.id)
+            sa.select(
+                OBJECT_INTERVAL.c.key,
+                OBJECT_VERSION.c.content_hash,
+                OBJECT_INTERVAL.c.id,
+                OBJECT_VERSION.c.kind,
+                OBJECT_VERSION.c.dn,
+            )
             .select_from(
                 OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
             )
             .where(OBJECT_INTERVAL.c.scope == self.scope, OBJECT_INTERVAL.c.valid_to_snapshot.is_(None))
-        )
+        ).all()
+        self.open_index = [(row.key, row.kind, row.dn) for row in rows]
         return {row.key: (row.content_hash, row.id) for row in rows}
 
     def _flush(self) -> None:

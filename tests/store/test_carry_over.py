@@ -138,3 +138,42 @@ def test_a_carried_key_the_store_cannot_vouch_for_refuses_the_whole_save(
         saved_pass(store, changed, carried)
 
     assert intervals(store, store_url) == before
+
+
+# -- the baseline index an incremental source asks for ---------------------------------------------
+
+
+def indexed_during_save(
+    store: HistoryStore, records: list[ObjectRecord], previous: int
+) -> list[tuple[str, str, str]]:
+    """What `baseline_index(previous)` gives when asked mid-save, as an incremental source asks."""
+    seen: list[tuple[str, str, str]] = []
+
+    def stream() -> Iterator[ObjectRecord]:
+        seen.extend(store.baseline_index(previous))
+        yield from records
+
+    snapshot_id = store.begin_pass(at(2))
+    store.save_objects(
+        snapshot_id, stream(), [directory_source(len(records))], organization=lambda: "", deletions=dict
+    )
+    return sorted(seen)
+
+
+def test_the_baseline_index_is_the_previous_snapshots_objects(store: HistoryStore) -> None:
+    first = forest(6)
+    previous = store.save_snapshot(first, [directory_source(len(first))], at(0)).id
+    expected = sorted(store.object_index(previous))
+    assert indexed_during_save(store, first, previous) == expected
+    assert store._open_index is None  # handed over once, never kept past the save
+
+
+def test_after_a_pass_that_failed_with_its_objects_saved_the_index_is_read_again(store: HistoryStore) -> None:
+    first = forest(25)
+    previous = store.save_snapshot(first, [directory_source(len(first))], at(0)).id
+    records, _ = second_state(first)
+    failed, _count = saved_pass(store, records)  # objects saved, never published: its intervals stay
+    store.mark_failed(failed, "the report could not be written")
+    # The open intervals are the failed pass's; the baseline is still the last complete snapshot.
+    assert indexed_during_save(store, first, previous) == sorted(store.object_index(previous))
+    assert {key for key, _kind, _dn in store.object_index(previous)} == {r.key for r in first}

@@ -130,6 +130,10 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
         sql("UPDATE object_version SET attributes = '{\"cn\": [' WHERE id = 3"),
         r"damaged: object_version row 3: its attributes value cannot be read",
     ),
+    "attributes not an object": (
+        sql("UPDATE object_version SET attributes = ' [1]' WHERE id = 3"),
+        r"damaged: object_version row 3: its attributes value cannot be read",
+    ),
     "table dropped": (sql("DROP TABLE finding"), r"damaged: table finding is missing"),
     "bit flips": (flip_bits, r"damaged: |cannot (open|read)"),
 }
@@ -183,3 +187,31 @@ def test_a_damaged_store_is_one_line_and_check_stores_nothing(
         assert read.returncode in (0, 2)
         if read.returncode == 2:
             assert read.stderr.count("\n") == 1, read.stderr
+
+
+@pytest.mark.parametrize(
+    ("stored", "damaged"),
+    [
+        ('\n\t {"cn": ["x"]}', False),  # white space before a JSON object: still an object
+        ('{"cn": ["x"]} ', False),
+        ("[]", True),  # valid JSON, not an object
+        ('"{}"', True),
+        ("{", True),
+    ],
+)
+def test_the_probe_tells_a_json_object_from_other_json(tmp_path: Path, stored: str, damaged: bool) -> None:
+    from tests.store.auditor_store_testing import at, directory_source, user
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    with HistoryStore(url) as store:
+        store.save_snapshot([user("guid-1", "CN=a,DC=contoso,DC=com", cn="a")], [directory_source(1)], at(0))
+    db = sqlite3.connect(tmp_path / "h.db")
+    with db:
+        db.execute("UPDATE object_version SET attributes = ?", (stored,))
+    db.close()
+    with HistoryStore(url) as store:
+        if damaged:
+            with pytest.raises(StoreError, match="object_version row 1: its attributes value cannot be read"):
+                store.check_health()
+        else:
+            store.check_health()

@@ -144,6 +144,8 @@ class Finding:
 
 def _unique(evidence: Iterable[ObjectRef]) -> tuple[ObjectRef, ...]:
     """Evidence in first-seen order, each object once."""
+    if type(evidence) in (list, tuple) and len(evidence) <= 1:  # type: ignore[arg-type]
+        return tuple(evidence)  # most findings name one object: nothing to deduplicate
     return tuple(dict.fromkeys(evidence))
 
 

@@ -31,6 +31,7 @@ class CheckInfo:
     doc: str = ""
 
 
+@lru_cache(maxsize=1024)  # asked once per finding row, of a few dozen check IDs
 def anchor_for(check_id: str) -> str:
     """An in-document anchor that stays a valid fragment whatever the (untrusted) ID contains."""
     return "check-" + re.sub(r"[^A-Za-z0-9_-]", "-", check_id)

@@ -52,6 +52,7 @@ from sqlalchemy.engine import Connection
 from auditor import jsontext
 from auditor.records import ObjectRecord
 from auditor.results import isoformat
+from auditor.store.engine import stored_day, stored_moment
 from auditor.tables import (
     CHAIN_LINK,
     CHECK_RESULT,
@@ -365,10 +366,10 @@ def _findings(conn: Connection, part: _Part, snapshot_id: int, *, legacy: bool) 
             status,
             severity,
             message,
-            _moment(first_seen, moments),
+            stored_moment(first_seen, moments),
             new,
             reason,
-            _day(expires, days),
+            stored_day(expires, days),
         ]
         refs = jsontext.loads(rest[0]) if rest and rest[0] is not None else None
         if not legacy:
@@ -377,26 +378,6 @@ def _findings(conn: Connection, part: _Part, snapshot_id: int, *, legacy: bool) 
             part.add_floatless(*line)  # every other column is typed: text, integers, flags, dates
         else:  # evidence that is not lists of strings (only a hand-edited store has that)
             part.add(*line)
-
-
-def _moment(text: str | None, seen: dict[str, datetime]) -> datetime | None:
-    """A stored time's text as `UtcDateTime` reads it: UTC, aware."""
-    if text is None:
-        return None
-    moment = seen.get(text)
-    if moment is None:
-        parsed = datetime.fromisoformat(text)
-        moment = seen[text] = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return moment
-
-
-def _day(text: str | None, seen: dict[str, date]) -> date | None:
-    if text is None:
-        return None
-    day = seen.get(text)
-    if day is None:
-        day = seen[text] = date.fromisoformat(text)
-    return day
 
 
 def _strings_only(refs: Any) -> bool:

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote
@@ -100,6 +100,32 @@ def _damage(exc: BaseException) -> str | None:
     if text.startswith(("no such table", "no such column")):
         return text.splitlines()[0]
     return None
+
+
+def stored_moment(text: str | None, seen: dict[str, datetime]) -> datetime | None:
+    """A time column read as text (`CAST(... AS TEXT)`), as `UtcDateTime` reads it: aware, UTC.
+
+    Reading times as text and decoding each distinct one once is what makes tens of thousands of
+    finding rows cheap to read: they share a handful of first-seen times, and the column type's
+    processing costs per row. `seen` is the caller's cache for the rows it reads together.
+    """
+    if text is None:
+        return None
+    moment = seen.get(text)
+    if moment is None:
+        parsed = datetime.fromisoformat(text)
+        moment = seen[text] = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return moment
+
+
+def stored_day(text: str | None, seen: dict[str, date]) -> date | None:
+    """A date column read as text, as `sa.Date` reads it (see `stored_moment`)."""
+    if text is None:
+        return None
+    day = seen.get(text)
+    if day is None:
+        day = seen[text] = date.fromisoformat(text)
+    return day
 
 
 class StoreBase:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from auditor import jsontext
 from auditor.errors import StoreError
 from auditor.model.directory import ObjectRef
 from auditor.registry import Severity, Status
 from auditor.results import CheckResult, FindingRecord, RunResult
 from auditor.store.chain import seal
-from auditor.store.engine import CHUNK, StoreBase
+from auditor.store.engine import CHUNK, StoreBase, stored_day, stored_moment
 from auditor.store.evidence import evidence_hash, evidence_refs, refs_of, store_evidence
 from auditor.tables import CHECK_RESULT, EVIDENCE, FINDING, SNAPSHOT
 
@@ -170,23 +171,16 @@ class FindingsMixin(StoreBase):
         """
         with self._guard("read the findings"), self._engine.connect() as conn:
             self._snapshot_row(conn, snapshot_id)
+            query = sa.select(*finding_columns(evidence=evidence))
             if evidence:
-                query = sa.select(FINDING, EVIDENCE.c.refs).select_from(
-                    FINDING.outerjoin(EVIDENCE, FINDING.c.evidence_id == EVIDENCE.c.id)
-                )
-            else:
-                query = sa.select(FINDING, sa.null().label("refs"))
+                query = query.select_from(FINDING.outerjoin(EVIDENCE, FINDING.c.evidence_id == EVIDENCE.c.id))
             rows = conn.execute(
                 query.where(FINDING.c.snapshot_id == snapshot_id).order_by(
                     FINDING.c.check_id, FINDING.c.subject
                 )
             ).all()
-        shared: dict[tuple[str, str, str], ObjectRef] = {}  # one ObjectRef per object (`evidence_refs`)
-        if not evidence:
-            return [
-                finding_from_row(row, row.first_seen, shared, new=row.new, evidence=False) for row in rows
-            ]
-        return [finding_from_row(row, row.first_seen, shared, new=row.new) for row in rows]
+        reader = StoredFindings()
+        return [reader.record(row, new=row.new) for row in rows]
 
     def checked_with(self, snapshot_id: int) -> CheckedWith:
         """What checked a stored snapshot, as far as it was recorded (`CheckedWith`)."""
@@ -298,26 +292,58 @@ def check_result_from_row(row: Any) -> CheckResult:
     )
 
 
-def finding_from_row(
-    row: Any,
-    first_seen: Any,
-    shared: dict[tuple[str, str, str], ObjectRef],
-    *,
-    new: bool = False,
-    evidence: bool = True,
-) -> FindingRecord:
-    """A stored `finding` row (joined with its evidence's `refs`) as a `FindingRecord`; `shared`
-    gives one ObjectRef per evidence object across the rows read together. `evidence=False`: the
-    row's evidence was not read, and the record's is None."""
-    return FindingRecord(
-        check=row.check_id,
-        status=Status(row.status),
-        severity=Severity(row.severity),
-        subject=row.subject,
-        message=row.message,
-        first_seen=first_seen,
-        new=new,
-        waiver_reason=row.waiver_reason,
-        waiver_expires=row.waiver_expires,
-        evidence=evidence_refs(row.refs, shared) if evidence and row.evidence_id is not None else None,
+def finding_columns(*, evidence: bool = True) -> tuple[Any, ...]:
+    """The `finding` columns `StoredFindings.record` reads, times, dates and evidence as text (the
+    evidence joined by the caller; without it, `refs` is NULL)."""
+    plain = [c for c in FINDING.c if c.name not in ("first_seen", "waiver_expires")]
+    refs = sa.cast(EVIDENCE.c.refs, sa.Text) if evidence else sa.null()
+    return (
+        *plain,
+        sa.cast(FINDING.c.first_seen, sa.Text).label("first_seen"),
+        sa.cast(FINDING.c.waiver_expires, sa.Text).label("waiver_expires"),
+        refs.label("refs"),
     )
+
+
+class StoredFindings:
+    """Stored finding rows (`finding_columns`) as `FindingRecord`s, each distinct time, date and
+    evidence set decoded once across the rows read together.
+
+    Tens of thousands of findings share a few first-seen times and, for most checks, a few
+    evidence sets: decoding them per row through the column types was most of the cost of reading
+    a snapshot's findings. Findings sharing an evidence set share its (immutable) tuple, and every
+    object in it is one `ObjectRef`.
+    """
+
+    def __init__(self) -> None:
+        self._moments: dict[str, datetime] = {}
+        self._days: dict[str, date] = {}
+        self._refs: dict[str, tuple[ObjectRef, ...] | None] = {}
+        self._objects: dict[tuple[str, str, str], ObjectRef] = {}
+
+    def record(self, row: Any, *, new: bool = False, first_seen: datetime | None = None) -> FindingRecord:
+        """The finding of `row`; `first_seen` stands in for a row without one."""
+        return FindingRecord(
+            check=row.check_id,
+            status=_STATUSES[row.status] if row.status in _STATUSES else Status(row.status),
+            severity=_SEVERITIES[row.severity] if row.severity in _SEVERITIES else Severity(row.severity),
+            subject=row.subject,
+            message=row.message,
+            first_seen=stored_moment(row.first_seen, self._moments) or first_seen,
+            new=new,
+            waiver_reason=row.waiver_reason,
+            waiver_expires=stored_day(row.waiver_expires, self._days),
+            evidence=self._evidence(row.refs) if row.evidence_id is not None else None,
+        )
+
+    def _evidence(self, text: str | None) -> tuple[ObjectRef, ...] | None:
+        if text is None:  # evidence not read (`finding_columns(evidence=False)`)
+            return None
+        refs = self._refs.get(text)
+        if refs is None and text not in self._refs:
+            refs = self._refs[text] = evidence_refs(jsontext.loads(text), self._objects)
+        return refs
+
+
+_STATUSES = {status.value: status for status in Status}
+_SEVERITIES = {severity.value: severity for severity in Severity}

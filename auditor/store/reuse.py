@@ -23,12 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from auditor.errors import StoreError
-from auditor.model.directory import ObjectRef
 from auditor.records import SourceInfo
 from auditor.registry import Status
 from auditor.results import CheckResult, FindingRecord
 from auditor.store.engine import StoreBase
-from auditor.store.findings import check_result_from_row, finding_from_row
+from auditor.store.findings import StoredFindings, check_result_from_row, finding_columns
 from auditor.tables import CHECK_RESULT, EVIDENCE, FINDING, OBJECT_INTERVAL, SNAPSHOT, SNAPSHOT_SOURCE
 
 __all__ = ["ResultReuseMixin", "Reuse"]
@@ -139,7 +138,7 @@ class ResultReuseMixin(StoreBase):
                 )
             )
             findings = conn.execute(
-                sa.select(FINDING, EVIDENCE.c.refs)
+                sa.select(*finding_columns())
                 .select_from(FINDING.outerjoin(EVIDENCE, FINDING.c.evidence_id == EVIDENCE.c.id))
                 .where(FINDING.c.snapshot_id == source_id)
                 .order_by(FINDING.c.id)
@@ -155,9 +154,9 @@ class ResultReuseMixin(StoreBase):
                     results_from=source_id,
                 )
             )
-        shared: dict[tuple[str, str, str], ObjectRef] = {}
+        reader = StoredFindings()
         return [check_result_from_row(r) for r in results], [
-            finding_from_row(f, f.first_seen or source.taken_at, shared) for f in findings
+            reader.record(f, first_seen=source.taken_at) for f in findings
         ]
 
 

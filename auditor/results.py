@@ -74,10 +74,15 @@ class FindingRecord:
     # The stored objects the verdict depends on; None only for a finding read back from a store
     # that kept it before auditor recorded evidence (unknown, not "none").
     evidence: tuple[ObjectRef, ...] | None = ()
+    # `fingerprint` once computed: a pass asks for it of every finding several times (its diff,
+    # its report), a hash each time. Not an argument, so `dataclasses.replace` starts afresh.
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.check, self.subject)
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint(self.check, self.subject)
+        return self._fingerprint
 
     @property
     def failing(self) -> bool:

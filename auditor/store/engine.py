@@ -18,6 +18,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,7 +33,15 @@ from sqlalchemy.pool import StaticPool
 from auditor import jsontext
 from auditor.errors import AuditorError, SnapshotError, StoreDamagedError, StoreError
 from auditor.secrets import register_secret, scrub
-from auditor.store.identity import SCHEMA_HEAD, check_identity, check_schema, probe_damage, stored_revisions
+from auditor.store.identity import (
+    SCHEMA_HEAD,
+    check_identity,
+    check_schema,
+    probe_damage,
+    probe_pages,
+    probe_values,
+    stored_revisions,
+)
 from auditor.tables import SNAPSHOT
 from auditor.terminal import printable
 
@@ -258,8 +267,27 @@ class StoreBase:
         """Raise `StoreDamagedError` if a pass must not build on this store (see `identity`)."""
         if self.dialect != "sqlite":
             return
-        with self._guard("check the store"), self._engine.connect() as conn:
-            probe_damage(conn, f"history store {self.safe_url}")
+        where = f"history store {self.safe_url}"
+        with self._guard("check the store"):
+            if self.path is None:  # in memory: one connection, no second reader
+                with self._engine.connect() as conn:
+                    probe_damage(conn, where)
+                return
+            # The page check and the value scans each read the whole file and run in SQLite's C
+            # code without the GIL: side by side, on two connections, the probe costs the longer
+            # of the two instead of their sum (a probe runs before every pass and grows with the
+            # store). Damaged pages are reported first: they are the cause of anything else.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditor-probe") as pool:
+                pages = pool.submit(self._probe_pages, where)
+                try:
+                    with self._engine.connect() as conn:
+                        probe_values(conn, where)
+                finally:
+                    pages.result()
+
+    def _probe_pages(self, where: str) -> None:
+        with self._engine.connect() as conn:
+            probe_pages(conn, where)
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:

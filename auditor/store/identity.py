@@ -30,7 +30,7 @@ from sqlmodel import SQLModel
 from auditor.errors import StoreDamagedError
 from auditor.tables import UtcDateTime, metadata
 
-__all__ = ["check_identity", "check_schema", "known_revisions", "probe_damage"]
+__all__ = ["check_identity", "check_schema", "known_revisions", "probe_damage", "probe_pages", "probe_values"]
 
 _VERSION_TABLE = "alembic_version"
 
@@ -159,9 +159,19 @@ def _bad_value(table: str, column: sa.Column[Any]) -> str | None:
 
 def probe_damage(conn: Connection, where: str) -> None:
     """SQLite: damaged pages, or a value of any row that the store could not read back."""
+    probe_pages(conn, where)
+    probe_values(conn, where)
+
+
+def probe_pages(conn: Connection, where: str) -> None:
+    """SQLite: damaged pages (`PRAGMA quick_check`)."""
     problems = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check(5)")]
     if problems != ["ok"]:
         raise StoreDamagedError(f"{where}: damaged: {problems[0]}")
+
+
+def probe_values(conn: Connection, where: str) -> None:
+    """SQLite: a value of any row that the store could not read back (one scan per table)."""
     for table in metadata.sorted_tables:
         checks = [(column.name, test) for column in table.columns if (test := _bad_value(table.name, column))]
         cases = ", ".join(f"CASE WHEN {test} THEN 1 ELSE 0 END" for _, test in checks)

@@ -14,16 +14,28 @@ own); an unknown check ID renders with its ID as title. An unknown format raises
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from auditor.documents import DiffDocument, DriftReport, dumps
 from auditor.errors import ReportError
 from auditor.results import RunResult
 
 from .catalog import CheckInfo, registry_catalog
-from .html import render_html
 from .machine import render_junit, render_sarif
 from .text import render_text
 from .view import check_run_view, diff_view, drift_view
+
+if TYPE_CHECKING:
+    from .view import CheckRunView, DiffView, DriftView
+
+
+def render_html(view: CheckRunView | DiffView | DriftView, *, more_hint: str = "see the JSON report") -> str:
+    """`reports.html.render_html`, imported when HTML is asked for: Jinja2 and the templates are
+    not loaded by a pass that writes text (cron's default), whose start-up is part of its cost."""
+    from .html import render_html as html
+
+    return html(view, more_hint=more_hint)
+
 
 __all__ = [
     "CHECK_RUN_FORMATS",

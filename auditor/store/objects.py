@@ -36,6 +36,20 @@ def _record(row: Any) -> ObjectRecord:
     )
 
 
+_VERSIONED = OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
+"""Intervals with the object version each one holds."""
+
+
+def _held_at(snapshot_id: int) -> tuple[Any, Any]:
+    """The conditions on an interval that holds its object at `snapshot_id`."""
+    return (
+        OBJECT_INTERVAL.c.valid_from_snapshot <= snapshot_id,
+        sa.or_(
+            OBJECT_INTERVAL.c.valid_to_snapshot.is_(None), OBJECT_INTERVAL.c.valid_to_snapshot > snapshot_id
+        ),
+    )
+
+
 class ObjectsMixin(StoreBase):
     """The objects of complete snapshots."""
 
@@ -78,16 +92,10 @@ class ObjectsMixin(StoreBase):
                 # As text, decoded below: PostgreSQL's driver would decode a json value itself.
                 sa.cast(OBJECT_VERSION.c.attributes, sa.Text),
             )
-            .select_from(
-                OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
-            )
+            .select_from(_VERSIONED)
             .where(
                 OBJECT_INTERVAL.c.scope == self.scope,
-                OBJECT_INTERVAL.c.valid_from_snapshot <= snapshot_id,
-                sa.or_(
-                    OBJECT_INTERVAL.c.valid_to_snapshot.is_(None),
-                    OBJECT_INTERVAL.c.valid_to_snapshot > snapshot_id,
-                ),
+                *_held_at(snapshot_id),
             )
             .order_by(OBJECT_INTERVAL.c.key)
         )
@@ -126,16 +134,10 @@ class ObjectsMixin(StoreBase):
                 raise SnapshotError(f"snapshot {snapshot_id} is incomplete and holds no objects")
             rows = conn.execute(
                 sa.select(OBJECT_INTERVAL.c.key, OBJECT_VERSION.c.kind, OBJECT_VERSION.c.dn)
-                .select_from(
-                    OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
-                )
+                .select_from(_VERSIONED)
                 .where(
                     OBJECT_INTERVAL.c.scope == self.scope,
-                    OBJECT_INTERVAL.c.valid_from_snapshot <= snapshot_id,
-                    sa.or_(
-                        OBJECT_INTERVAL.c.valid_to_snapshot.is_(None),
-                        OBJECT_INTERVAL.c.valid_to_snapshot > snapshot_id,
-                    ),
+                    *_held_at(snapshot_id),
                 )
             ).all()
         return iter([(row.key, row.kind, row.dn) for row in rows])
@@ -145,17 +147,11 @@ class ObjectsMixin(StoreBase):
             sa.select(
                 OBJECT_VERSION.c.kind, OBJECT_INTERVAL.c.key, OBJECT_VERSION.c.dn, OBJECT_VERSION.c.attributes
             )
-            .select_from(
-                OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
-            )
+            .select_from(_VERSIONED)
             .where(
                 OBJECT_INTERVAL.c.scope == self.scope,
                 OBJECT_INTERVAL.c.key > sa.bindparam("after"),
-                OBJECT_INTERVAL.c.valid_from_snapshot <= snapshot_id,
-                sa.or_(
-                    OBJECT_INTERVAL.c.valid_to_snapshot.is_(None),
-                    OBJECT_INTERVAL.c.valid_to_snapshot > snapshot_id,
-                ),
+                *_held_at(snapshot_id),
             )
             .order_by(OBJECT_INTERVAL.c.key)
             .limit(batch)
@@ -186,7 +182,7 @@ class ObjectsMixin(StoreBase):
             OBJECT_VERSION.c.dn,
             OBJECT_VERSION.c.attributes,
         )
-        joined = OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
+        joined = _VERSIONED
         ended = (  # held at `low`, gone by `high`
             sa.select(*columns)
             .select_from(joined)

@@ -339,5 +339,21 @@ class StoreBase:
             raise SnapshotError(f"no snapshot {snapshot_id} in the history store{self._scope_note()}")
         return row
 
+    def _complete_before(
+        self, conn: Connection, snapshot_id: int, *columns: Any, checked: bool = False
+    ) -> Any:
+        """`columns` of the newest complete snapshot of the scope before `snapshot_id` (with check
+        results, if `checked`), or None: what a pass builds on."""
+        conditions = [
+            SNAPSHOT.c.scope == self.scope,
+            SNAPSHOT.c.complete.is_(True),
+            SNAPSHOT.c.id < snapshot_id,
+        ]
+        if checked:
+            conditions.append(SNAPSHOT.c.checked.is_(True))
+        return conn.execute(
+            sa.select(*columns).where(*conditions).order_by(SNAPSHOT.c.id.desc()).limit(1)
+        ).first()
+
     def _scope_note(self) -> str:
         return "" if self.scope == "default" else f" (scope {self.scope!r})"

@@ -52,17 +52,7 @@ class FindingsMixin(StoreBase):
 
     def _streaks(self, conn: Connection, snapshot_id: int) -> dict[str, datetime]:
         """fingerprint -> streak start, for findings of the last checked snapshot before `snapshot_id`."""
-        previous = conn.execute(
-            sa.select(SNAPSHOT.c.id, SNAPSHOT.c.taken_at)
-            .where(
-                SNAPSHOT.c.scope == self.scope,
-                SNAPSHOT.c.complete.is_(True),
-                SNAPSHOT.c.checked.is_(True),
-                SNAPSHOT.c.id < snapshot_id,
-            )
-            .order_by(SNAPSHOT.c.id.desc())
-            .limit(1)
-        ).first()
+        previous = self._complete_before(conn, snapshot_id, SNAPSHOT.c.id, SNAPSHOT.c.taken_at, checked=True)
         if previous is None:
             return {}
         rows = conn.execute(

@@ -50,16 +50,9 @@ class ResultReuseMixin(StoreBase):
     def reusable_results(self, snapshot_id: int, sources: list[SourceInfo], results_key: str) -> Reuse:
         """Whether the (saved, unpublished) pass `snapshot_id` may copy the previous complete results."""
         with self._guard("read the previous snapshot"), self._engine.connect() as conn:
-            previous = conn.execute(
-                sa.select(SNAPSHOT.c.id, SNAPSHOT.c.checked, SNAPSHOT.c.results_key)
-                .where(
-                    SNAPSHOT.c.scope == self.scope,
-                    SNAPSHOT.c.complete.is_(True),
-                    SNAPSHOT.c.id < snapshot_id,
-                )
-                .order_by(SNAPSHOT.c.id.desc())
-                .limit(1)
-            ).first()
+            previous = self._complete_before(
+                conn, snapshot_id, SNAPSHOT.c.id, SNAPSHOT.c.checked, SNAPSHOT.c.results_key
+            )
             if previous is None:
                 return Reuse(None, "no previous complete snapshot")
             if not previous.checked:

@@ -157,13 +157,10 @@ class SnapshotWriterMixin(FindingsMixin):
         """Keep the writer's (key, kind, DN) of the open intervals for `baseline_index`, when they
         are the objects of the last complete snapshot: no interval of the scope starts or ends after
         it (a pass that failed after saving its objects leaves intervals of its own)."""
-        latest = conn.execute(
-            sa.select(sa.func.max(SNAPSHOT.c.id)).where(
-                SNAPSHOT.c.scope == self.scope, SNAPSHOT.c.complete.is_(True), SNAPSHOT.c.id < snapshot_id
-            )
-        ).scalar()
-        if latest is None:
+        previous = self._complete_before(conn, snapshot_id, SNAPSHOT.c.id)
+        if previous is None:
             return
+        latest = previous.id
         later = conn.execute(
             sa.select(OBJECT_INTERVAL.c.id)
             .where(

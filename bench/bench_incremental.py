@@ -29,7 +29,6 @@ Needs root (Samba). In a network namespace of its own (`unshare --net`) it takes
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import ssl
@@ -37,11 +36,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import ldap3
-from filelock import FileLock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import REPO, Measured, python, ratio_line, run_measured
@@ -50,25 +47,14 @@ LAB_SCRIPTS = REPO / "deploy" / "lab"
 sys.path.insert(0, str(LAB_SCRIPTS))
 import gen_org  # noqa: E402
 from labcache import cache_key  # noqa: E402
+from labports import ports_lock  # noqa: E402
 
 SAMBA = LAB_SCRIPTS / "samba.sh"
 LAB = REPO / ".lab"
-SAMBA_PORTS_LOCK = "/tmp/auditor-samba-ports.lock"
 PASSWORD = "Lab-Adm1n-Passw0rd"
 ADMIN_DN = "CN=Administrator,CN=Users,DC=contoso,DC=com"
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-samba (bulk_load.py)
 SAMPLE = sorted((REPO / "auditor" / "sample").glob("*.ldf"))
-
-
-def private_network() -> bool:
-    try:
-        return Path("/proc/self/ns/net").readlink() != Path("/proc/1/ns/net").readlink()
-    except OSError:
-        return False
-
-
-def ports_lock() -> AbstractContextManager[object]:
-    return contextlib.nullcontext() if private_network() else FileLock(SAMBA_PORTS_LOCK, timeout=1800)
 
 
 def samba(*args: str) -> None:

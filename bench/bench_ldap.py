@@ -26,7 +26,6 @@ machine-wide Samba port lock that the test sessions take, except in a network na
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import ssl
@@ -35,11 +34,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import ldap3
-from filelock import FileLock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -60,27 +57,14 @@ LAB_SCRIPTS = REPO / "deploy" / "lab"
 SAMBA = LAB_SCRIPTS / "samba.sh"
 sys.path.insert(0, str(LAB_SCRIPTS))
 from labcache import cache_key  # noqa: E402  (one cache key with tests/ldap/conftest.py)
+from labports import ports_lock  # noqa: E402
 
 LAB = REPO / ".lab"
-# Samba's LDAP ports are fixed machine-wide, so every checkout on this machine shares one lock.
-SAMBA_PORTS_LOCK = "/tmp/auditor-samba-ports.lock"
 PASSWORD = "Lab-Adm1n-Passw0rd"
 ADMIN_DN = "CN=Administrator,CN=Users,DC=contoso,DC=com"
 DOMAIN_DN = "DC=contoso,DC=com"
 CONFIGURATION_DN = "CN=Configuration,DC=contoso,DC=com"
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-samba (bulk_load.py)
-
-
-def private_network() -> bool:
-    """Whether this process runs in a network namespace of its own: then port 389/636 are its alone."""
-    try:
-        return Path("/proc/self/ns/net").readlink() != Path("/proc/1/ns/net").readlink()
-    except OSError:
-        return False
-
-
-def ports_lock() -> AbstractContextManager[object]:
-    return contextlib.nullcontext() if private_network() else FileLock(SAMBA_PORTS_LOCK, timeout=1800)
 
 
 def run(*args: str) -> None:

@@ -39,6 +39,7 @@ import gen_org
 import pytest
 from filelock import FileLock, Timeout
 from labcache import cache_key
+from labports import SAMBA_PORTS_LOCK, private_network
 
 from auditor.families.exchange.ldap import LdapSettings
 
@@ -47,7 +48,6 @@ LAB_SCRIPTS = REPO / "deploy" / "lab"
 SAMBA = LAB_SCRIPTS / "samba.sh"
 LAB = REPO / ".lab"
 # Samba's LDAP ports are fixed machine-wide, so every checkout on this machine shares one lock.
-SAMBA_PORTS_LOCK = "/tmp/auditor-samba-ports.lock"
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = sorted((REPO / "auditor" / "sample").glob("*.ldf"))
 # The modern sample's own exports, as its auditor.toml names them: the folder also holds the
@@ -111,16 +111,6 @@ class SambaLab:
             os.kill(self.pid, 0)
         except (ProcessLookupError, FileNotFoundError, ValueError):
             self.start()
-
-
-def private_network() -> bool:
-    """Whether this process runs in a network namespace other than the machine's (`unshare --net`):
-    then the DC's fixed ports (389, 636, ...) are this session's alone and need no machine-wide lock.
-    """
-    try:
-        return Path("/proc/self/ns/net").readlink() != Path("/proc/1/ns/net").readlink()
-    except OSError:
-        return False
 
 
 def _run(*args: str) -> str:

@@ -389,6 +389,8 @@ def _offer_baseline(store: HistoryStore, sources: Sequence[Source], full: bool) 
     baseline = None
     if previous is not None:
         snapshot_id = previous.id
+        if not full:
+            store.expect_baseline_index(snapshot_id)
         baseline = Baseline(
             previous.id,
             previous.taken_at,

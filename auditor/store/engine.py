@@ -140,8 +140,9 @@ def stored_day(text: str | None, seen: dict[str, date]) -> date | None:
 class StoreBase:
     """The open database of a `HistoryStore` and the helpers its parts share."""
 
-    # (snapshot id, its objects' (key, kind, DN)): kept by a pass's object writer for the
-    # incremental source's baseline (`ObjectsMixin.baseline_index`).
+    # The snapshot whose index the next object save should keep (`ObjectsMixin.expect_baseline_index`)
+    # and, once kept, (that snapshot's id, its objects' (key, kind, DN)) for `baseline_index`.
+    _index_wanted: int | None = None
     _open_index: tuple[int, list[tuple[str, str, str]]] | None = None
 
     def __init__(self, url: str, *, scope: str = "default", busy_timeout: float = 30.0) -> None:

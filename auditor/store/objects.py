@@ -112,9 +112,15 @@ class ObjectsMixin(StoreBase):
                         },
                     )
 
+    def expect_baseline_index(self, snapshot_id: int) -> None:
+        """Have the next object save keep its read of the open intervals for
+        `baseline_index(snapshot_id)` (a pass whose incremental source may ask for it). Only then
+        does the save read each object's kind and DN and hold them: a full read never asks."""
+        self._index_wanted = snapshot_id
+
     def baseline_index(self, snapshot_id: int) -> Iterator[tuple[str, str, str]]:
         """`object_index`, handed over from the pass's own read of the open intervals when it is
-        the same set (`SnapshotWriterMixin._offer_open_index` checks): the writer reads the open
+        the same set (`SnapshotWriterMixin._keep_open_index` checks): the writer reads the open
         intervals before the first record anyway, and an incremental source asks for this index
         right after, so a pass reads the 100,000 rows once instead of twice."""
         kept, self._open_index = self._open_index, None

@@ -135,8 +135,9 @@ class SnapshotWriterMixin(FindingsMixin):
         carried: Callable[[], Collection[str]] | None = None,
     ) -> _ObjectWriter:
         """Objects first (the sources learn how they fared while they are read), then the sources."""
-        writer = _ObjectWriter(conn, self.scope, snapshot_id)
-        writer.on_open = lambda index: self._offer_open_index(conn, snapshot_id, index)
+        wanted, self._index_wanted = self._index_wanted, None
+        keep_index = None if wanted is None else lambda index: self._keep_open_index(conn, wanted, index)
+        writer = _ObjectWriter(conn, self.scope, snapshot_id, keep_index=keep_index)
         writer.write(records, carried)
         self._open_index = None
         conn.execute(sa.delete(SNAPSHOT_SOURCE).where(SNAPSHOT_SOURCE.c.snapshot_id == snapshot_id))
@@ -151,16 +152,10 @@ class SnapshotWriterMixin(FindingsMixin):
         )
         return writer
 
-    def _offer_open_index(
-        self, conn: Connection, snapshot_id: int, index: list[tuple[str, str, str]]
-    ) -> None:
-        """Keep the writer's (key, kind, DN) of the open intervals for `baseline_index`, when they
-        are the objects of the last complete snapshot: no interval of the scope starts or ends after
-        it (a pass that failed after saving its objects leaves intervals of its own)."""
-        previous = self._complete_before(conn, snapshot_id, SNAPSHOT.c.id)
-        if previous is None:
-            return
-        latest = previous.id
+    def _keep_open_index(self, conn: Connection, latest: int, index: list[tuple[str, str, str]]) -> None:
+        """Keep the writer's (key, kind, DN) of the open intervals for `baseline_index(latest)`, when
+        they are the objects of that (last complete) snapshot: no interval of the scope starts or
+        ends after it (a pass that failed after saving its objects leaves intervals of its own)."""
         later = conn.execute(
             sa.select(OBJECT_INTERVAL.c.id)
             .where(
@@ -173,7 +168,7 @@ class SnapshotWriterMixin(FindingsMixin):
             .limit(1)
         ).first()
         if later is None:
-            self._open_index = (int(latest), index)
+            self._open_index = (latest, index)
 
     def publish(self, snapshot_id: int) -> None:
         """Mark a saved pass complete: the last step of a pass, after its report was written."""
@@ -310,7 +305,14 @@ class _ObjectWriter:
     through `bulk_writer` (COPY on PostgreSQL, prepared executemany on SQLite).
     """
 
-    def __init__(self, conn: Connection, scope: str, snapshot_id: int) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        scope: str,
+        snapshot_id: int,
+        *,
+        keep_index: Callable[[list[tuple[str, str, str]]], None] | None = None,
+    ) -> None:
         self.scope = scope
         self.snapshot_id = snapshot_id
         self.bulk = bulk_writer(conn, scope)
@@ -322,10 +324,9 @@ class _ObjectWriter:
         self.held_before = 0
         self.written = 0
         self.count = 0
-        # (key, kind, DN) of every open interval, as read before the first record: what an
-        # incremental source asks for next (`HistoryStore.baseline_index`).
-        self.open_index: list[tuple[str, str, str]] | None = None
-        self.on_open: Callable[[list[tuple[str, str, str]]], None] | None = None
+        # Given: handed (key, kind, DN) of every open interval, as read before the first record
+        # (what an incremental source asks for next: `HistoryStore.baseline_index`).
+        self.keep_index = keep_index
 
     @property
     def bulk_loaded(self) -> bool:
@@ -337,9 +338,6 @@ class _ObjectWriter:
         self, records: Iterable[ObjectRecord], carried: Callable[[], Collection[str]] | None = None
     ) -> int:
         current = self._open_intervals()
-        if self.on_open is not None and self.open_index is not None:
-            self.on_open(self.open_index)
-        self.open_index = None
         self.held_before = len(current)
         # Only a scope that stored versions before can hold one a new state matches (an object
         # returning to an earlier state); a first save skips that lookup altogether.
@@ -393,20 +391,16 @@ class _ObjectWriter:
         return set(carried)
 
     def _open_intervals(self) -> dict[str, tuple[str, int]]:
+        indexed = (OBJECT_VERSION.c.kind, OBJECT_VERSION.c.dn) if self.keep_index is not None else ()
         rows = self.bulk.conn.execute(
-            sa.select(
-                OBJECT_INTERVAL.c.key,
-                OBJECT_VERSION.c.content_hash,
-                OBJECT_INTERVAL.c.id,
-                OBJECT_VERSION.c.kind,
-                OBJECT_VERSION.c.dn,
-            )
+            sa.select(OBJECT_INTERVAL.c.key, OBJECT_VERSION.c.content_hash, OBJECT_INTERVAL.c.id, *indexed)
             .select_from(
                 OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
             )
             .where(OBJECT_INTERVAL.c.scope == self.scope, OBJECT_INTERVAL.c.valid_to_snapshot.is_(None))
         ).all()
-        self.open_index = [(row.key, row.kind, row.dn) for row in rows]
+        if self.keep_index is not None:
+            self.keep_index([(row.key, row.kind, row.dn) for row in rows])
         return {row.key: (row.content_hash, row.id) for row in rows}
 
     def _flush(self) -> None:

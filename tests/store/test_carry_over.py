@@ -154,6 +154,7 @@ def indexed_during_save(
         yield from records
 
     snapshot_id = store.begin_pass(at(2))
+    store.expect_baseline_index(previous)  # as `auditor.run` does for an incremental source
     store.save_objects(
         snapshot_id, stream(), [directory_source(len(records))], organization=lambda: "", deletions=dict
     )

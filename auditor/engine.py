@@ -19,7 +19,7 @@ from auditor.gcpause import collector_paused
 from auditor.model import Snapshot
 from auditor.provenance import check_fingerprint
 from auditor.registry import CheckSpec, Finding, SkipCheck, Status
-from auditor.results import CheckResult, FindingRecord, WaiverNote
+from auditor.results import CheckResult, FindingRecord, WaiverNote, within_check
 
 __all__ = ["EXPIRY_WARNING", "CheckOutcome", "Waiver", "evaluate", "run_checks"]
 
@@ -114,6 +114,7 @@ def _run_checks(
         if spec.id in disabled_ids:
             continue
         with _tracer.start_as_current_span(f"check.{spec.id}") as span:
+            first = len(findings)
             forced, message, passed, outcomes = _evaluate_counting(spec, snap)
             result = CheckResult(
                 id=spec.id,
@@ -166,6 +167,7 @@ def _run_checks(
                 else:
                     result.failed += 1
                 findings.append(record)
+            findings[first:] = sorted(findings[first:], key=within_check)
             if forced is None:
                 if result.errors:
                     result.status = Status.ERROR

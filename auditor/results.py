@@ -7,6 +7,7 @@ These are the objects the store saves, the differ compares and every report rend
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -138,6 +139,24 @@ class CheckResult:
         if self.message:
             data["message"] = self.message
         return data
+
+
+def within_check(finding: FindingRecord) -> tuple[str, str, str]:
+    """Where a finding goes among its check's findings: by subject (then status and message).
+
+    A check's findings are listed in this order, not in the order the check happened to produce
+    them, so that results read back from the store (`HistoryStore.reuse_results`), where rows kept
+    from several passes have no order of their own, list exactly as a recomputation does.
+    """
+    return (finding.subject, finding.status.value, finding.message)
+
+
+def in_check_order(checks: Sequence[CheckResult], findings: Iterable[FindingRecord]) -> list[FindingRecord]:
+    """`findings` in the engine's order: by the position of their check in `checks`, then
+    `within_check`; findings of a check not listed come last, by check ID."""
+    position = {check.id: index for index, check in enumerate(checks)}
+    unlisted = len(position)
+    return sorted(findings, key=lambda f: (position.get(f.check, unlisted), f.check, *within_check(f)))
 
 
 @dataclass(frozen=True, slots=True)

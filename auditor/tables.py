@@ -205,17 +205,32 @@ class EvidenceRow(SQLModel, table=True):
 
 
 class FindingRow(SQLModel, table=True):
-    """A non-passing (check, subject) in one snapshot; `first_seen` is the start of its streak."""
+    """A non-passing (check, subject) held unchanged from snapshot `snapshot_id` up to (not
+    including) `valid_to_snapshot` (NULL: still held), as object intervals hold objects.
+
+    `first_seen` is the start of its streak; `new` is true at `snapshot_id` only (where the streak
+    started). A row stored before findings became intervals (revision 0006) holds at its own
+    snapshot only and says so with `valid_to_snapshot == snapshot_id`. Rows only open and close at
+    checked snapshots, so a pass whose findings did not change writes no finding row at all
+    (`auditor.store.finding_intervals`).
+    """
 
     __tablename__ = "finding"
-    __table_args__ = (sa.Index("ix_finding_fingerprint", "fingerprint"),)
+    __table_args__ = (
+        sa.Index("ix_finding_fingerprint", "fingerprint"),
+        sa.Index("ix_finding_scope_from", "scope", "snapshot_id"),
+        sa.Index("ix_finding_scope_to", "scope", "valid_to_snapshot"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    # Where the row starts to hold (the name predates intervals; the chain's oldest links read it).
     snapshot_id: int = Field(
         sa_column=sa.Column(
             sa.Integer(), sa.ForeignKey("snapshot.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
+    valid_to_snapshot: int | None = Field(default=None, sa_column=sa.Column(sa.Integer(), nullable=True))
     check_id: str = Field(sa_column=sa.Column(sa.String(50), nullable=False))
     subject: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     fingerprint: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
@@ -296,6 +311,8 @@ class ChainLinkRow(SQLModel, table=True):
         )
     )
     previous_snapshot_id: int | None = Field(default=None, sa_column=sa.Column(sa.Integer(), nullable=True))
+    # The chain format the link was sealed in (`auditor.store.chain.FORMATS`); NULL: the first.
+    format: str | None = Field(default=None, sa_column=sa.Column(sa.String(40), nullable=True))
     digest: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     parts: dict[str, str] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False))
     counts: dict[str, int] = Field(default_factory=dict, sa_column=sa.Column(sa.JSON(), nullable=False))

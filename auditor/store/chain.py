@@ -2,7 +2,7 @@
 
 Each link seals one checked complete snapshot onto the link before it::
 
-    digest = sha256(previous digest || "auditor.chain/1" || the part digests of its segment)
+    digest = sha256(previous digest || its format, "auditor.chain/2" || the part digests of its segment)
 
 The first link is chained to `genesis(scope)`, a digest of the store's scope. A link's *segment* is
 its snapshot plus any complete snapshots since the previous link that were never checked (a pass
@@ -17,8 +17,13 @@ are five parts, each a sha256 over canonical JSON lines (every line names its sn
   what changed (the first link commits to every object). `auditor verify` recomputes each
   version's hash from its stored content, so an edited `object_version` row breaks the first link
   whose segment uses it;
-* `results` and `findings`: every stored check result and finding of the segment, a finding with
-  its evidence (the objects its verdict depends on, which the drift report's causes rest on);
+* `results`: every stored check result of the segment;
+* `findings`: in the link's format (`FORMATS`). Links sealed since findings became intervals
+  (`auditor.chain/2`, `store.finding_intervals`) hold the finding rows that opened or closed since
+  the previous link, each with everything it holds, its evidence included (the objects its verdict
+  depends on, which the drift report's causes rest on): by induction that commits to every
+  checked snapshot's findings, as the objects part does for objects, while a pass whose findings
+  did not change seals none. Older links (`auditor.chain/1`) list every finding of each snapshot;
 * `origins`: the attribution rows of the segment (who changed what is worth protecting too).
 
 Columns added after the chain was first defined (a finding's evidence, a snapshot's auditor
@@ -67,6 +72,8 @@ from auditor.tables import (
 
 __all__ = [
     "CHAIN_VERSION",
+    "CHAIN_VERSION_2",
+    "FORMATS",
     "PARTS",
     "ChainBreak",
     "ChainHead",
@@ -79,6 +86,13 @@ __all__ = [
 ]
 
 CHAIN_VERSION = "auditor.chain/1"
+CHAIN_VERSION_2 = "auditor.chain/2"
+FORMATS = (CHAIN_VERSION, CHAIN_VERSION_2)
+"""How a link's findings part reads. `auditor.chain/1`: every finding each snapshot of the segment
+holds (what a store kept before findings became intervals). `auditor.chain/2`: the finding rows
+that opened or closed since the previous link (`store.finding_intervals`), as the objects part
+commits to object intervals: a link then costs what changed, not every failing finding again.
+A link stores its format (NULL: the first); the format's name is hashed into its digest."""
 PARTS = ("snapshots", "objects", "results", "findings", "origins")
 _PART_NOUNS = {
     "snapshots": "the snapshot rows or their sources",
@@ -98,9 +112,9 @@ def genesis(scope: str) -> str:
     return hashlib.sha256(f"{CHAIN_VERSION}\x00scope\x00{scope}".encode()).hexdigest()
 
 
-def link_digest(previous: str, parts: Mapping[str, str]) -> str:
+def link_digest(previous: str, parts: Mapping[str, str], chain_format: str = CHAIN_VERSION) -> str:
     digest = hashlib.sha256(bytes.fromhex(previous))
-    digest.update(CHAIN_VERSION.encode())
+    digest.update(chain_format.encode())
     for name in PARTS:
         digest.update(bytes.fromhex(parts[name]))
     return digest.hexdigest()
@@ -198,12 +212,20 @@ def _recorded(line: list[Any], **later: Any) -> list[Any]:
 
 
 def _segment(
-    conn: Connection, snapshot_ids: Sequence[int], version_hash: VersionHash, *, legacy: bool = False
+    conn: Connection,
+    snapshot_ids: Sequence[int],
+    version_hash: VersionHash,
+    *,
+    legacy: bool = False,
+    chain_format: str = CHAIN_VERSION,
+    scope: str = "",
+    after: int = -1,
 ) -> tuple[dict[str, str], dict[str, int]]:
     """(part -> digest, part -> line count) of these snapshots, in id order.
 
     `legacy`: the store predates the columns added after the chain (revisions 0003-0005); read
-    only the columns it has.
+    only the columns it has. In `auditor.chain/2` the findings part covers the finding rows of
+    `scope` that opened or closed after snapshot `after` up to the last of `snapshot_ids`.
     """
     parts = {name: _Part() for name in PARTS}
     snapshot_columns = (
@@ -300,13 +322,16 @@ def _segment(
             if not legacy:
                 line = _recorded(line, code=result.code_fingerprint)
             parts["results"].add(*line)
-        _findings(conn, parts["findings"], snapshot_id, legacy=legacy)
+        if chain_format == CHAIN_VERSION:
+            _findings(conn, parts["findings"], snapshot_id, legacy=legacy)
         for origin in conn.execute(
             sa.select(OBJECT_ORIGIN)
             .where(OBJECT_ORIGIN.c.snapshot_id == snapshot_id)
             .order_by(OBJECT_ORIGIN.c.key, OBJECT_ORIGIN.c.event, OBJECT_ORIGIN.c.id)
         ):
             parts["origins"].add(snapshot_id, origin.scope, origin.key, origin.event, origin.origins)
+    if chain_format == CHAIN_VERSION_2 and snapshot_ids:
+        _finding_events(conn, parts["findings"], scope, after, snapshot_ids[-1])
     return (
         {name: part.digest.hexdigest() for name, part in parts.items()},
         {name: part.count for name, part in parts.items()},
@@ -318,6 +343,19 @@ def _findings(conn: Connection, part: _Part, snapshot_id: int, *, legacy: bool) 
     # time once: the column types' own processing, row by row, was most of a seal's time for
     # 30,000 findings, which share a handful of first-seen times. The values are the ones the
     # types give (tests/store/test_chain_lines.py compares both readings).
+    query = _finding_query(legacy=legacy)
+    rows = conn.execute(
+        query.where(FINDING.c.snapshot_id == snapshot_id).order_by(
+            FINDING.c.check_id, FINDING.c.subject, FINDING.c.fingerprint, FINDING.c.id
+        )
+    )
+    lines = _FindingLines(part, legacy=legacy)
+    for row in rows:
+        lines.add([snapshot_id], row)
+
+
+def _finding_query(*, legacy: bool) -> Any:
+    """The finding columns a chain line holds, times, dates and evidence as text (see `_findings`)."""
     columns = (
         FINDING.c.check_id,
         FINDING.c.subject,
@@ -331,35 +369,71 @@ def _findings(conn: Connection, part: _Part, snapshot_id: int, *, legacy: bool) 
         sa.cast(FINDING.c.waiver_expires, sa.Text).label("waiver_expires"),
     )
     if legacy:
-        query = sa.select(*columns, sa.null().label("refs")).select_from(FINDING)
-    else:
-        query = sa.select(*columns, sa.cast(EVIDENCE.c.refs, sa.Text).label("refs")).select_from(
-            FINDING.outerjoin(EVIDENCE, FINDING.c.evidence_id == EVIDENCE.c.id)
-        )
-    rows = conn.execute(
-        query.where(FINDING.c.snapshot_id == snapshot_id).order_by(
-            FINDING.c.check_id, FINDING.c.subject, FINDING.c.fingerprint, FINDING.c.id
-        )
+        return sa.select(*columns, sa.null().label("refs")).select_from(FINDING)
+    return sa.select(*columns, sa.cast(EVIDENCE.c.refs, sa.Text).label("refs")).select_from(
+        FINDING.outerjoin(EVIDENCE, FINDING.c.evidence_id == EVIDENCE.c.id)
     )
-    moments: dict[str, datetime] = {}
-    days: dict[str, date] = {}
-    for row in rows:  # by position: a Row's attribute lookups cost a third of a seal's time
-        first_seen, new, reason, expires, refs_text = row[6:]
+
+
+class _FindingLines:
+    """Finding rows (`_finding_query`) as chain lines after a given head, each distinct time and
+    date decoded once."""
+
+    def __init__(self, part: _Part, *, legacy: bool) -> None:
+        self._part = part
+        self._legacy = legacy
+        self._moments: dict[str, datetime] = {}
+        self._days: dict[str, date] = {}
+
+    def add(self, head: list[Any], row: Any) -> None:
+        # By position: a Row's attribute lookups cost a third of a seal's time.
+        first_seen, new, reason, expires, refs_text = row[6:11]
         line = [
-            snapshot_id,
+            *head,
             *row[:6],  # check, subject, fingerprint, status, severity, message
-            stored_moment(first_seen, moments),
+            stored_moment(first_seen, self._moments),
             new,
             reason,
-            stored_day(expires, days),
+            stored_day(expires, self._days),
         ]
         refs = jsontext.loads(refs_text) if refs_text is not None else None
-        if not legacy:
+        if not self._legacy:
             line = _recorded(line, evidence=refs)
-        if legacy or _strings_only(refs):
-            part.add_floatless(*line)  # every other column is typed: text, integers, flags, dates
+        if self._legacy or _strings_only(refs):
+            self._part.add_floatless(*line)  # every other column is typed: text, integers, flags, dates
         else:  # evidence that is not lists of strings (only a hand-edited store has that)
-            part.add(*line)
+            self._part.add(*line)
+
+
+def _finding_events(conn: Connection, part: _Part, scope: str, after: int, until: int) -> None:
+    """`auditor.chain/2`'s findings part: each row of `scope` opened in (after, until], then each
+    closed in it, with everything the row holds. By induction from the first such link (before
+    which no row is open: rows from before intervals never are), the chain commits to the
+    findings of every checked snapshot while a link costs only the rows that changed."""
+    query = _finding_query(legacy=False).add_columns(FINDING.c.snapshot_id, FINDING.c.valid_to_snapshot)
+    lines = _FindingLines(part, legacy=False)
+    opened = conn.execute(
+        query.where(
+            FINDING.c.scope == scope, FINDING.c.snapshot_id > after, FINDING.c.snapshot_id <= until
+        ).order_by(
+            FINDING.c.snapshot_id, FINDING.c.check_id, FINDING.c.subject, FINDING.c.fingerprint, FINDING.c.id
+        )
+    )
+    for row in opened:
+        lines.add(["open", row.snapshot_id], row)
+    to = FINDING.c.valid_to_snapshot
+    closed = conn.execute(
+        query.where(FINDING.c.scope == scope, to > after, to <= until, to != FINDING.c.snapshot_id).order_by(
+            to,
+            FINDING.c.snapshot_id,
+            FINDING.c.check_id,
+            FINDING.c.subject,
+            FINDING.c.fingerprint,
+            FINDING.c.id,
+        )
+    )
+    for row in closed:
+        lines.add(["close", row.valid_to_snapshot, row.snapshot_id], row)
 
 
 def _strings_only(refs: Any) -> bool:
@@ -410,12 +484,16 @@ def _complete_ids(conn: Connection, scope: str) -> list[int]:
     )
 
 
-def seal(conn: Connection, scope: str, snapshot_id: int, *, legacy: bool = False) -> str | None:
+def seal(
+    conn: Connection, scope: str, snapshot_id: int, *, legacy: bool = False, chain_format: str | None = None
+) -> str | None:
     """Write (or rewrite) the link of a complete snapshot; returns its digest (None if incomplete).
 
     Rewriting a link that later links build on breaks those later links: results are meant to be
-    saved once, at the end of the pass that collected the snapshot. `legacy`: see `_segment`.
+    saved once, at the end of the pass that collected the snapshot. `legacy`: see `_segment`; a
+    legacy store is sealed in the first format, any other in the newest unless `chain_format` says.
     """
+    chain_format = chain_format or (CHAIN_VERSION if legacy else CHAIN_VERSION_2)
     row = conn.execute(
         sa.select(SNAPSHOT.c.complete).where(SNAPSHOT.c.id == snapshot_id, SNAPSHOT.c.scope == scope)
     ).first()
@@ -429,20 +507,23 @@ def seal(conn: Connection, scope: str, snapshot_id: int, *, legacy: bool = False
     ).first()
     after = previous.snapshot_id if previous else -1
     segment = [i for i in _complete_ids(conn, scope) if after < i <= snapshot_id]
-    parts, counts = _segment(conn, segment, _stored_hash, legacy=legacy)
-    digest = link_digest(previous.digest if previous else genesis(scope), parts)
-    conn.execute(sa.delete(CHAIN_LINK).where(CHAIN_LINK.c.snapshot_id == snapshot_id))
-    conn.execute(
-        sa.insert(CHAIN_LINK).values(
-            scope=scope,
-            snapshot_id=snapshot_id,
-            previous_snapshot_id=previous.snapshot_id if previous else None,
-            digest=digest,
-            parts=parts,
-            counts={**counts, "segment": len(segment)},
-            sealed_at=datetime.now(UTC),
-        )
+    parts, counts = _segment(
+        conn, segment, _stored_hash, legacy=legacy, chain_format=chain_format, scope=scope, after=after
     )
+    digest = link_digest(previous.digest if previous else genesis(scope), parts, chain_format)
+    conn.execute(sa.delete(CHAIN_LINK).where(CHAIN_LINK.c.snapshot_id == snapshot_id))
+    values: dict[str, Any] = {
+        "scope": scope,
+        "snapshot_id": snapshot_id,
+        "previous_snapshot_id": previous.snapshot_id if previous else None,
+        "digest": digest,
+        "parts": parts,
+        "counts": {**counts, "segment": len(segment)},
+        "sealed_at": datetime.now(UTC),
+    }
+    if chain_format != CHAIN_VERSION:  # a store sealed in the first format may not have the column yet
+        values["format"] = chain_format
+    conn.execute(sa.insert(CHAIN_LINK).values(**values))
     return digest
 
 
@@ -569,8 +650,22 @@ def verify_chain(conn: Connection, scope: str) -> Verification:
             break
         segment = [i for i in complete if (previous_id is None or previous_id < i) and i <= link.snapshot_id]
         used.clear()
-        parts, counts = _segment(conn, segment, recomputed)
-        digest = link_digest(previous_digest, parts)
+        chain_format = link.format or CHAIN_VERSION
+        if chain_format not in FORMATS:
+            result.broken = ChainBreak(
+                link.snapshot_id,
+                f"snapshot {link.snapshot_id} is sealed in an unknown format {chain_format!r}",
+            )
+            break
+        parts, counts = _segment(
+            conn,
+            segment,
+            recomputed,
+            chain_format=chain_format,
+            scope=scope,
+            after=-1 if previous_id is None else previous_id,
+        )
+        digest = link_digest(previous_digest, parts, chain_format)
         if digest != link.digest:
             touched = [modified[v] for v in sorted(used) if v in modified]
             result.broken = _mismatch(link, parts, counts, touched)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,6 +19,7 @@ from auditor.results import CheckResult, FindingRecord, RunResult
 from auditor.store.chain import seal
 from auditor.store.engine import CHUNK, StoreBase, stored_day, stored_moment
 from auditor.store.evidence import evidence_hash, evidence_refs, refs_of, store_evidence
+from auditor.store.finding_intervals import held_at, new_at, write_findings
 from auditor.tables import CHECK_RESULT, EVIDENCE, FINDING, SNAPSHOT
 
 
@@ -56,7 +58,7 @@ class FindingsMixin(StoreBase):
         if previous is None:
             return {}
         rows = conn.execute(
-            sa.select(FINDING.c.fingerprint, FINDING.c.first_seen).where(FINDING.c.snapshot_id == previous.id)
+            sa.select(FINDING.c.fingerprint, FINDING.c.first_seen).where(*held_at(self.scope, previous.id))
         )
         return {row.fingerprint: row.first_seen or previous.taken_at for row in rows}
 
@@ -101,7 +103,6 @@ class FindingsMixin(StoreBase):
                 first_seen = streaks.get(finding.fingerprint, row.taken_at)
             findings.append(
                 {
-                    "snapshot_id": snapshot_id,
                     "check_id": finding.check,
                     "subject": finding.subject,
                     "fingerprint": finding.fingerprint,
@@ -115,7 +116,6 @@ class FindingsMixin(StoreBase):
                     "evidence_id": evidence_ids.get(id(finding)),
                 }
             )
-        conn.execute(sa.delete(FINDING).where(FINDING.c.snapshot_id == snapshot_id))
         conn.execute(sa.delete(CHECK_RESULT).where(CHECK_RESULT.c.snapshot_id == snapshot_id))
         if run.checks:
             conn.execute(
@@ -138,8 +138,7 @@ class FindingsMixin(StoreBase):
                     for result in run.checks
                 ],
             )
-        for start in range(0, len(findings), CHUNK):
-            conn.execute(sa.insert(FINDING), findings[start : start + CHUNK])
+        write_findings(conn, self.scope, snapshot_id, findings)
         conn.execute(
             sa.update(SNAPSHOT)
             .where(SNAPSHOT.c.id == snapshot_id)
@@ -161,12 +160,9 @@ class FindingsMixin(StoreBase):
         """
         with self._guard("read the findings"), self._engine.connect() as conn:
             self._snapshot_row(conn, snapshot_id)
-            query = sa.select(*finding_columns(evidence=evidence))
-            if evidence:
-                query = query.select_from(FINDING.outerjoin(EVIDENCE, FINDING.c.evidence_id == EVIDENCE.c.id))
             rows = conn.execute(
-                query.where(FINDING.c.snapshot_id == snapshot_id).order_by(
-                    FINDING.c.check_id, FINDING.c.subject
+                findings_held_at(self.scope, snapshot_id, evidence=evidence).order_by(
+                    FINDING.c.check_id, FINDING.c.subject, FINDING.c.id
                 )
             ).all()
         reader = StoredFindings()
@@ -207,41 +203,50 @@ class FindingsMixin(StoreBase):
             return bool(self._snapshot_row(conn, snapshot_id).checked)
 
     def finding_presence(self, fingerprints: Iterable[str], *, until_id: int) -> dict[str, list[int]]:
-        """fingerprint -> ids (ascending) of checked complete snapshots up to `until_id` that had it."""
+        """fingerprint -> ids (ascending) of checked complete snapshots up to `until_id` that had it.
+
+        Each row holds its finding over an interval of snapshots: the checked complete snapshots
+        inside it are found in Python (bisected), not joined row by snapshot in SQL.
+        """
         wanted = sorted(set(fingerprints))
-        found: dict[str, list[int]] = {fp: [] for fp in wanted}
+        found: dict[str, set[int]] = {fp: set() for fp in wanted}
         with self._guard("read the finding history"), self._engine.connect() as conn:
+            checked = [snapshot_id for snapshot_id, _ in self._checked_ids(conn, until_id)]
             for start in range(0, len(wanted), CHUNK):
                 rows = conn.execute(
-                    sa.select(FINDING.c.fingerprint, FINDING.c.snapshot_id)
-                    .select_from(FINDING.join(SNAPSHOT, FINDING.c.snapshot_id == SNAPSHOT.c.id))
-                    .where(
-                        SNAPSHOT.c.scope == self.scope,
-                        SNAPSHOT.c.complete.is_(True),
-                        SNAPSHOT.c.checked.is_(True),
-                        SNAPSHOT.c.id <= until_id,
+                    sa.select(
+                        FINDING.c.fingerprint, FINDING.c.snapshot_id, FINDING.c.valid_to_snapshot
+                    ).where(
+                        FINDING.c.scope == self.scope,
+                        FINDING.c.snapshot_id <= until_id,
                         FINDING.c.fingerprint.in_(wanted[start : start + CHUNK]),
                     )
-                    .order_by(FINDING.c.snapshot_id)
                 )
-                for row in rows:
-                    found[row.fingerprint].append(row.snapshot_id)
-        return found
+                for fingerprint, opened, closed in rows:
+                    if closed == opened:  # stored before intervals: holds at its own snapshot only
+                        closed = opened + 1
+                    first = bisect_left(checked, opened)
+                    last = len(checked) if closed is None else bisect_left(checked, closed)
+                    found[fingerprint].update(checked[first:last])
+        return {fp: sorted(ids) for fp, ids in found.items()}
+
+    def _checked_ids(self, conn: Connection, until_id: int) -> list[tuple[int, datetime]]:
+        rows = conn.execute(
+            sa.select(SNAPSHOT.c.id, SNAPSHOT.c.taken_at)
+            .where(
+                SNAPSHOT.c.scope == self.scope,
+                SNAPSHOT.c.complete.is_(True),
+                SNAPSHOT.c.checked.is_(True),
+                SNAPSHOT.c.id <= until_id,
+            )
+            .order_by(SNAPSHOT.c.id)
+        )
+        return [(row.id, row.taken_at) for row in rows]
 
     def checked_snapshot_ids(self, *, until_id: int) -> list[tuple[int, datetime]]:
         """(id, taken_at) of every checked complete snapshot up to `until_id`, oldest first."""
         with self._guard("read the history"), self._engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(SNAPSHOT.c.id, SNAPSHOT.c.taken_at)
-                .where(
-                    SNAPSHOT.c.scope == self.scope,
-                    SNAPSHOT.c.complete.is_(True),
-                    SNAPSHOT.c.checked.is_(True),
-                    SNAPSHOT.c.id <= until_id,
-                )
-                .order_by(SNAPSHOT.c.id)
-            )
-            return [(row.id, row.taken_at) for row in rows]
+            return self._checked_ids(conn, until_id)
 
 
 def _evidence_ids(conn: Connection, scope: str, findings: Iterable[FindingRecord]) -> dict[int, int]:
@@ -285,7 +290,9 @@ def check_result_from_row(row: Any) -> CheckResult:
 def finding_columns(*, evidence: bool = True) -> tuple[Any, ...]:
     """The `finding` columns `StoredFindings.record` reads, times, dates and evidence as text (the
     evidence joined by the caller; without it, `refs` is NULL)."""
-    plain = [c for c in FINDING.c if c.name not in ("first_seen", "waiver_expires")]
+    plain = [
+        c for c in FINDING.c if c.name not in ("first_seen", "waiver_expires", "scope", "valid_to_snapshot")
+    ]
     refs = sa.cast(EVIDENCE.c.refs, sa.Text) if evidence else sa.null()
     return (
         *plain,
@@ -293,6 +300,15 @@ def finding_columns(*, evidence: bool = True) -> tuple[Any, ...]:
         sa.cast(FINDING.c.waiver_expires, sa.Text).label("waiver_expires"),
         refs.label("refs"),
     )
+
+
+def findings_held_at(scope: str, snapshot_id: int, *, evidence: bool = True) -> Any:
+    """The query for the findings `snapshot_id` holds (`finding_columns`, `new` as seen from it)."""
+    columns = [c if c.name != "new" else new_at(snapshot_id) for c in finding_columns(evidence=evidence)]
+    query = sa.select(*columns)
+    if evidence:
+        query = query.select_from(FINDING.outerjoin(EVIDENCE, FINDING.c.evidence_id == EVIDENCE.c.id))
+    return query.where(*held_at(scope, snapshot_id))
 
 
 class StoredFindings:

@@ -34,7 +34,7 @@ __all__ = ["check_identity", "check_schema", "known_revisions", "probe_damage", 
 
 _VERSION_TABLE = "alembic_version"
 
-SCHEMA_HEAD = "0005_incremental_reads"
+SCHEMA_HEAD = "0006_finding_intervals"
 """The newest migration (tests/store/test_migrations.py holds it to Alembic's head). A store at this
 revision opens without importing or running Alembic: a pass's start-up does not pay for it."""
 

@@ -15,6 +15,7 @@ from auditor.records import SourceInfo
 from auditor.registry import Status
 from auditor.results import SnapshotInfo, isoformat
 from auditor.store.engine import StoreBase, utc
+from auditor.store.finding_intervals import held_by_snapshot
 from auditor.tables import FINDING, SNAPSHOT, SNAPSHOT_SOURCE
 
 _FAILING = (Status.FAIL.value, Status.ERROR.value)
@@ -116,9 +117,7 @@ class QueriesMixin(StoreBase):
                 failing.label("failing"),
             )
             .select_from(
-                SNAPSHOT.outerjoin(
-                    FINDING, sa.and_(FINDING.c.snapshot_id == SNAPSHOT.c.id, FINDING.c.status.in_(_FAILING))
-                )
+                SNAPSHOT.outerjoin(FINDING, sa.and_(*held_by_snapshot(), FINDING.c.status.in_(_FAILING)))
             )
             .where(SNAPSHOT.c.scope == self.scope)
             .group_by(

@@ -17,6 +17,7 @@ Both interval columns are indexed by scope, so the question costs two index prob
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,10 +26,11 @@ from sqlalchemy.engine import Connection
 from auditor.errors import StoreError
 from auditor.records import SourceInfo
 from auditor.registry import Status
-from auditor.results import CheckResult, FindingRecord
-from auditor.store.engine import StoreBase
-from auditor.store.findings import StoredFindings, check_result_from_row, finding_columns
-from auditor.tables import CHECK_RESULT, EVIDENCE, FINDING, OBJECT_INTERVAL, SNAPSHOT, SNAPSHOT_SOURCE
+from auditor.results import CheckResult, FindingRecord, in_check_order
+from auditor.store.engine import StoreBase, stored_day, stored_moment
+from auditor.store.finding_intervals import open_rows_are, write_findings
+from auditor.store.findings import StoredFindings, check_result_from_row, findings_held_at
+from auditor.tables import CHECK_RESULT, OBJECT_INTERVAL, SNAPSHOT, SNAPSHOT_SOURCE
 
 __all__ = ["ResultReuseMixin", "Reuse"]
 
@@ -93,14 +95,13 @@ class ResultReuseMixin(StoreBase):
 
         What a recomputation would store: every finding continues its streak (`new` false,
         `first_seen` its streak's start: the source's `first_seen`, else the source's time), the
-        same evidence set, in the order the checks gave them.
+        same evidence set, in the order of a recomputation (`in_check_order`).
         """
         with self._guard("reuse the check results"), self._writing() as conn:
             row = self._snapshot_row(conn, snapshot_id)
             source = self._snapshot_row(conn, source_id)
             if row.complete:
                 raise StoreError(f"snapshot {snapshot_id} is already complete; its results cannot change")
-            conn.execute(sa.delete(FINDING).where(FINDING.c.snapshot_id == snapshot_id))
             conn.execute(sa.delete(CHECK_RESULT).where(CHECK_RESULT.c.snapshot_id == snapshot_id))
             results = conn.execute(
                 sa.select(CHECK_RESULT)
@@ -112,30 +113,14 @@ class ResultReuseMixin(StoreBase):
                     sa.insert(CHECK_RESULT),
                     [_copied(r, snapshot_id) for r in results],
                 )
-            # Copied inside the database (one INSERT ... SELECT, in the source's order), then read
-            # once for the report: a round trip through Python per finding costs seconds at 10^5.
-            copied = [c for c in FINDING.c if c.name not in ("id", "snapshot_id", "new", "first_seen")]
-            conn.execute(
-                sa.insert(FINDING).from_select(
-                    [*(c.name for c in copied), "snapshot_id", "new", "first_seen"],
-                    sa.select(
-                        *copied,
-                        sa.literal(snapshot_id, FINDING.c.snapshot_id.type),
-                        sa.literal(False, FINDING.c.new.type),
-                        sa.func.coalesce(
-                            FINDING.c.first_seen, sa.literal(source.taken_at, FINDING.c.first_seen.type)
-                        ),
-                    )
-                    .where(FINDING.c.snapshot_id == source_id)
-                    .order_by(FINDING.c.id),
-                )
-            )
-            findings = conn.execute(
-                sa.select(*finding_columns())
-                .select_from(FINDING.outerjoin(EVIDENCE, FINDING.c.evidence_id == EVIDENCE.c.id))
-                .where(FINDING.c.snapshot_id == source_id)
-                .order_by(FINDING.c.id)
-            ).all()
+            # The findings are the source's. Their rows are normally the scope's open rows already
+            # (`store.finding_intervals`): nothing to write. Only a pass that saved results after the
+            # source and failed, or a source stored before intervals, leaves rows to open and close.
+            reader = StoredFindings()
+            rows = conn.execute(findings_held_at(self.scope, source_id)).all()
+            findings = [reader.record(f, first_seen=source.taken_at) for f in rows]
+            if not open_rows_are(conn, self.scope, source_id):
+                write_findings(conn, self.scope, snapshot_id, [_continued(f, source.taken_at) for f in rows])
             conn.execute(
                 sa.update(SNAPSHOT)
                 .where(SNAPSHOT.c.id == snapshot_id)
@@ -147,10 +132,24 @@ class ResultReuseMixin(StoreBase):
                     results_from=source_id,
                 )
             )
-        reader = StoredFindings()
-        return [check_result_from_row(r) for r in results], [
-            reader.record(f, first_seen=source.taken_at) for f in findings
-        ]
+        checks = [check_result_from_row(r) for r in results]
+        return checks, in_check_order(checks, findings)
+
+
+def _continued(row: Any, source_taken_at: datetime) -> dict[str, Any]:
+    """A finding row held at the source, as the reusing pass holds it: its streak goes on."""
+    values = {
+        name: getattr(row, name) for name in ("check_id", "subject", "fingerprint", "status", "severity")
+    }
+    values.update(
+        message=row.message,
+        first_seen=stored_moment(row.first_seen, {}) or source_taken_at,
+        new=False,
+        waiver_reason=row.waiver_reason,
+        waiver_expires=stored_day(row.waiver_expires, {}),
+        evidence_id=row.evidence_id,
+    )
+    return values
 
 
 def _objects_changed_since(conn: Connection, scope: str, snapshot_id: int) -> bool:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from auditor.registry import Severity, Status
 from auditor.store.engine import StoreBase, utc
+from auditor.store.finding_intervals import held_by_snapshot
 from auditor.tables import FINDING, SNAPSHOT
 
 __all__ = ["TrendMixin", "TrendPoint"]
@@ -33,9 +34,7 @@ class TrendMixin(StoreBase):
 
         Waived findings are not counted (as in `history`'s `failing`).
         """
-        joined = SNAPSHOT.outerjoin(
-            FINDING, sa.and_(FINDING.c.snapshot_id == SNAPSHOT.c.id, FINDING.c.status.in_(_FAILING))
-        )
+        joined = SNAPSHOT.outerjoin(FINDING, sa.and_(*held_by_snapshot(), FINDING.c.status.in_(_FAILING)))
         query = (
             sa.select(
                 SNAPSHOT.c.id, SNAPSHOT.c.taken_at, FINDING.c.severity, sa.func.count(FINDING.c.id).label("n")

@@ -133,15 +133,21 @@ def test_a_hand_edited_object_version_row_is_exit_1_naming_the_first_snapshot_ho
     assert f"BROKEN at snapshot {second}" in text and "object_version row" in text
 
 
-def test_a_deleted_finding_is_exit_1_naming_its_snapshot(
+def test_a_deleted_finding_is_exit_1_naming_the_snapshot_its_row_opened_at(
     auditor: Any, org: Path, history: list[dict[str, Any]]
 ) -> None:
     third = history[1]["id"]
-    tamper(org, f"DELETE FROM finding WHERE id = (SELECT max(id) FROM finding WHERE snapshot_id = {third})")
+    with sqlite3.connect(org / "history.db") as conn:  # a finding the third pass held
+        row, opened = conn.execute(
+            "SELECT id, snapshot_id FROM finding WHERE snapshot_id <= ? "
+            "AND (valid_to_snapshot IS NULL OR valid_to_snapshot > ?) ORDER BY id DESC LIMIT 1",
+            (third, third),
+        ).fetchone()
+    tamper(org, f"DELETE FROM finding WHERE id = {row}")
     code, document, text = verify(auditor, org, text=True)
-    assert code == 1 and document["break"]["snapshot"] == third
+    assert code == 1 and document["break"]["snapshot"] == opened
     assert [d["part"] for d in document["break"]["differs"]] == ["findings"]
-    assert f"BROKEN at snapshot {third}" in text and "the findings" in text
+    assert f"BROKEN at snapshot {opened}" in text and "the findings" in text
 
 
 def test_a_deleted_middle_snapshot_is_exit_1_naming_the_next_one_and_the_missing_one(

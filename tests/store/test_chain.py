@@ -44,6 +44,25 @@ def history(store: HistoryStore) -> list[SnapshotInfo]:
     return snapshots
 
 
+def downgrade(store_url: str, revision: str) -> None:
+    engine = sa.create_engine(store_url)
+    config = Config()
+    config.set_main_option("script_location", "auditor:migrations")
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+    engine.dispose()
+
+
+def stored_digests(store_url: str) -> dict[int, str]:
+    """Each link's digest as stored, read without opening (and so upgrading) the store."""
+    engine = sa.create_engine(store_url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT snapshot_id, digest FROM chain_link")).all()
+    engine.dispose()
+    return {int(row[0]): str(row[1]) for row in rows}
+
+
 def execute(store: HistoryStore, statement: str, **params: object) -> None:
     with store._engine.begin() as conn:
         conn.execute(sa.text(statement), params)
@@ -110,8 +129,9 @@ def test_a_deleted_finding_breaks_its_snapshot(store: HistoryStore) -> None:
     )
     result = store.verify_chain()
     assert result.broken is not None and result.broken.snapshot_id == snapshots[3].id
-    assert result.broken.differs == ({"part": "findings", "sealed": 2, "now": 1},)
-    assert "the findings (2 rows when sealed, 1 now)" in result.broken.reason
+    # The link holds the finding rows that opened or closed at its snapshot: Bob's COEX-302 opened.
+    assert result.broken.differs == ({"part": "findings", "sealed": 1, "now": 0},)
+    assert "the findings (1 rows when sealed, 0 now)" in result.broken.reason
 
 
 def test_a_deleted_middle_snapshot_breaks_the_next_one_and_is_named(store: HistoryStore) -> None:
@@ -163,14 +183,9 @@ def test_upgrading_an_older_store_computes_the_same_chain_and_says_so(
 ) -> None:
     with HistoryStore(store_url) as store:
         history(store)
-        sealed = store.digests()
-    engine = sa.create_engine(store_url)
-    config = Config()
-    config.set_main_option("script_location", "auditor:migrations")
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0001")  # the store as auditor left it before this change
-    engine.dispose()
+    downgrade(store_url, "0005_incremental_reads")  # sealed as auditor sealed it before revision 0006
+    sealed = stored_digests(store_url)
+    downgrade(store_url, "0001")  # the store as auditor left it before the chain
     with caplog.at_level(logging.WARNING, logger="auditor.store"), HistoryStore(store_url) as upgraded:
         assert upgraded.digests() == sealed
         assert upgraded.verify_chain().intact

@@ -6,6 +6,7 @@ changed by one byte would make an intact history look tampered with.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -108,6 +109,8 @@ def test_the_findings_part_is_what_the_column_types_gave(store: HistoryStore) ->
     ]  # fmt: skip
     checked(store, first, findings)
     second = save(store, records, 1.000001)  # a time with microseconds
+    # Other subjects: rows that open at the second snapshot, first seen at its time.
+    findings = [dataclasses.replace(f, subject=f"{f.subject} 2") for f in findings]
     checked(store, second, findings)
     with store._engine.connect() as conn:
         for snapshot in (first, second):

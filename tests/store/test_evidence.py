@@ -60,7 +60,7 @@ def test_evidence_is_read_back_as_given_and_each_set_stored_once(store: HistoryS
         by_check = {f.check: f for f in store.load_findings(snapshot_id)}
         assert by_check["COEX-303"].evidence == (BOB_REF, CONNECTOR)  # in the check's order
         assert by_check["COEX-301"].evidence == ()  # recorded as none, not unknown
-    assert count(store, "finding") == 6
+    assert count(store, "finding") == 2  # one row per finding, held over the three passes
     assert count(store, "evidence") == 2  # the two distinct sets, however many passes share them
     assert store.verify_chain().intact
 
@@ -103,17 +103,19 @@ def test_edited_evidence_breaks_the_first_snapshot_that_used_it(store: HistorySt
     assert [d["part"] for d in result.broken.differs] == ["findings"]
 
 
-def test_a_finding_pointed_at_other_evidence_breaks_its_snapshot(store: HistoryStore) -> None:
+def test_a_finding_pointed_at_other_evidence_breaks_the_snapshot_its_row_opened_at(
+    store: HistoryStore,
+) -> None:
     ids = three_passes(store)
     execute(
         store,
-        "UPDATE finding SET evidence_id = (SELECT f.evidence_id FROM finding f "
-        "WHERE f.snapshot_id = :id AND f.check_id = 'COEX-303') "
-        "WHERE snapshot_id = :id AND check_id = 'COEX-301'",
-        id=ids[1],
+        "UPDATE finding SET evidence_id = (SELECT f.evidence_id FROM finding f WHERE f.check_id = 'COEX-303') "
+        "WHERE check_id = 'COEX-301'",
     )
     result = store.verify_chain()
-    assert result.broken is not None and result.broken.snapshot_id == ids[1]
+    # One row holds each finding over the three passes: the first pass's link sealed it.
+    assert result.broken is not None and result.broken.snapshot_id == ids[0]
+    assert [d["part"] for d in result.broken.differs] == ["findings"]
 
 
 def test_upgrading_a_store_from_before_evidence_keeps_its_chain(store_url: str) -> None:
@@ -122,10 +124,16 @@ def test_upgrading_a_store_from_before_evidence_keeps_its_chain(store_url: str) 
         checked(store, first, [finding("COEX-303", "bob@pop.contoso.com")])
         second = save(store, [BOB_2], 4)
         checked(store, second, [finding("COEX-303", "bob@pop.contoso.com"), finding("COEX-301", "x.com")])
-        sealed = store.digests()
     engine = sa.create_engine(store_url)
     config = Config()
     config.set_main_option("script_location", "auditor:migrations")
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005_incremental_reads")  # sealed as before revision 0006
+    with engine.connect() as conn:
+        sealed = {
+            int(r[0]): str(r[1]) for r in conn.execute(sa.text("SELECT snapshot_id, digest FROM chain_link"))
+        }
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0002_attribution_chain")  # the store as auditor left it before

@@ -24,7 +24,7 @@ def test_upgraded_database_matches_the_models(store: HistoryStore) -> None:
     engine.dispose()
 
     assert differences == []
-    assert revision == "0005_incremental_reads"
+    assert revision == "0006_finding_intervals"
 
 
 def test_opening_an_existing_store_again_keeps_its_data(store_url: str) -> None:

@@ -1,0 +1,210 @@
+"""Findings stored as intervals: a pass writes only the findings that changed.
+
+A forest with tens of thousands of failing findings (every recipient without an address policy,
+say) used to store every one of them again on every pass: 33,000 rows written, sealed into the
+chain and read back per pass, and the store grew by 13 MB a pass though nothing had changed.
+Findings now live as objects do (`store.objects`): a row holds one finding, unchanged, from the
+snapshot it opened at (`snapshot_id`) up to, not including, `valid_to_snapshot` (NULL: still held).
+
+Rules that keep every snapshot's findings what a pass computed:
+
+* A pass's findings are compared with the scope's open rows. A finding equal to an open row in
+  every stored column (message, first seen, evidence, waiver, ...) and not new keeps that row; an
+  open row no finding kept is closed at the pass; every other finding opens a row. So a row never
+  spans a change, and `new` is true only where a streak starts: at a row's first snapshot.
+* The open rows may come from a pass that saved its results and then failed (never published).
+  That is harmless: a row it opened is kept only when the new pass computed the very same finding,
+  with the same first-seen time, which the streak rule (`FindingsMixin.annotate_findings`) judges
+  from the previous *complete* snapshot; the failed pass's own view stays readable.
+* A snapshot's results are saved again only while no later snapshot built on them: its own opens
+  are deleted and its closes reopened first, anything later refuses.
+* Rows stored before intervals (revision 0006) hold at their own snapshot only
+  (`valid_to_snapshot == snapshot_id`) and are never open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from auditor.errors import StoreError
+from auditor.store.engine import CHUNK, stored_day, stored_moment
+from auditor.tables import FINDING, SNAPSHOT
+
+__all__ = ["held_at", "held_by_snapshot", "later_events", "new_at", "open_rows_are", "write_findings"]
+
+_KEY_COLUMNS = (
+    "check_id",
+    "subject",
+    "fingerprint",
+    "status",
+    "severity",
+    "message",
+    "first_seen",
+    "waiver_reason",
+    "waiver_expires",
+    "evidence_id",
+)
+"""What makes two findings the same row: every stored column but the interval and `new`."""
+
+FindingKey = tuple[Any, ...]
+
+
+def held_at(scope: str, snapshot_id: int) -> tuple[Any, ...]:
+    """The conditions on a finding row that holds at `snapshot_id` of `scope`."""
+    to = FINDING.c.valid_to_snapshot
+    return (
+        FINDING.c.scope == scope,
+        FINDING.c.snapshot_id <= snapshot_id,
+        # Opened here (a row before revision 0006 holds only here), or opened before and not closed yet.
+        sa.or_(FINDING.c.snapshot_id == snapshot_id, to.is_(None), to > snapshot_id),
+    )
+
+
+def held_by_snapshot() -> tuple[Any, ...]:
+    """`held_at` as a join condition: the rows each `snapshot` row (checked, complete or not) holds."""
+    to = FINDING.c.valid_to_snapshot
+    return (
+        SNAPSHOT.c.checked.is_(True),
+        FINDING.c.scope == SNAPSHOT.c.scope,
+        FINDING.c.snapshot_id <= SNAPSHOT.c.id,
+        sa.or_(FINDING.c.snapshot_id == SNAPSHOT.c.id, to.is_(None), to > SNAPSHOT.c.id),
+    )
+
+
+def new_at(snapshot_id: int) -> Any:
+    """The row's `new` as seen from `snapshot_id`: a streak is new only where its row opened."""
+    return sa.and_(FINDING.c.new, FINDING.c.snapshot_id == snapshot_id).label("new")
+
+
+def later_events(conn: Connection, scope: str, snapshot_id: int) -> bool:
+    """Whether a finding row of the scope opened, or was closed, after `snapshot_id`."""
+    to = FINDING.c.valid_to_snapshot
+    found = conn.execute(
+        sa.select(FINDING.c.id)
+        .where(
+            FINDING.c.scope == scope,
+            # `to == snapshot_id` (opened and closed at once) only on rows from before intervals.
+            sa.or_(
+                FINDING.c.snapshot_id > snapshot_id, sa.and_(to > snapshot_id, to != FINDING.c.snapshot_id)
+            ),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def open_rows_are(conn: Connection, scope: str, snapshot_id: int) -> bool:
+    """Whether the scope's open rows are exactly the findings `snapshot_id` holds: nothing opened or
+    closed after it, and it holds no row from before intervals (those are never open)."""
+    if later_events(conn, scope, snapshot_id):
+        return False
+    legacy = conn.execute(
+        sa.select(FINDING.c.id)
+        .where(
+            FINDING.c.scope == scope,
+            FINDING.c.snapshot_id == snapshot_id,
+            FINDING.c.valid_to_snapshot == snapshot_id,
+        )
+        .limit(1)
+    ).first()
+    return legacy is None
+
+
+def write_findings(
+    conn: Connection, scope: str, snapshot_id: int, findings: Sequence[Mapping[str, Any]]
+) -> None:
+    """Make `findings` (each a mapping of the `_KEY_COLUMNS` and `new`) what `snapshot_id` holds,
+    opening and closing only the rows that differ from the scope's open rows (module docstring)."""
+    _undo(conn, scope, snapshot_id)
+    kept = _open_rows(conn, scope)
+    opening: list[dict[str, Any]] = []
+    for finding in findings:
+        if not finding["new"]:
+            ids = kept.get(_key(finding))
+            if ids:
+                ids.pop()
+                continue
+        row = dict(finding)
+        row.update(scope=scope, snapshot_id=snapshot_id, valid_to_snapshot=None)
+        opening.append(row)
+    closing = sorted(row_id for ids in kept.values() for row_id in ids)
+    for start in range(0, len(closing), CHUNK):
+        conn.execute(
+            sa.update(FINDING)
+            .where(FINDING.c.id.in_(closing[start : start + CHUNK]))
+            .values(valid_to_snapshot=snapshot_id)
+        )
+    for start in range(0, len(opening), CHUNK):
+        conn.execute(sa.insert(FINDING), opening[start : start + CHUNK])
+
+
+def _undo(conn: Connection, scope: str, snapshot_id: int) -> None:
+    """Take back what an earlier save of this snapshot's results opened and closed."""
+    if later_events(conn, scope, snapshot_id):
+        raise StoreError(
+            f"snapshot {snapshot_id}'s findings cannot change: later snapshots' findings build on them"
+        )
+    conn.execute(sa.delete(FINDING).where(FINDING.c.scope == scope, FINDING.c.snapshot_id == snapshot_id))
+    conn.execute(
+        sa.update(FINDING)
+        .where(
+            FINDING.c.scope == scope,
+            FINDING.c.valid_to_snapshot == snapshot_id,
+            FINDING.c.snapshot_id < snapshot_id,
+        )
+        .values(valid_to_snapshot=None)
+    )
+
+
+def _open_rows(conn: Connection, scope: str) -> dict[FindingKey, list[int]]:
+    """The scope's open rows: their key -> row ids (several only for duplicate findings)."""
+    columns = [
+        sa.cast(FINDING.c[name], sa.Text).label(name)
+        if name in ("first_seen", "waiver_expires")
+        else FINDING.c[name]
+        for name in _KEY_COLUMNS
+    ]
+    moments: dict[str, datetime] = {}
+    days: dict[str, date] = {}
+    rows = conn.execute(
+        sa.select(FINDING.c.id, *columns)
+        .where(FINDING.c.scope == scope, FINDING.c.valid_to_snapshot.is_(None))
+        .order_by(FINDING.c.id)
+    )
+    kept: dict[FindingKey, list[int]] = {}
+    for (
+        row_id,
+        check,
+        subject,
+        fingerprint,
+        status,
+        severity,
+        message,
+        first_seen,
+        reason,
+        expires,
+        evidence,
+    ) in rows:
+        key = (
+            check,
+            subject,
+            fingerprint,
+            status,
+            severity,
+            message,
+            stored_moment(first_seen, moments),
+            reason,
+            stored_day(expires, days),
+            evidence,
+        )
+        kept.setdefault(key, []).append(row_id)
+    return kept
+
+
+def _key(finding: Mapping[str, Any]) -> FindingKey:
+    return tuple(finding[name] for name in _KEY_COLUMNS)

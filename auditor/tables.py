@@ -219,7 +219,8 @@ class FindingRow(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_finding_fingerprint", "fingerprint"),
         sa.Index("ix_finding_scope_from", "scope", "snapshot_id"),
-        sa.Index("ix_finding_scope_to", "scope", "valid_to_snapshot"),
+        # With the start: a snapshot's rows opened before it and still open are found in the index.
+        sa.Index("ix_finding_scope_to", "scope", "valid_to_snapshot", "snapshot_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -24,7 +24,9 @@ Rules that keep every snapshot's findings what a pass computed:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -33,9 +35,9 @@ from sqlalchemy.engine import Connection
 
 from auditor.errors import StoreError
 from auditor.store.engine import CHUNK, stored_day, stored_moment
-from auditor.tables import FINDING, SNAPSHOT
+from auditor.tables import FINDING
 
-__all__ = ["held_at", "held_by_snapshot", "later_events", "new_at", "open_rows_are", "write_findings"]
+__all__ = ["counts_held", "held_at", "later_events", "new_at", "open_rows_are", "write_findings"]
 
 _KEY_COLUMNS = (
     "check_id",
@@ -55,25 +57,54 @@ FindingKey = tuple[Any, ...]
 
 
 def held_at(scope: str, snapshot_id: int) -> tuple[Any, ...]:
-    """The conditions on a finding row that holds at `snapshot_id` of `scope`."""
+    """The conditions on a finding row that holds at `snapshot_id` of `scope`.
+
+    Three index searches (opened here; opened before and still open; opened before and closed
+    after), not one condition: as one, SQLite scans every row opened before the snapshot, and a
+    store upgraded from one row per finding per snapshot holds millions of those.
+    """
     to = FINDING.c.valid_to_snapshot
-    return (
-        FINDING.c.scope == scope,
-        FINDING.c.snapshot_id <= snapshot_id,
-        # Opened here (a row before revision 0006 holds only here), or opened before and not closed yet.
-        sa.or_(FINDING.c.snapshot_id == snapshot_id, to.is_(None), to > snapshot_id),
+    opened = FINDING.c.snapshot_id
+    held = sa.union_all(
+        # Opened here (a row from before intervals holds here only).
+        sa.select(FINDING.c.id).where(FINDING.c.scope == scope, opened == snapshot_id),
+        sa.select(FINDING.c.id).where(FINDING.c.scope == scope, to.is_(None), opened < snapshot_id),
+        sa.select(FINDING.c.id).where(FINDING.c.scope == scope, to > snapshot_id, opened < snapshot_id),
     )
+    return (FINDING.c.id.in_(held),)
 
 
-def held_by_snapshot() -> tuple[Any, ...]:
-    """`held_at` as a join condition: the rows each `snapshot` row (checked, complete or not) holds."""
-    to = FINDING.c.valid_to_snapshot
-    return (
-        SNAPSHOT.c.checked.is_(True),
-        FINDING.c.scope == SNAPSHOT.c.scope,
-        FINDING.c.snapshot_id <= SNAPSHOT.c.id,
-        sa.or_(FINDING.c.snapshot_id == SNAPSHOT.c.id, to.is_(None), to > SNAPSHOT.c.id),
+def counts_held(
+    conn: Connection, scope: str, snapshot_ids: Sequence[int], statuses: Iterable[str]
+) -> dict[int, Counter[str]]:
+    """snapshot id -> findings held in one of `statuses`, counted by severity, for each of the
+    (checked) `snapshot_ids`.
+
+    Not a join of snapshots to rows held at each (every snapshot would scan every row opened before
+    it: a store upgraded from per-snapshot rows holds millions): rows are grouped by interval and
+    severity in SQL, and each group is added over the snapshots its interval spans in one sweep.
+    """
+    ids = sorted(snapshot_ids)
+    changes: list[Counter[str]] = [Counter() for _ in range(len(ids) + 1)]
+    groups = conn.execute(
+        sa.select(FINDING.c.snapshot_id, FINDING.c.valid_to_snapshot, FINDING.c.severity, sa.func.count())
+        .where(FINDING.c.scope == scope, FINDING.c.status.in_(list(statuses)))
+        .group_by(FINDING.c.snapshot_id, FINDING.c.valid_to_snapshot, FINDING.c.severity)
     )
+    for opened, closed, severity, count in groups:
+        if closed == opened:  # stored before intervals: held at its own snapshot only
+            closed = opened + 1
+        first = bisect_left(ids, opened)
+        last = len(ids) if closed is None else bisect_left(ids, closed)
+        if first < last:
+            changes[first][severity] += count
+            changes[last][severity] -= count
+    held: dict[int, Counter[str]] = {}
+    running: Counter[str] = Counter()
+    for index, snapshot_id in enumerate(ids):
+        running.update(changes[index])
+        held[snapshot_id] = +running
+    return held
 
 
 def new_at(snapshot_id: int) -> Any:
@@ -84,18 +115,17 @@ def new_at(snapshot_id: int) -> Any:
 def later_events(conn: Connection, scope: str, snapshot_id: int) -> bool:
     """Whether a finding row of the scope opened, or was closed, after `snapshot_id`."""
     to = FINDING.c.valid_to_snapshot
-    found = conn.execute(
-        sa.select(FINDING.c.id)
-        .where(
-            FINDING.c.scope == scope,
-            # `to == snapshot_id` (opened and closed at once) only on rows from before intervals.
-            sa.or_(
-                FINDING.c.snapshot_id > snapshot_id, sa.and_(to > snapshot_id, to != FINDING.c.snapshot_id)
-            ),
-        )
-        .limit(1)
-    ).first()
-    return found is not None
+    for condition in (
+        FINDING.c.snapshot_id > snapshot_id,
+        # `to == snapshot_id` (opened and closed at once) only on rows from before intervals.
+        sa.and_(to > snapshot_id, to != FINDING.c.snapshot_id),
+    ):
+        found = conn.execute(
+            sa.select(FINDING.c.id).where(FINDING.c.scope == scope, condition).limit(1)
+        ).first()
+        if found is not None:
+            return True
+    return False
 
 
 def open_rows_are(conn: Connection, scope: str, snapshot_id: int) -> bool:

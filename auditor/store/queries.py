@@ -15,8 +15,8 @@ from auditor.records import SourceInfo
 from auditor.registry import Status
 from auditor.results import SnapshotInfo, isoformat
 from auditor.store.engine import StoreBase, utc
-from auditor.store.finding_intervals import held_by_snapshot
-from auditor.tables import FINDING, SNAPSHOT, SNAPSHOT_SOURCE
+from auditor.store.finding_intervals import counts_held
+from auditor.tables import SNAPSHOT, SNAPSHOT_SOURCE
 
 _FAILING = (Status.FAIL.value, Status.ERROR.value)
 
@@ -106,23 +106,16 @@ class QueriesMixin(StoreBase):
 
     def snapshots(self) -> list[SnapshotSummary]:
         """Every snapshot of this scope, newest first, with its count of failing findings."""
-        failing = sa.func.count(FINDING.c.id)
         query = (
             sa.select(
                 SNAPSHOT.c.id,
                 SNAPSHOT.c.taken_at,
                 SNAPSHOT.c.complete,
+                SNAPSHOT.c.checked,
                 SNAPSHOT.c.objects,
                 SNAPSHOT.c.error,
-                failing.label("failing"),
-            )
-            .select_from(
-                SNAPSHOT.outerjoin(FINDING, sa.and_(*held_by_snapshot(), FINDING.c.status.in_(_FAILING)))
             )
             .where(SNAPSHOT.c.scope == self.scope)
-            .group_by(
-                SNAPSHOT.c.id, SNAPSHOT.c.taken_at, SNAPSHOT.c.complete, SNAPSHOT.c.objects, SNAPSHOT.c.error
-            )
             .order_by(SNAPSHOT.c.id.desc())
         )
         stale_query = (
@@ -135,17 +128,19 @@ class QueriesMixin(StoreBase):
             stale: dict[int, list[str]] = {}
             for row in conn.execute(stale_query):
                 stale.setdefault(row.snapshot_id, []).append(f"{row.name}: {row.stale}")
+            rows = conn.execute(query).all()
+            failing = counts_held(conn, self.scope, [row.id for row in rows if row.checked], _FAILING)
             return [
                 SnapshotSummary(
                     row.id,
                     row.taken_at,
                     row.complete,
                     row.objects,
-                    row.failing,
+                    sum(failing.get(row.id, {}).values()),
                     row.error,
                     tuple(stale.get(row.id, ())),
                 )
-                for row in conn.execute(query)
+                for row in rows
             ]
 
     def resolve(self, ref: str | int, *, purpose: str = "used") -> SnapshotInfo:

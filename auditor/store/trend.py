@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from auditor.registry import Severity, Status
 from auditor.store.engine import StoreBase, utc
-from auditor.store.finding_intervals import held_by_snapshot
-from auditor.tables import FINDING, SNAPSHOT
+from auditor.store.finding_intervals import counts_held
+from auditor.tables import SNAPSHOT
 
 __all__ = ["TrendMixin", "TrendPoint"]
 
@@ -34,12 +34,8 @@ class TrendMixin(StoreBase):
 
         Waived findings are not counted (as in `history`'s `failing`).
         """
-        joined = SNAPSHOT.outerjoin(FINDING, sa.and_(*held_by_snapshot(), FINDING.c.status.in_(_FAILING)))
         query = (
-            sa.select(
-                SNAPSHOT.c.id, SNAPSHOT.c.taken_at, FINDING.c.severity, sa.func.count(FINDING.c.id).label("n")
-            )
-            .select_from(joined)
+            sa.select(SNAPSHOT.c.id, SNAPSHOT.c.taken_at)
             .where(
                 SNAPSHOT.c.scope == self.scope,
                 SNAPSHOT.c.complete.is_(True),
@@ -47,15 +43,14 @@ class TrendMixin(StoreBase):
                 SNAPSHOT.c.taken_at >= utc(since),
                 SNAPSHOT.c.taken_at <= utc(until),
             )
-            .group_by(SNAPSHOT.c.id, SNAPSHOT.c.taken_at, FINDING.c.severity)
             .order_by(SNAPSHOT.c.id)
         )
         points: dict[int, TrendPoint] = {}
         with self._guard("read the finding trend"), self._engine.connect() as conn:
-            for row in conn.execute(query):
-                point = points.get(row.id)
-                if point is None:
-                    point = points[row.id] = TrendPoint(row.id, row.taken_at, {s.value: 0 for s in Severity})
-                if row.severity is not None:
-                    point.failing[row.severity] = point.failing.get(row.severity, 0) + int(row.n)
+            rows = conn.execute(query).all()
+            failing = counts_held(conn, self.scope, [row.id for row in rows], _FAILING)
+        for row in rows:
+            counts = {s.value: 0 for s in Severity}
+            counts.update(failing.get(row.id, {}))
+            points[row.id] = TrendPoint(row.id, row.taken_at, counts)
         return list(points.values())

@@ -50,7 +50,7 @@ def upgrade() -> None:
     with op.batch_alter_table("finding") as batch:
         batch.alter_column("scope", existing_type=sa.String(200), nullable=False)
         batch.create_index("ix_finding_scope_from", ["scope", "snapshot_id"])
-        batch.create_index("ix_finding_scope_to", ["scope", "valid_to_snapshot"])
+        batch.create_index("ix_finding_scope_to", ["scope", "valid_to_snapshot", "snapshot_id"])
     with op.batch_alter_table("chain_link") as batch:
         batch.add_column(sa.Column("format", sa.String(40), nullable=True))
 

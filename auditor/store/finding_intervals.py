@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -149,7 +149,17 @@ def write_findings(
     conn: Connection, scope: str, snapshot_id: int, findings: Sequence[Mapping[str, Any]]
 ) -> None:
     """Make `findings` (each a mapping of the `_KEY_COLUMNS` and `new`) what `snapshot_id` holds,
-    opening and closing only the rows that differ from the scope's open rows (module docstring)."""
+    opening and closing only the rows that differ from the scope's open rows (module docstring).
+
+    Once later snapshots' findings build on this one's, its findings can no longer change: saving
+    the very findings it holds (with other check results, say) is allowed and writes no row.
+    """
+    if later_events(conn, scope, snapshot_id):
+        if _held(conn, scope, snapshot_id) == Counter((_key(f), bool(f["new"])) for f in findings):
+            return
+        raise StoreError(
+            f"snapshot {snapshot_id}'s findings cannot change: later snapshots' findings build on them"
+        )
     _undo(conn, scope, snapshot_id)
     kept = _open_rows(conn, scope)
     opening: list[dict[str, Any]] = []
@@ -174,11 +184,8 @@ def write_findings(
 
 
 def _undo(conn: Connection, scope: str, snapshot_id: int) -> None:
-    """Take back what an earlier save of this snapshot's results opened and closed."""
-    if later_events(conn, scope, snapshot_id):
-        raise StoreError(
-            f"snapshot {snapshot_id}'s findings cannot change: later snapshots' findings build on them"
-        )
+    """Take back what an earlier save of this snapshot's results opened and closed (nothing after
+    it built on them: `write_findings` asked)."""
     conn.execute(sa.delete(FINDING).where(FINDING.c.scope == scope, FINDING.c.snapshot_id == snapshot_id))
     conn.execute(
         sa.update(FINDING)
@@ -193,6 +200,24 @@ def _undo(conn: Connection, scope: str, snapshot_id: int) -> None:
 
 def _open_rows(conn: Connection, scope: str) -> dict[FindingKey, list[int]]:
     """The scope's open rows: their key -> row ids (several only for duplicate findings)."""
+    kept: dict[FindingKey, list[int]] = {}
+    for row_id, key, _new in _keyed(conn, FINDING.c.scope == scope, FINDING.c.valid_to_snapshot.is_(None)):
+        kept.setdefault(key, []).append(row_id)
+    return kept
+
+
+def _held(conn: Connection, scope: str, snapshot_id: int) -> Counter[tuple[FindingKey, bool]]:
+    """What `snapshot_id` holds: each finding's key and `new`, counted."""
+    return Counter(
+        (key, new) for _id, key, new in _keyed(conn, *held_at(scope, snapshot_id), new_at(snapshot_id))
+    )
+
+
+def _keyed(conn: Connection, *conditions: Any) -> Iterator[tuple[int, FindingKey, bool]]:
+    """(row id, key, `new`) of the rows meeting `conditions`; a labelled `new` among them replaces
+    the stored flag (`new_at`). Times and dates are read as text and decoded once each."""
+    new = next((c for c in conditions if isinstance(c, sa.Label)), FINDING.c.new)
+    where = [c for c in conditions if not isinstance(c, sa.Label)]
     columns = [
         sa.cast(FINDING.c[name], sa.Text).label(name)
         if name in ("first_seen", "waiver_expires")
@@ -201,14 +226,10 @@ def _open_rows(conn: Connection, scope: str) -> dict[FindingKey, list[int]]:
     ]
     moments: dict[str, datetime] = {}
     days: dict[str, date] = {}
-    rows = conn.execute(
-        sa.select(FINDING.c.id, *columns)
-        .where(FINDING.c.scope == scope, FINDING.c.valid_to_snapshot.is_(None))
-        .order_by(FINDING.c.id)
-    )
-    kept: dict[FindingKey, list[int]] = {}
+    rows = conn.execute(sa.select(FINDING.c.id, new, *columns).where(*where).order_by(FINDING.c.id))
     for (
         row_id,
+        is_new,
         check,
         subject,
         fingerprint,
@@ -232,8 +253,7 @@ def _open_rows(conn: Connection, scope: str) -> dict[FindingKey, list[int]]:
             stored_day(expires, days),
             evidence,
         )
-        kept.setdefault(key, []).append(row_id)
-    return kept
+        yield row_id, key, bool(is_new)
 
 
 def _key(finding: Mapping[str, Any]) -> FindingKey:

@@ -181,3 +181,42 @@ def test_a_finding_waived_today_and_failing_tomorrow_opens_a_row(store: HistoryS
     assert [f.status for f in store.load_findings(first.id)] == [Status.WAIVED]
     assert [f.status for f in store.load_findings(second.id)] == [Status.FAIL]
     assert rows(store) == 2
+
+
+def test_reused_results_after_a_failed_pass_hold_the_source_findings(store: HistoryStore) -> None:
+    first = save(store, [ALICE], 0)
+    computed = checked(store, first, fresh([POP, BOB])).findings
+    failed = store.begin_pass(at(4))  # its results differ (Bob fixed, Carol new); it never published
+    run = RunResult(snapshot=SnapshotInfo(failed, at(4), False, (), 1), findings=fresh([POP, CAROL]))
+    store.annotate_findings(run)
+    store.save_pass(failed, [ALICE], [directory_source(1)], run)
+    store.mark_failed(failed, "report: disk full")
+    reusing = store.begin_pass(at(8))
+    store.save_objects(
+        reusing, [ALICE], [directory_source(1)], organization=lambda: "Contoso", deletions=lambda: {}
+    )
+    _checks, reused = store.reuse_results(
+        reusing, first.id, results_key="key", auditor_version="", config_fingerprint=""
+    )
+    store.publish(reusing)
+    continued = [dataclasses.replace(f, new=False) for f in computed]
+    assert verdicts(reused) == verdicts(continued)
+    assert verdicts(store.load_findings(reusing)) == verdicts(continued)
+    assert verdicts(store.load_findings(first.id)) == verdicts(computed)
+    result = store.verify_chain()
+    assert result.intact and result.links == 2
+
+
+def test_reused_results_of_an_unchanged_forest_write_no_finding_row(store: HistoryStore) -> None:
+    first = save(store, [ALICE], 0)
+    checked(store, first, fresh([POP, BOB]))
+    before = rows(store)
+    reusing = store.begin_pass(at(4))
+    store.save_objects(
+        reusing, [ALICE], [directory_source(1)], organization=lambda: "Contoso", deletions=lambda: {}
+    )
+    store.reuse_results(reusing, first.id, results_key="key", auditor_version="", config_fingerprint="")
+    store.publish(reusing)
+    assert rows(store) == before
+    assert [f.new for f in store.load_findings(reusing)] == [False, False]
+    assert store.verify_chain().intact

@@ -10,6 +10,13 @@ What a pass allocates holds no reference cycles worth collecting (records, model
 findings are trees; reference counting frees them), so peak RSS is the same with the collector
 paused (measured: 350 MiB either way). The pause nests and restores the collector's previous
 state, so the long-running service collects normally between passes.
+
+Turning the collector back on would make the next allocation collect the youngest generation,
+which then holds every object the pass allocated and still holds (its findings, its diff): 0.1 to
+0.25 s at 100,000 recipients, spent at the end of a cron pass whose process is about to exit. So
+the objects go to the oldest generation first (`gc.freeze()` then `gc.unfreeze()`, as documented:
+moved, not traversed), which is collected in the normal course of a long-running process. Only
+when nothing else froze objects: a host application's own frozen objects are left frozen.
 """
 
 from __future__ import annotations
@@ -30,4 +37,7 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if collecting:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()  # every tracked object, to the permanent generation (no traversal)
+                gc.unfreeze()  # and from there to the oldest one, collected in due course
             gc.enable()

@@ -55,3 +55,40 @@ def test_a_pass_pauses_the_collector_and_gives_it_back(tmp_path: Path) -> None:
     assert result.run.checks, "the sample pass ran no check"
     assert during == [False]
     assert gc.isenabled()
+
+
+class _Node:
+    """A container the collector tracks; `other` makes a cycle when asked."""
+
+    def __init__(self) -> None:
+        self.other: _Node | None = None
+
+
+def test_what_a_pause_allocated_goes_to_the_oldest_generation_untraversed() -> None:
+    gc.collect()
+    with collector_paused():
+        kept = [_Node() for _ in range(20_000)]
+    young = gc.get_count()[0]
+    assert young < 1_000  # not left in the youngest generation, to be traversed at the next allocation
+    assert gc.get_freeze_count() == 0
+    assert any(node is kept[0] for node in gc.get_objects(generation=2))
+
+
+def test_cyclic_garbage_made_in_a_pause_is_still_collected() -> None:
+    with collector_paused():
+        first, second = _Node(), _Node()
+        first.other, second.other = second, first
+        del first, second
+    assert gc.collect() >= 2  # the cycle is found by a full collection, as without the pause
+
+
+def test_objects_a_host_froze_stay_frozen() -> None:
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector_paused():
+            _ = [_Node() for _ in range(1_000)]
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

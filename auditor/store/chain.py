@@ -220,12 +220,15 @@ def _segment(
     chain_format: str = CHAIN_VERSION,
     scope: str = "",
     after: int = -1,
+    base: int = -1,
 ) -> tuple[dict[str, str], dict[str, int]]:
     """(part -> digest, part -> line count) of these snapshots, in id order.
 
     `legacy`: the store predates the columns added after the chain (revisions 0003-0005); read
-    only the columns it has. In `auditor.chain/2` the findings part covers the finding rows of
-    `scope` that opened or closed after snapshot `after` up to the last of `snapshot_ids`.
+    only the columns it has. In `auditor.chain/2` the objects, findings and origins parts cover
+    what of `scope` opened, closed or was recorded after snapshot `after` up to the last of
+    `snapshot_ids`, at any snapshot in between, a pass that failed included (a later pass may hold
+    what it stored); `base` is the last link sealed in the first format (see `_finding_events`).
     """
     parts = {name: _Part() for name in PARTS}
     snapshot_columns = (
@@ -300,7 +303,8 @@ def _segment(
                     sync_state=source.sync_state,
                 )
             parts["snapshots"].add(*source_line)
-        _objects(conn, parts["objects"], snapshot_id, version_hash)
+        if chain_format == CHAIN_VERSION:
+            _objects(conn, parts["objects"], snapshot_id, version_hash)
         for result in conn.execute(
             sa.select(*result_columns)
             .where(CHECK_RESULT.c.snapshot_id == snapshot_id)
@@ -324,14 +328,19 @@ def _segment(
             parts["results"].add(*line)
         if chain_format == CHAIN_VERSION:
             _findings(conn, parts["findings"], snapshot_id, legacy=legacy)
-        for origin in conn.execute(
-            sa.select(OBJECT_ORIGIN)
-            .where(OBJECT_ORIGIN.c.snapshot_id == snapshot_id)
-            .order_by(OBJECT_ORIGIN.c.key, OBJECT_ORIGIN.c.event, OBJECT_ORIGIN.c.id)
-        ):
-            parts["origins"].add(snapshot_id, origin.scope, origin.key, origin.event, origin.origins)
+        if chain_format == CHAIN_VERSION:
+            _origins(conn, parts["origins"], OBJECT_ORIGIN.c.snapshot_id == snapshot_id)
     if chain_format == CHAIN_VERSION_2 and snapshot_ids:
-        _finding_events(conn, parts["findings"], scope, after, snapshot_ids[-1])
+        until = snapshot_ids[-1]
+        _object_events(conn, parts["objects"], scope, after, until, version_hash)
+        _finding_events(conn, parts["findings"], scope, after, until, base)
+        _origins(
+            conn,
+            parts["origins"],
+            OBJECT_ORIGIN.c.scope == scope,
+            OBJECT_ORIGIN.c.snapshot_id > after,
+            OBJECT_ORIGIN.c.snapshot_id <= until,
+        )
     return (
         {name: part.digest.hexdigest() for name, part in parts.items()},
         {name: part.count for name, part in parts.items()},
@@ -405,7 +414,7 @@ class _FindingLines:
             self._part.add(*line)
 
 
-def _finding_events(conn: Connection, part: _Part, scope: str, after: int, until: int) -> None:
+def _finding_events(conn: Connection, part: _Part, scope: str, after: int, until: int, base: int) -> None:
     """`auditor.chain/2`'s findings part: each row of `scope` opened in (after, until], then each
     closed in it, with everything the row holds. By induction from the first such link (before
     which no row is open: rows from before intervals never are), the chain commits to the
@@ -434,6 +443,20 @@ def _finding_events(conn: Connection, part: _Part, scope: str, after: int, until
     )
     for row in closed:
         lines.add(["close", row.valid_to_snapshot, row.snapshot_id], row)
+    # The induction's base: before the first link in this format no row is open (rows from before
+    # intervals never are). A row that starts at or before the last link of the first format and is
+    # held in this range was never sealed: none in a store auditor wrote; a row slipped in is listed.
+    unsealed = conn.execute(
+        query.where(
+            FINDING.c.scope == scope,
+            FINDING.c.snapshot_id <= base,
+            sa.or_(to.is_(None), sa.and_(to > after, to != FINDING.c.snapshot_id)),
+        ).order_by(
+            FINDING.c.snapshot_id, FINDING.c.check_id, FINDING.c.subject, FINDING.c.fingerprint, FINDING.c.id
+        )
+    )
+    for row in unsealed:
+        lines.add(["held", row.snapshot_id, row.valid_to_snapshot], row)
 
 
 def _strings_only(refs: Any) -> bool:
@@ -468,6 +491,42 @@ def _objects(conn: Connection, part: _Part, snapshot_id: int, version_hash: Vers
         )
         for row in rows:
             part.add(event, snapshot_id, row.scope, row.key, version_hash(row.version_id, row.content_hash))
+
+
+def _object_events(
+    conn: Connection, part: _Part, scope: str, after: int, until: int, version_hash: VersionHash
+) -> None:
+    """`auditor.chain/2`'s objects part: each interval of `scope` opened in (after, until], then
+    each closed in it, with the content hash of its version. By snapshot id range, not by the
+    segment's snapshots: an interval a failed pass opened is held by the next pass that read the
+    same object, and is sealed with it."""
+    columns = (
+        OBJECT_INTERVAL.c.key,
+        OBJECT_INTERVAL.c.version_id,
+        OBJECT_VERSION.c.content_hash,
+    )
+    joined = OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
+    for event, column in (
+        ("open", OBJECT_INTERVAL.c.valid_from_snapshot),
+        ("close", OBJECT_INTERVAL.c.valid_to_snapshot),
+    ):
+        rows = conn.execute(
+            sa.select(column.label("at"), *columns)
+            .select_from(joined)
+            .where(OBJECT_INTERVAL.c.scope == scope, column > after, column <= until)
+            .order_by(column, OBJECT_INTERVAL.c.key, OBJECT_INTERVAL.c.id)
+        )
+        for row in rows:
+            part.add(event, row.at, scope, row.key, version_hash(row.version_id, row.content_hash))
+
+
+def _origins(conn: Connection, part: _Part, *conditions: Any) -> None:
+    for origin in conn.execute(
+        sa.select(OBJECT_ORIGIN)
+        .where(*conditions)
+        .order_by(OBJECT_ORIGIN.c.snapshot_id, OBJECT_ORIGIN.c.key, OBJECT_ORIGIN.c.event, OBJECT_ORIGIN.c.id)
+    ):
+        part.add(origin.snapshot_id, origin.scope, origin.key, origin.event, origin.origins)
 
 
 def _stored_hash(_version_id: int, content_hash: str) -> str:
@@ -508,7 +567,14 @@ def seal(
     after = previous.snapshot_id if previous else -1
     segment = [i for i in _complete_ids(conn, scope) if after < i <= snapshot_id]
     parts, counts = _segment(
-        conn, segment, _stored_hash, legacy=legacy, chain_format=chain_format, scope=scope, after=after
+        conn,
+        segment,
+        _stored_hash,
+        legacy=legacy,
+        chain_format=chain_format,
+        scope=scope,
+        after=after,
+        base=_first_format_base(conn, scope, snapshot_id) if chain_format == CHAIN_VERSION_2 else -1,
     )
     digest = link_digest(previous.digest if previous else genesis(scope), parts, chain_format)
     conn.execute(sa.delete(CHAIN_LINK).where(CHAIN_LINK.c.snapshot_id == snapshot_id))
@@ -525,6 +591,16 @@ def seal(
         values["format"] = chain_format
     conn.execute(sa.insert(CHAIN_LINK).values(**values))
     return digest
+
+
+def _first_format_base(conn: Connection, scope: str, before: int) -> int:
+    """The snapshot of the scope's last link sealed in the first format before `before`, or -1."""
+    found = conn.execute(
+        sa.select(sa.func.max(CHAIN_LINK.c.snapshot_id)).where(
+            CHAIN_LINK.c.scope == scope, CHAIN_LINK.c.format.is_(None), CHAIN_LINK.c.snapshot_id < before
+        )
+    ).scalar()
+    return -1 if found is None else int(found)
 
 
 def seal_existing(conn: Connection, *, legacy: bool = False) -> dict[str, int]:
@@ -638,6 +714,7 @@ def verify_chain(conn: Connection, scope: str) -> Verification:
         return hashes.get(version_id, stored)
 
     previous_digest, previous_id = genesis(scope), None
+    base = -1  # the last link sealed in the first format (`_finding_events`)
     for link in links:
         if link.snapshot_id not in complete:
             result.broken = ChainBreak(
@@ -664,6 +741,7 @@ def verify_chain(conn: Connection, scope: str) -> Verification:
             chain_format=chain_format,
             scope=scope,
             after=-1 if previous_id is None else previous_id,
+            base=base,
         )
         digest = link_digest(previous_digest, parts, chain_format)
         if digest != link.digest:
@@ -676,6 +754,8 @@ def verify_chain(conn: Connection, scope: str) -> Verification:
         result.verified_digests[link.digest] = link.snapshot_id
         result.head = ChainHead(link.snapshot_id, snapshots[link.snapshot_id].taken_at, link.digest)
         previous_digest, previous_id = link.digest, link.snapshot_id
+        if chain_format == CHAIN_VERSION:
+            base = link.snapshot_id
     if result.broken is None:
         result.unsealed = [i for i in complete if previous_id is None or i > previous_id]
     return result

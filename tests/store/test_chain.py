@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from auditor_store_testing import checked, finding, save, user
+from auditor_store_testing import at, checked, directory_source, finding, save, user
 
 from auditor.records import ObjectRecord
-from auditor.results import SnapshotInfo
+from auditor.results import RunResult, SnapshotInfo
 from auditor.store import HistoryStore
 from auditor.store.chain import genesis, link_digest
 
@@ -194,3 +194,60 @@ def test_upgrading_an_older_store_computes_the_same_chain_and_says_so(
         "history store: sealed 5 existing snapshots into the tamper-evidence chain (scope 'default'); "
         "`auditor verify` checks it from now on"
     ]
+
+
+def failed_pass(store: HistoryStore, records: list[ObjectRecord], hours: float) -> int:
+    """A pass that saved its objects and results, then stopped before it was published."""
+    snapshot_id = store.begin_pass(at(hours))
+    run = RunResult(snapshot=SnapshotInfo(snapshot_id, at(hours), False, (), len(records)))
+    store.save_pass(snapshot_id, records, [directory_source(len(records))], run)
+    store.mark_failed(snapshot_id, "report: disk full")
+    return snapshot_id
+
+
+def test_an_interval_a_failed_pass_opened_is_sealed_with_the_pass_that_holds_it(store: HistoryStore) -> None:
+    first = save(store, [ALICE, BOB], 0)
+    checked(store, first, [finding("COEX-301", "pop.contoso.com")])
+    failed = failed_pass(store, [ALICE, BOB_2], 4)  # Bob's new version opens here
+    held = save(store, [ALICE, BOB_2], 8)  # reads the same Bob: holds the failed pass's interval
+    checked(store, held, [finding("COEX-301", "pop.contoso.com")])
+    assert store.verify_chain().intact
+    execute(
+        store,
+        "UPDATE object_interval SET version_id = (SELECT version_id FROM object_interval "
+        "WHERE valid_from_snapshot = :first AND key = 'guid-b') "
+        "WHERE valid_from_snapshot = :failed AND key = 'guid-b'",
+        first=first.id,
+        failed=failed,
+    )
+    result = store.verify_chain()
+    assert result.broken is not None and result.broken.snapshot_id == held.id
+    assert [d["part"] for d in result.broken.differs] == ["objects"]
+
+
+def test_a_finding_row_slipped_in_before_the_second_format_is_caught(store_url: str) -> None:
+    with HistoryStore(store_url) as store:
+        first = save(store, [ALICE], 0)
+        checked(store, first, [finding("COEX-301", "pop.contoso.com")])
+        failed = store.begin_pass(at(2))  # never sealed by any link
+        store.mark_failed(failed, "directory: unreachable")
+        second = save(store, [ALICE], 4)
+        checked(store, second, [finding("COEX-301", "pop.contoso.com")])
+    downgrade(store_url, "0005_incremental_reads")  # links in the first format, as before intervals
+    with HistoryStore(store_url) as store:
+        third = save(store, [ALICE], 8)
+        checked(store, third, [finding("COEX-301", "pop.contoso.com")])
+        assert store.verify_chain().intact
+        execute(
+            store,
+            "INSERT INTO finding (scope, snapshot_id, valid_to_snapshot, check_id, subject, fingerprint, "
+            "status, severity, message, first_seen, new) VALUES ('default', :failed, NULL, 'COEX-301', "
+            "'slipped.example', 'f00d', 'fail', 'high', 'slipped in', :at, :new)",
+            failed=failed,
+            at=at(2),
+            new=False,
+        )
+        assert "slipped.example" in {f.subject for f in store.load_findings(third.id)}
+        result = store.verify_chain()
+        assert result.broken is not None and result.broken.snapshot_id == third.id
+        assert [d["part"] for d in result.broken.differs] == ["findings"]

@@ -11,10 +11,12 @@ are five parts, each a sha256 over canonical JSON lines (every line names its sn
 
 * `snapshots`: each snapshot row (id, time, completeness, object count, organization, error) and
   its sources;
-* `objects`: the object intervals that open or close at each snapshot, with the content hash of
-  the version they hold. A snapshot's objects are its predecessor's plus these changes, so by
-  induction the chain commits to every snapshot's complete object set while each link costs only
-  what changed (the first link commits to every object). `auditor verify` recomputes each
+* `objects`: the object intervals that open or close, with the content hash of the version they
+  hold: in `auditor.chain/2` every one since the previous link, whatever snapshot it opened at
+  (a pass that failed after saving its objects opens intervals the next pass holds); in
+  `auditor.chain/1` those at each snapshot of the segment. A snapshot's objects are its
+  predecessor's plus these changes, so by induction the chain commits to every snapshot's complete
+  object set while each link costs only what changed (the first link commits to every object). `auditor verify` recomputes each
   version's hash from its stored content, so an edited `object_version` row breaks the first link
   whose segment uses it;
 * `results`: every stored check result of the segment;
@@ -24,7 +26,8 @@ are five parts, each a sha256 over canonical JSON lines (every line names its sn
   depends on, which the drift report's causes rest on): by induction that commits to every
   checked snapshot's findings, as the objects part does for objects, while a pass whose findings
   did not change seals none. Older links (`auditor.chain/1`) list every finding of each snapshot;
-* `origins`: the attribution rows of the segment (who changed what is worth protecting too).
+* `origins`: the attribution rows (who changed what is worth protecting too): of the segment's
+  snapshots in `auditor.chain/1`, of every snapshot since the previous link in `auditor.chain/2`.
 
 Columns added after the chain was first defined (a finding's evidence, a snapshot's auditor
 version and config fingerprint, a result's code fingerprint) join their row's line only when they

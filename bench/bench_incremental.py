@@ -198,6 +198,13 @@ def churn(ca_file: str, fraction: float) -> int:
     return changed
 
 
+def store_mib(folder: Path) -> float:
+    """The SQLite store's size on disk (the database and its WAL files) after a pass: what a pass
+    adds to the history."""
+    parts = [part for part in folder.glob("live.db*") if not part.name.endswith(".lock")]
+    return sum(part.stat().st_size for part in parts) / 2**20
+
+
 def keep_store(folder: Path, label: str) -> Path:
     """A copy of the SQLite store (and its WAL files) between two passes, to run another pass from."""
     kept = folder / label
@@ -256,7 +263,7 @@ def main() -> None:
 
             def measured(label: str, *extra: str) -> Measured:
                 result = run_measured(label, [*check, *extra], cwd=folder, ok=(0, 1), env=env)
-                print(result.line(), flush=True)
+                print(f"{result.line()}   store {store_mib(folder):.1f} MiB", flush=True)
                 return result
 
             measured("first (empty store, full read)")

@@ -475,6 +475,30 @@ def _strings_only(refs: Any) -> bool:
 
 
 def _objects(conn: Connection, part: _Part, snapshot_id: int, version_hash: VersionHash) -> None:
+    """`auditor.chain/1`'s objects part of one snapshot: the intervals that open or close at it."""
+    _interval_events(conn, part, version_hash, lambda column: [column == snapshot_id])
+
+
+def _object_events(
+    conn: Connection, part: _Part, scope: str, after: int, until: int, version_hash: VersionHash
+) -> None:
+    """`auditor.chain/2`'s objects part: each interval of `scope` opened in (after, until], then
+    each closed in it, with the content hash of its version. By snapshot id range, not by the
+    segment's snapshots: an interval a failed pass opened is held by the next pass that read the
+    same object, and is sealed with it."""
+    _interval_events(
+        conn,
+        part,
+        version_hash,
+        lambda column: [OBJECT_INTERVAL.c.scope == scope, column > after, column <= until],
+    )
+
+
+def _interval_events(
+    conn: Connection, part: _Part, version_hash: VersionHash, where: Callable[[Any], list[Any]]
+) -> None:
+    """A line per interval opening, then per interval closing, where `where(column)` holds of the
+    interval's start or end column: the snapshot it happened at, scope, key, version hash."""
     columns = (
         OBJECT_INTERVAL.c.scope,
         OBJECT_INTERVAL.c.key,
@@ -487,40 +511,13 @@ def _objects(conn: Connection, part: _Part, snapshot_id: int, version_hash: Vers
         ("close", OBJECT_INTERVAL.c.valid_to_snapshot),
     ):
         rows = conn.execute(
-            sa.select(*columns)
-            .select_from(joined)
-            .where(column == snapshot_id)
-            .order_by(OBJECT_INTERVAL.c.key, OBJECT_INTERVAL.c.id)
-        )
-        for row in rows:
-            part.add(event, snapshot_id, row.scope, row.key, version_hash(row.version_id, row.content_hash))
-
-
-def _object_events(
-    conn: Connection, part: _Part, scope: str, after: int, until: int, version_hash: VersionHash
-) -> None:
-    """`auditor.chain/2`'s objects part: each interval of `scope` opened in (after, until], then
-    each closed in it, with the content hash of its version. By snapshot id range, not by the
-    segment's snapshots: an interval a failed pass opened is held by the next pass that read the
-    same object, and is sealed with it."""
-    columns = (
-        OBJECT_INTERVAL.c.key,
-        OBJECT_INTERVAL.c.version_id,
-        OBJECT_VERSION.c.content_hash,
-    )
-    joined = OBJECT_INTERVAL.join(OBJECT_VERSION, OBJECT_INTERVAL.c.version_id == OBJECT_VERSION.c.id)
-    for event, column in (
-        ("open", OBJECT_INTERVAL.c.valid_from_snapshot),
-        ("close", OBJECT_INTERVAL.c.valid_to_snapshot),
-    ):
-        rows = conn.execute(
             sa.select(column.label("at"), *columns)
             .select_from(joined)
-            .where(OBJECT_INTERVAL.c.scope == scope, column > after, column <= until)
+            .where(*where(column))
             .order_by(column, OBJECT_INTERVAL.c.key, OBJECT_INTERVAL.c.id)
         )
         for row in rows:
-            part.add(event, row.at, scope, row.key, version_hash(row.version_id, row.content_hash))
+            part.add(event, row.at, row.scope, row.key, version_hash(row.version_id, row.content_hash))
 
 
 def _origins(conn: Connection, part: _Part, *conditions: Any) -> None:

@@ -54,6 +54,8 @@ _KEY_COLUMNS = (
 """What makes two findings the same row: every stored column but the interval and `new`."""
 
 FindingKey = tuple[Any, ...]
+_FIRST_SEEN = _KEY_COLUMNS.index("first_seen")
+_EXPIRES = _KEY_COLUMNS.index("waiver_expires")
 
 
 def held_at(scope: str, snapshot_id: int) -> tuple[Any, ...]:
@@ -227,33 +229,10 @@ def _keyed(conn: Connection, *conditions: Any) -> Iterator[tuple[int, FindingKey
     moments: dict[str, datetime] = {}
     days: dict[str, date] = {}
     rows = conn.execute(sa.select(FINDING.c.id, new, *columns).where(*where).order_by(FINDING.c.id))
-    for (
-        row_id,
-        is_new,
-        check,
-        subject,
-        fingerprint,
-        status,
-        severity,
-        message,
-        first_seen,
-        reason,
-        expires,
-        evidence,
-    ) in rows:
-        key = (
-            check,
-            subject,
-            fingerprint,
-            status,
-            severity,
-            message,
-            stored_moment(first_seen, moments),
-            reason,
-            stored_day(expires, days),
-            evidence,
-        )
-        yield row_id, key, bool(is_new)
+    for row_id, is_new, *values in rows:
+        values[_FIRST_SEEN] = stored_moment(values[_FIRST_SEEN], moments)
+        values[_EXPIRES] = stored_day(values[_EXPIRES], days)
+        yield row_id, tuple(values), bool(is_new)
 
 
 def _key(finding: Mapping[str, Any]) -> FindingKey:

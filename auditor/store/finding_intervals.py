@@ -37,7 +37,7 @@ from auditor.errors import StoreError
 from auditor.store.engine import CHUNK, stored_day, stored_moment
 from auditor.tables import FINDING
 
-__all__ = ["counts_held", "held_at", "later_events", "new_at", "open_rows_are", "write_findings"]
+__all__ = ["counts_held", "held_at", "later_events", "new_at", "open_rows_are", "span", "write_findings"]
 
 _KEY_COLUMNS = (
     "check_id",
@@ -94,10 +94,7 @@ def counts_held(
         .group_by(FINDING.c.snapshot_id, FINDING.c.valid_to_snapshot, FINDING.c.severity)
     )
     for opened, closed, severity, count in groups:
-        if closed == opened:  # stored before intervals: held at its own snapshot only
-            closed = opened + 1
-        first = bisect_left(ids, opened)
-        last = len(ids) if closed is None else bisect_left(ids, closed)
+        first, last = span(ids, opened, closed)
         if first < last:
             changes[first][severity] += count
             changes[last][severity] -= count
@@ -107,6 +104,15 @@ def counts_held(
         running.update(changes[index])
         held[snapshot_id] = +running
     return held
+
+
+def span(snapshot_ids: Sequence[int], opened: int, closed: int | None) -> tuple[int, int]:
+    """The slice of `snapshot_ids` (ascending) a row opened at `opened` and closed at `closed`
+    holds at; a row from before intervals (`closed == opened`) holds at its own snapshot only."""
+    if closed == opened:
+        closed = opened + 1
+    first = bisect_left(snapshot_ids, opened)
+    return first, len(snapshot_ids) if closed is None else bisect_left(snapshot_ids, closed)
 
 
 def new_at(snapshot_id: int) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +18,7 @@ from auditor.results import CheckResult, FindingRecord, RunResult
 from auditor.store.chain import seal
 from auditor.store.engine import CHUNK, StoreBase, stored_day, stored_moment
 from auditor.store.evidence import evidence_hash, evidence_refs, refs_of, store_evidence
-from auditor.store.finding_intervals import held_at, new_at, write_findings
+from auditor.store.finding_intervals import held_at, new_at, span, write_findings
 from auditor.tables import CHECK_RESULT, EVIDENCE, FINDING, SNAPSHOT
 
 
@@ -223,10 +222,7 @@ class FindingsMixin(StoreBase):
                     )
                 )
                 for fingerprint, opened, closed in rows:
-                    if closed == opened:  # stored before intervals: holds at its own snapshot only
-                        closed = opened + 1
-                    first = bisect_left(checked, opened)
-                    last = len(checked) if closed is None else bisect_left(checked, closed)
+                    first, last = span(checked, opened, closed)
                     found[fingerprint].update(checked[first:last])
         return {fp: sorted(ids) for fp, ids in found.items()}
 

@@ -16,6 +16,7 @@ from auditor.errors import StoreError
 from auditor.registry import Status
 from auditor.results import FindingRecord, RunResult, SnapshotInfo
 from auditor.store import HistoryStore
+from auditor.store.finding_intervals import span
 
 ALICE = user("guid-a", "CN=Alice,DC=contoso,DC=com", mail="alice@contoso.com")
 POP = finding("COEX-301", "pop.contoso.com")
@@ -220,3 +221,19 @@ def test_reused_results_of_an_unchanged_forest_write_no_finding_row(store: Histo
     assert rows(store) == before
     assert [f.new for f in store.load_findings(reusing)] == [False, False]
     assert store.verify_chain().intact
+
+
+@pytest.mark.parametrize(
+    ("opened", "closed", "held"),
+    [
+        (2, None, [2, 5, 7]),  # still open: every listed snapshot from its start
+        (2, 7, [2, 5]),  # closed at 7: not held there
+        (5, 5, [5]),  # stored before intervals: its own snapshot only
+        (3, 7, [5]),  # opened by a pass that is not listed (failed, or unchecked)
+        (3, 5, []),  # opened and closed between listed snapshots: held by none of them
+    ],
+)
+def test_the_snapshots_a_row_holds_at(opened: int, closed: int | None, held: list[int]) -> None:
+    listed = [2, 5, 7]
+    first, last = span(listed, opened, closed)
+    assert listed[first:last] == held

@@ -369,7 +369,11 @@ class _Seen:
         read once the stream has ended (`HistoryStore.save_objects`)."""
         keys: list[str] = []
         for source in sources:
-            carried = source.carried if isinstance(source, CarriesOver) else {}
+            if not isinstance(source, CarriesOver):
+                continue
+            # Taken, not copied: its 100,000 entries need not live through the snapshot's rebuild
+            # and the checks (every page the pass does not hold is one it need not fault in).
+            carried, source.carried = source.carried, {}
             for key, (kind, dn) in carried.items():
                 self._count(kind, dn)
                 keys.append(key)

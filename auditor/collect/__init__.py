@@ -72,7 +72,8 @@ class CarriesOver(Protocol):
     After `collect()` ran to its end, `carried` maps the key of every object it did not yield but
     that is in the snapshot unchanged (the baseline's stored state, not read again) to its
     (kind, DN). The store keeps those objects' open intervals as they are (`save_objects`);
-    together with the yielded records they are exactly what a full read would give.
+    together with the yielded records they are exactly what a full read would give. The pass
+    takes the map once the stream has ended (`run._Seen.carry`), leaving an empty one.
     """
 
     carried: dict[str, tuple[str, str]]

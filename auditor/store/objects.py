@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from auditor import jsontext
 from auditor.errors import SnapshotError
@@ -48,6 +49,22 @@ def _held_at(snapshot_id: int) -> tuple[Any, Any]:
             OBJECT_INTERVAL.c.valid_to_snapshot.is_(None), OBJECT_INTERVAL.c.valid_to_snapshot > snapshot_id
         ),
     )
+
+
+def objects_changed_since(conn: Connection, scope: str, snapshot_id: int) -> bool:
+    """Whether any interval of the scope opened or closed after `snapshot_id`: then the objects
+    now held are not that snapshot's (this pass changed some, or a pass that failed after saving
+    its objects left intervals of its own). Two index probes (both interval columns are indexed by
+    scope)."""
+    for column in (OBJECT_INTERVAL.c.valid_from_snapshot, OBJECT_INTERVAL.c.valid_to_snapshot):
+        found = conn.execute(
+            sa.select(OBJECT_INTERVAL.c.id)
+            .where(OBJECT_INTERVAL.c.scope == scope, column > snapshot_id)
+            .limit(1)
+        ).first()
+        if found is not None:
+            return True
+    return False
 
 
 class ObjectsMixin(StoreBase):

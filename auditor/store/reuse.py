@@ -11,7 +11,8 @@ evidence ids included: evidence sets are content-addressed) instead of running t
 (`SnapshotWriterMixin.saving`): no interval of the scope opened or closed after the previous
 complete snapshot P. That covers this pass (an object it changed opens an interval at its own
 id) and an unpublished pass in between that saved objects and then failed (its intervals stay).
-Both interval columns are indexed by scope, so the question costs two index probes.
+Both interval columns are indexed by scope, so the question costs two index probes
+(`store.objects.objects_changed_since`, which the object save asks too).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from auditor.results import CheckResult, FindingRecord, in_check_order
 from auditor.store.engine import StoreBase, stored_day, stored_moment
 from auditor.store.finding_intervals import open_rows_are, write_findings
 from auditor.store.findings import StoredFindings, check_result_from_row, findings_held_at
-from auditor.tables import CHECK_RESULT, OBJECT_INTERVAL, SNAPSHOT, SNAPSHOT_SOURCE
+from auditor.store.objects import objects_changed_since
+from auditor.tables import CHECK_RESULT, SNAPSHOT, SNAPSHOT_SOURCE
 
 __all__ = ["ResultReuseMixin", "Reuse"]
 
@@ -67,7 +69,7 @@ class ResultReuseMixin(StoreBase):
                     f"what the checks depend on besides the objects changed since snapshot {previous.id} "
                     "(auditor version, check code, configuration, waivers or a date boundary)",
                 )
-            if _objects_changed_since(conn, self.scope, previous.id):
+            if objects_changed_since(conn, self.scope, previous.id):
                 return Reuse(None, f"objects changed since snapshot {previous.id}")
             if _source_shape(_sources_of(conn, previous.id)) != _source_shape(sources):
                 return Reuse(None, f"the sources or what they covered differ from snapshot {previous.id}")
@@ -150,19 +152,6 @@ def _continued(row: Any, source_taken_at: datetime) -> dict[str, Any]:
         evidence_id=row.evidence_id,
     )
     return values
-
-
-def _objects_changed_since(conn: Connection, scope: str, snapshot_id: int) -> bool:
-    """Whether any interval of the scope opened or closed after `snapshot_id` (see module docstring)."""
-    for column in (OBJECT_INTERVAL.c.valid_from_snapshot, OBJECT_INTERVAL.c.valid_to_snapshot):
-        found = conn.execute(
-            sa.select(OBJECT_INTERVAL.c.id)
-            .where(OBJECT_INTERVAL.c.scope == scope, column > snapshot_id)
-            .limit(1)
-        ).first()
-        if found is not None:
-            return True
-    return False
 
 
 def _sources_of(conn: Connection, snapshot_id: int) -> list[Any]:

@@ -39,6 +39,7 @@ from auditor.store.bulk import bulk_writer
 from auditor.store.chain import seal
 from auditor.store.engine import CHUNK, storable, utc
 from auditor.store.findings import FindingsMixin
+from auditor.store.objects import objects_changed_since
 from auditor.store.origins import write_origins
 from auditor.tables import OBJECT_INTERVAL, OBJECT_VERSION, SNAPSHOT, SNAPSHOT_SOURCE
 
@@ -156,18 +157,7 @@ class SnapshotWriterMixin(FindingsMixin):
         """Keep the writer's (key, kind, DN) of the open intervals for `baseline_index(latest)`, when
         they are the objects of that (last complete) snapshot: no interval of the scope starts or
         ends after it (a pass that failed after saving its objects leaves intervals of its own)."""
-        later = conn.execute(
-            sa.select(OBJECT_INTERVAL.c.id)
-            .where(
-                OBJECT_INTERVAL.c.scope == self.scope,
-                sa.or_(
-                    OBJECT_INTERVAL.c.valid_from_snapshot > latest,
-                    OBJECT_INTERVAL.c.valid_to_snapshot > latest,
-                ),
-            )
-            .limit(1)
-        ).first()
-        if later is None:
+        if not objects_changed_since(conn, self.scope, latest):
             self._open_index = (latest, index)
 
     def publish(self, snapshot_id: int) -> None:

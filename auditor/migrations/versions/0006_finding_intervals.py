@@ -26,6 +26,8 @@ down_revision = "0005_incremental_reads"
 branch_labels = None
 depends_on = None
 
+# The finding's own columns at this revision, spelled out rather than imported from the store
+# (`finding_intervals`): a migration describes the table as it was then, whatever the code says later.
 _CONTENT = (
     "check_id",
     "subject",

@@ -251,3 +251,14 @@ def test_a_finding_row_slipped_in_before_the_second_format_is_caught(store_url: 
         result = store.verify_chain()
         assert result.broken is not None and result.broken.snapshot_id == third.id
         assert [d["part"] for d in result.broken.differs] == ["findings"]
+
+
+def test_a_link_in_an_unknown_format_is_a_break_naming_it(store: HistoryStore) -> None:
+    snapshots = history(store)
+    execute(
+        store, "UPDATE chain_link SET format = 'auditor.chain/9' WHERE snapshot_id = :id", id=snapshots[2].id
+    )
+    result = store.verify_chain()
+    assert result.broken is not None and result.broken.snapshot_id == snapshots[2].id
+    assert "unknown format 'auditor.chain/9'" in result.broken.reason
+    assert result.head is not None and result.head.snapshot_id == snapshots[1].id

@@ -453,7 +453,9 @@ def _diff_against_previous(
     # What the store keeps of this pass's findings (`save_pass_results` drops passing ones), in order.
     findings = [f for f in result.run.findings if f.status is not Status.PASS]
     # The diff compares verdicts, not evidence: the previous findings are read without it.
-    before = (
-        findings if result.results_from == previous.id else store.load_findings(previous.id, evidence=False)
-    )
+    if result.results_from == previous.id:
+        before = findings
+    else:
+        replaced = store.findings_replaced(snapshot.id, previous.id)
+        before = replaced if replaced is not None else store.load_findings(previous.id, evidence=False)
     return info, diff_between(store, info, snapshot, held=(before, findings))

@@ -50,7 +50,9 @@ def smtp_addresses_unique(snap: Snapshot) -> Iterator[Finding]:
     index = snap.recipients_by_address
     if not index:
         raise SkipCheck("no SMTP address in proxyAddresses or mail on any object")
-    for address, owners in sorted(index.items()):
+    # In index order: the engine lists a check's findings by subject, and 200,000 addresses
+    # sorted here cost 0.1 s of every pass for passing findings that are only counted.
+    for address, owners in index.items():
         if len(owners) > 1:
             yield Finding.failed(
                 address,

@@ -179,8 +179,23 @@ class AttributeTraits:
 
 
 def attribute_traits(families: Sequence[Family] | None = None) -> AttributeTraits:
-    """Multi-valued and binary attribute names of every family's kinds, and each kind's label."""
-    return _traits(discover_families() if families is None else tuple(families))
+    """Multi-valued and binary attribute names of every family's kinds, and each kind's label.
+
+    The differ asks for them once per attribute value it compares. `_traits`' cache hashes its
+    argument, and hashing the families (frozen dataclasses down to every kind's attribute names)
+    took 150 µs a call: 0.15 s of a pass that diffed 1,001 changed recipients. The installed
+    families are one tuple until their cache is cleared, so the last answer is kept by identity.
+    """
+    chosen = discover_families() if families is None else tuple(families)
+    last = _LAST_TRAITS.get("last")
+    if last is not None and last[0] is chosen:
+        return last[1]
+    traits = _traits(chosen)
+    _LAST_TRAITS["last"] = (chosen, traits)
+    return traits
+
+
+_LAST_TRAITS: dict[str, tuple[tuple[Family, ...], AttributeTraits]] = {}
 
 
 @cache

@@ -219,9 +219,18 @@ class Snapshot:
         """The policies and accepted domains that name `domain` (a `*.parent` one included): the
         objects a verdict about the domain's standing in Exchange depends on."""
         domain = normalize_domain(domain)
-        found = list(self._domain_refs.get(domain, ()))
-        found += [a.ref for a in self.accepted_domains_covering(domain)]
-        return list(dict.fromkeys(found))
+        known = self._domain_refs_by_name.get(domain)
+        if known is None:
+            found = list(self._domain_refs.get(domain, ()))
+            found += [a.ref for a in self.accepted_domains_covering(domain)]
+            known = self._domain_refs_by_name[domain] = tuple(dict.fromkeys(found))
+        return list(known)
+
+    @cached_property
+    def _domain_refs_by_name(self) -> dict[str, tuple[ObjectRef, ...]]:
+        """`domain_refs`' answers so far: checks ask once per recipient, about a handful of domains
+        (a scan of every accepted domain each time: 0.1 s a pass at 100,000 recipients)."""
+        return {}
 
     def pop3_domain_refs(self, domain: str) -> list[ObjectRef]:
         """The POP3 hosts that host `domain` and the records saying so."""

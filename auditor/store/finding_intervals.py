@@ -27,6 +27,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -37,7 +38,18 @@ from auditor.errors import StoreError
 from auditor.store.engine import CHUNK, stored_day, stored_moment
 from auditor.tables import FINDING
 
-__all__ = ["counts_held", "held_at", "later_events", "new_at", "open_rows_are", "span", "write_findings"]
+__all__ = [
+    "FindingKey",
+    "Written",
+    "counts_held",
+    "held_at",
+    "key_fields",
+    "later_events",
+    "new_at",
+    "open_rows_are",
+    "span",
+    "write_findings",
+]
 
 _KEY_COLUMNS = (
     "check_id",
@@ -56,6 +68,11 @@ _KEY_COLUMNS = (
 FindingKey = tuple[Any, ...]
 _FIRST_SEEN = _KEY_COLUMNS.index("first_seen")
 _EXPIRES = _KEY_COLUMNS.index("waiver_expires")
+
+
+def key_fields(key: FindingKey) -> dict[str, Any]:
+    """A row key (`_KEY_COLUMNS`, as `write_findings` compares them) by column name."""
+    return dict(zip(_KEY_COLUMNS, key, strict=True))
 
 
 def held_at(scope: str, snapshot_id: int) -> tuple[Any, ...]:
@@ -153,29 +170,41 @@ def open_rows_are(conn: Connection, scope: str, snapshot_id: int) -> bool:
     return legacy is None
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What `write_findings` did to the scope's open rows: the findings (by position) that kept an
+    open row, and the key of every open row it closed. Together they are the open rows it found."""
+
+    kept: tuple[int, ...]
+    closed: tuple[FindingKey, ...]
+
+
 def write_findings(
     conn: Connection, scope: str, snapshot_id: int, findings: Sequence[Mapping[str, Any]]
-) -> None:
+) -> Written | None:
     """Make `findings` (each a mapping of the `_KEY_COLUMNS` and `new`) what `snapshot_id` holds,
     opening and closing only the rows that differ from the scope's open rows (module docstring).
 
     Once later snapshots' findings build on this one's, its findings can no longer change: saving
-    the very findings it holds (with other check results, say) is allowed and writes no row.
+    the very findings it holds (with other check results, say) is allowed and writes no row (and
+    returns None: it compared nothing with the open rows).
     """
     if later_events(conn, scope, snapshot_id):
         if _held(conn, scope, snapshot_id) == Counter((_key(f), bool(f["new"])) for f in findings):
-            return
+            return None
         raise StoreError(
             f"snapshot {snapshot_id}'s findings cannot change: later snapshots' findings build on them"
         )
     _undo(conn, scope, snapshot_id)
     kept = _open_rows(conn, scope)
     opening: list[dict[str, Any]] = []
-    for finding in findings:
+    kept_at: list[int] = []
+    for position, finding in enumerate(findings):
         if not finding["new"]:
             ids = kept.get(_key(finding))
             if ids:
                 ids.pop()
+                kept_at.append(position)
                 continue
         row = dict(finding)
         row.update(scope=scope, snapshot_id=snapshot_id, valid_to_snapshot=None)
@@ -189,6 +218,7 @@ def write_findings(
         )
     for start in range(0, len(opening), CHUNK):
         conn.execute(sa.insert(FINDING), opening[start : start + CHUNK])
+    return Written(tuple(kept_at), tuple(key for key, ids in kept.items() for _ in ids))
 
 
 def _undo(conn: Connection, scope: str, snapshot_id: int) -> None:

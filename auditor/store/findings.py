@@ -18,7 +18,15 @@ from auditor.results import CheckResult, FindingRecord, RunResult
 from auditor.store.chain import seal
 from auditor.store.engine import CHUNK, StoreBase, stored_day, stored_moment
 from auditor.store.evidence import evidence_hash, evidence_refs, refs_of, store_evidence
-from auditor.store.finding_intervals import held_at, new_at, span, write_findings
+from auditor.store.finding_intervals import (
+    FindingKey,
+    held_at,
+    key_fields,
+    new_at,
+    open_rows_are,
+    span,
+    write_findings,
+)
 from auditor.tables import CHECK_RESULT, EVIDENCE, FINDING, SNAPSHOT
 
 
@@ -34,8 +42,38 @@ class CheckedWith:
     checks: dict[str, tuple[Status, str | None, str]]  # check id -> (status, code, message)
 
 
+@dataclass(frozen=True, slots=True)
+class _Replaced:
+    """A results save that found the previous complete snapshot's findings as the open rows: those
+    of `kept` continued (the same row), the `closed` rows ended (`findings_replaced`)."""
+
+    snapshot_id: int
+    previous_id: int
+    kept: list[FindingRecord]
+    closed: tuple[FindingKey, ...]
+
+
+def _closed_record(key: FindingKey) -> FindingRecord:
+    fields = key_fields(key)
+    return FindingRecord(
+        check=fields["check_id"],
+        status=Status(fields["status"]),
+        severity=Severity(fields["severity"]),
+        subject=fields["subject"],
+        message=fields["message"],
+        first_seen=fields["first_seen"],
+        new=False,
+        waiver_reason=fields["waiver_reason"],
+        waiver_expires=fields["waiver_expires"],
+        evidence=None,
+    )
+
+
 class FindingsMixin(StoreBase):
     """Results and findings of checked snapshots, and each finding's history across them."""
+
+    # What the last results save replaced of the previous snapshot's findings (`findings_replaced`).
+    _replaced_findings: _Replaced | None = None
 
     def annotate_findings(self, run: RunResult) -> None:
         """Set `first_seen` and `new` on the run's findings from the history before its snapshot.
@@ -137,7 +175,15 @@ class FindingsMixin(StoreBase):
                     for result in run.checks
                 ],
             )
-        write_findings(conn, self.scope, snapshot_id, findings)
+        previous = self._complete_before(conn, snapshot_id, SNAPSHOT.c.id, checked=True)
+        # Asked before writing: were the open rows exactly the previous snapshot's findings?
+        continues = previous is not None and open_rows_are(conn, self.scope, previous.id)
+        written = write_findings(conn, self.scope, snapshot_id, findings)
+        self._replaced_findings = None
+        if continues and written is not None:
+            self._replaced_findings = _Replaced(
+                snapshot_id, previous.id, [kept[i] for i in written.kept], written.closed
+            )
         conn.execute(
             sa.update(SNAPSHOT)
             .where(SNAPSHOT.c.id == snapshot_id)
@@ -166,6 +212,21 @@ class FindingsMixin(StoreBase):
             ).all()
         reader = StoredFindings()
         return [reader.record(row, new=row.new) for row in rows]
+
+    def findings_replaced(self, snapshot_id: int, previous_id: int) -> list[FindingRecord] | None:
+        """`previous_id`'s non-passing findings, without their evidence, as `load_findings(previous_id,
+        evidence=False)` gives them but in no particular order, when this store's last results save
+        was `snapshot_id`'s and compared them with exactly those: the findings it kept a row for
+        and the rows it closed. None otherwise (read them back).
+
+        A pass's diff needs the previous snapshot's verdicts. Its own save has just read them (the
+        scope's open rows), so reading 30,000 rows again cost 0.23 s a pass to learn what the save
+        knew: which findings continue and which rows it closed.
+        """
+        replaced = self._replaced_findings
+        if replaced is None or (replaced.snapshot_id, replaced.previous_id) != (snapshot_id, previous_id):
+            return None
+        return [*replaced.kept, *(_closed_record(key) for key in replaced.closed)]
 
     def checked_with(self, snapshot_id: int) -> CheckedWith:
         """What checked a stored snapshot, as far as it was recorded (`CheckedWith`)."""

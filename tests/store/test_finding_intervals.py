@@ -108,6 +108,40 @@ def test_a_pass_that_failed_after_saving_results_leaves_every_snapshot_as_comput
     assert result.intact and result.links == 2
 
 
+def verdicts_before(findings: list[FindingRecord]) -> list[tuple[object, ...]]:
+    """What a diff reads of the previous snapshot's findings."""
+    return sorted(
+        (f.check, f.subject, f.status, f.severity, f.message, f.fingerprint, f.first_seen) for f in findings
+    )
+
+
+def test_a_save_gives_the_previous_findings_it_replaced_as_stored(store: HistoryStore) -> None:
+    first = save(store, [ALICE], 0)
+    waived = dataclasses.replace(CAROL, status=Status.WAIVED, waiver_reason="migration")
+    checked(store, first, fresh([POP, BOB, waived]))
+    second = save(store, [ALICE], 4)  # Bob fixed, Carol failing now, the POP3 finding unchanged
+    checked(store, second, fresh([POP, CAROL]))
+
+    replaced = store.findings_replaced(second.id, first.id)
+    assert replaced is not None and len(replaced) == 3
+    assert verdicts_before(replaced) == verdicts_before(store.load_findings(first.id, evidence=False))
+    assert store.findings_replaced(second.id, second.id) is None  # not what that save replaced
+    assert store.findings_replaced(first.id, first.id) is None
+
+
+def test_a_save_after_a_failed_pass_leaves_the_previous_findings_to_be_read(store: HistoryStore) -> None:
+    first = save(store, [ALICE], 0)
+    checked(store, first, fresh([POP, BOB]))
+    failed = store.begin_pass(at(4))  # saved its results, then stopped: the open rows are its own
+    run = RunResult(snapshot=SnapshotInfo(failed, at(4), False, (), 1), findings=fresh([CAROL]))
+    store.annotate_findings(run)
+    store.save_pass(failed, [ALICE], [directory_source(1)], run)
+    store.mark_failed(failed, "report: disk full")
+    third = save(store, [ALICE], 8)
+    checked(store, third, fresh([POP]))
+    assert store.findings_replaced(third.id, first.id) is None
+
+
 def test_results_are_saved_again_only_while_nothing_later_builds_on_them(store: HistoryStore) -> None:
     first = save(store, [ALICE], 0)
     checked(store, first, fresh([POP, BOB]))

@@ -1,7 +1,7 @@
 """A snapshot does not depend on the order its records arrived in.
 
 A full read hands the builder records in the directory's order; a pass that carried unchanged
-objects over rebuilds the snapshot from the store, in key order. Both must give the same verdicts
+objects over rebuilds the snapshot from the store, in its order. Both must give the same verdicts
 with the same evidence, or every such pass stores a new evidence set for each finding and a
 message listing several objects reads differently (issue 12; `auditor.model.snapshot`).
 """

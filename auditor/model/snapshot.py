@@ -506,8 +506,8 @@ class SnapshotBuilder:
 def _in_object_order(snap: Snapshot) -> None:
     """Every list of the snapshot whose items name a stored object, in one order: by name, then key.
 
-    Records arrive in the order a source read them: a directory's own order on a full read, key
-    order when a pass rebuilds the snapshot from the store (`auditor.run`, carried objects). A
+    Records arrive in the order a source read them: a directory's own order on a full read, the
+    store's when a pass rebuilds the snapshot from it (`auditor.run`, carried objects). A
     check that names several objects as evidence (the recipient policies a mailbox depends on,
     the owners of an address) gives them in snapshot order, and evidence sets are stored by
     content: without one order, an incremental pass and a full read of the same directory would

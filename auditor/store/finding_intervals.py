@@ -36,10 +36,13 @@ from sqlalchemy.engine import Connection
 
 from auditor.errors import StoreError
 from auditor.store.engine import CHUNK, stored_day, stored_moment
-from auditor.tables import FINDING
+from auditor.tables import EVIDENCE, FINDING
 
 __all__ = [
+    "FINGERPRINT_AT",
+    "FIRST_SEEN_AT",
     "FindingKey",
+    "OpenRows",
     "Written",
     "counts_held",
     "held_at",
@@ -47,6 +50,8 @@ __all__ = [
     "later_events",
     "new_at",
     "open_rows_are",
+    "open_rows_for",
+    "read_open_rows",
     "span",
     "write_findings",
 ]
@@ -68,6 +73,10 @@ _KEY_COLUMNS = (
 FindingKey = tuple[Any, ...]
 _FIRST_SEEN = _KEY_COLUMNS.index("first_seen")
 _EXPIRES = _KEY_COLUMNS.index("waiver_expires")
+
+
+FINGERPRINT_AT = _KEY_COLUMNS.index("fingerprint")
+FIRST_SEEN_AT = _FIRST_SEEN
 
 
 def key_fields(key: FindingKey) -> dict[str, Any]:
@@ -179,24 +188,69 @@ class Written:
     closed: tuple[FindingKey, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class OpenRows:
+    """The scope's open rows as a save of `snapshot_id` compares its findings with them: key ->
+    row ids (several only for duplicate findings), and the content hash -> id of every evidence
+    set they name (`store.evidence`), so that a save looks up only the sets no open row names."""
+
+    snapshot_id: int
+    ids: dict[FindingKey, list[int]]
+    evidence: dict[str, int]
+
+
+def open_rows_for(conn: Connection, scope: str, snapshot_id: int) -> OpenRows | None:
+    """The open rows a save of `snapshot_id`'s findings starts from, after taking back what an
+    earlier save of them wrote; None when later snapshots build on them (`write_findings`)."""
+    if later_events(conn, scope, snapshot_id):
+        return None
+    _undo(conn, scope, snapshot_id)
+    return read_open_rows(conn, scope, snapshot_id)
+
+
+def read_open_rows(conn: Connection, scope: str, snapshot_id: int) -> OpenRows:
+    """The scope's open rows as they are, for a save of `snapshot_id` that has nothing to take
+    back (`open_rows_for` takes it back first)."""
+    ids: dict[FindingKey, list[int]] = {}
+    evidence: dict[str, int] = {}
+    open_row = sa.and_(FINDING.c.scope == scope, FINDING.c.valid_to_snapshot.is_(None))
+    for row_id, key, _new in _keyed(conn, open_row):
+        ids.setdefault(key, []).append(row_id)
+    named = conn.execute(
+        sa.select(EVIDENCE.c.content_hash, EVIDENCE.c.id).where(
+            EVIDENCE.c.id.in_(sa.select(FINDING.c.evidence_id).where(open_row).distinct())
+        )
+    )
+    evidence.update((content_hash, evidence_id) for content_hash, evidence_id in named)
+    return OpenRows(snapshot_id, ids, evidence)
+
+
 def write_findings(
-    conn: Connection, scope: str, snapshot_id: int, findings: Sequence[Mapping[str, Any]]
+    conn: Connection,
+    scope: str,
+    snapshot_id: int,
+    findings: Sequence[Mapping[str, Any]],
+    open_rows: OpenRows | None = None,
 ) -> Written | None:
     """Make `findings` (each a mapping of the `_KEY_COLUMNS` and `new`) what `snapshot_id` holds,
     opening and closing only the rows that differ from the scope's open rows (module docstring).
+    `open_rows`: what `open_rows_for` gave in the same transaction (read here otherwise).
 
     Once later snapshots' findings build on this one's, its findings can no longer change: saving
     the very findings it holds (with other check results, say) is allowed and writes no row (and
     returns None: it compared nothing with the open rows).
     """
-    if later_events(conn, scope, snapshot_id):
+    if open_rows is None:
+        open_rows = open_rows_for(conn, scope, snapshot_id)
+    if open_rows is None:
         if _held(conn, scope, snapshot_id) == Counter((_key(f), bool(f["new"])) for f in findings):
             return None
         raise StoreError(
             f"snapshot {snapshot_id}'s findings cannot change: later snapshots' findings build on them"
         )
-    _undo(conn, scope, snapshot_id)
-    kept = _open_rows(conn, scope)
+    if open_rows.snapshot_id != snapshot_id:
+        raise ValueError(f"open rows read for snapshot {open_rows.snapshot_id}, not {snapshot_id}")
+    kept = {key: list(ids) for key, ids in open_rows.ids.items()}
     opening: list[dict[str, Any]] = []
     kept_at: list[int] = []
     for position, finding in enumerate(findings):
@@ -234,14 +288,6 @@ def _undo(conn: Connection, scope: str, snapshot_id: int) -> None:
         )
         .values(valid_to_snapshot=None)
     )
-
-
-def _open_rows(conn: Connection, scope: str) -> dict[FindingKey, list[int]]:
-    """The scope's open rows: their key -> row ids (several only for duplicate findings)."""
-    kept: dict[FindingKey, list[int]] = {}
-    for row_id, key, _new in _keyed(conn, FINDING.c.scope == scope, FINDING.c.valid_to_snapshot.is_(None)):
-        kept.setdefault(key, []).append(row_id)
-    return kept
 
 
 def _held(conn: Connection, scope: str, snapshot_id: int) -> Counter[tuple[FindingKey, bool]]:

@@ -85,8 +85,10 @@ class ObjectsMixin(StoreBase):
         return self._iter_records(snapshot_id, max(1, batch))
 
     def saved_records(self, snapshot_id: int, *, batch: int = CHUNK) -> Iterator[ObjectRecord]:
-        """The objects `save_objects` stored for a pass not yet published, in key order, as
-        `load_records` gives them.
+        """The objects `save_objects` stored for a pass not yet published, as `load_records` gives
+        them but in no particular order: the snapshot builder puts them in its own order
+        (`auditor.model.snapshot`), and sorting 100,000 rows of JSON by key cost SQLite 0.11 s of
+        a 0.21 s read.
 
         A pass whose source carried unchanged objects over (`auditor.collect.CarriesOver`) builds
         the snapshot its checks read from what it stored: the only complete copy it has. Unlike
@@ -114,7 +116,6 @@ class ObjectsMixin(StoreBase):
                 OBJECT_INTERVAL.c.scope == self.scope,
                 *_held_at(snapshot_id),
             )
-            .order_by(OBJECT_INTERVAL.c.key)
         )
         with self._guard("read the snapshot"), self._engine.connect() as conn:
             result = conn.execution_options(yield_per=batch).execute(query)

@@ -60,7 +60,8 @@ def saved_pass(
 
 
 def stored(store: HistoryStore, snapshot_id: int) -> list[ObjectRecord]:
-    return list(store.saved_records(snapshot_id))
+    """The pass's stored objects in key order (`saved_records` gives them in none)."""
+    return sorted(store.saved_records(snapshot_id), key=lambda r: r.key)
 
 
 def intervals(store: HistoryStore, url: str) -> list[tuple[str, int | None, bool]]:

@@ -129,6 +129,19 @@ def test_a_save_gives_the_previous_findings_it_replaced_as_stored(store: History
     assert store.findings_replaced(first.id, first.id) is None
 
 
+def test_streaks_read_from_the_open_rows_are_those_of_the_previous_snapshot(store: HistoryStore) -> None:
+    first = save(store, [ALICE], 0)
+    checked(store, first, fresh([POP, BOB]))
+    second = save(store, [ALICE], 4)
+    checked(store, second, fresh([POP, CAROL]))
+    third = store.begin_pass(at(8))
+    with store._engine.connect() as conn:
+        from_open_rows = store._streaks_from_open_rows(conn, third)
+        assert store._open_rows_read is not None and store._open_rows_read[0] == second.id
+        assert from_open_rows == store._streaks(conn, third)
+    assert from_open_rows == {POP.fingerprint: at(0), CAROL.fingerprint: at(4)}
+
+
 def test_a_save_after_a_failed_pass_leaves_the_previous_findings_to_be_read(store: HistoryStore) -> None:
     first = save(store, [ALICE], 0)
     checked(store, first, fresh([POP, BOB]))

@@ -32,6 +32,7 @@ class CheckInfo:
 
 
 @lru_cache(maxsize=1024)  # asked once per finding row, of a few dozen check IDs
+@lru_cache(maxsize=4096)  # asked once per finding row (tens of thousands) for a few dozen IDs
 def anchor_for(check_id: str) -> str:
     """An in-document anchor that stays a valid fragment whatever the (untrusted) ID contains."""
     return "check-" + re.sub(r"[^A-Za-z0-9_-]", "-", check_id)

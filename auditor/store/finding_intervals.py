@@ -71,12 +71,9 @@ _KEY_COLUMNS = (
 """What makes two findings the same row: every stored column but the interval and `new`."""
 
 FindingKey = tuple[Any, ...]
-_FIRST_SEEN = _KEY_COLUMNS.index("first_seen")
-_EXPIRES = _KEY_COLUMNS.index("waiver_expires")
-
-
 FINGERPRINT_AT = _KEY_COLUMNS.index("fingerprint")
-FIRST_SEEN_AT = _FIRST_SEEN
+FIRST_SEEN_AT = _KEY_COLUMNS.index("first_seen")
+_EXPIRES = _KEY_COLUMNS.index("waiver_expires")
 
 
 def key_fields(key: FindingKey) -> dict[str, Any]:
@@ -312,7 +309,7 @@ def _keyed(conn: Connection, *conditions: Any) -> Iterator[tuple[int, FindingKey
     days: dict[str, date] = {}
     rows = conn.execute(sa.select(FINDING.c.id, new, *columns).where(*where).order_by(FINDING.c.id))
     for row_id, is_new, *values in rows:
-        values[_FIRST_SEEN] = stored_moment(values[_FIRST_SEEN], moments)
+        values[FIRST_SEEN_AT] = stored_moment(values[FIRST_SEEN_AT], moments)
         values[_EXPIRES] = stored_day(values[_EXPIRES], days)
         yield row_id, tuple(values), bool(is_new)
 

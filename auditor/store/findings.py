@@ -360,10 +360,8 @@ def _evidence_ids(
         hash_of[id(finding)] = content
         if content not in known:
             sets.setdefault(content, refs)
-    ids = dict(known)
-    if sets:
-        ids.update(store_evidence(conn, scope, sets))
-    return {key: ids[content] for key, content in hash_of.items()}
+    stored = store_evidence(conn, scope, sets) if sets else {}
+    return {key: known[content] if content in known else stored[content] for key, content in hash_of.items()}
 
 
 def check_result_from_row(row: Any) -> CheckResult:

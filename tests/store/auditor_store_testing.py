@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 
 from auditor.records import ObjectKind, ObjectRecord, SourceInfo
 from auditor.registry import Severity, Status
@@ -140,6 +141,19 @@ def save(store: HistoryStore, records: list[ObjectRecord], hours: float) -> Snap
 
 def finding(check: str, subject: str, status: Status = Status.FAIL) -> FindingRecord:
     return FindingRecord(check, status, Severity.HIGH, subject, f"{check} fails for {subject}")
+
+
+def execute(store: HistoryStore, statement: str, **params: object) -> None:
+    """One SQL statement straight to the store's database, as someone editing it by hand would."""
+    with store._engine.begin() as conn:
+        conn.execute(sa.text(statement), params)
+
+
+def broken_at(store: HistoryStore) -> tuple[int, list[str]]:
+    """The snapshot whose link `verify_chain` finds broken, and the parts that differ there."""
+    broken = store.verify_chain().broken
+    assert broken is not None, "the chain verifies"
+    return broken.snapshot_id, [d["part"] for d in broken.differs]
 
 
 def checked(store: HistoryStore, snapshot: SnapshotInfo, findings: list[FindingRecord]) -> RunResult:

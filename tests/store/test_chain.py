@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from auditor_store_testing import at, checked, directory_source, finding, save, user
+from auditor_store_testing import at, broken_at, checked, directory_source, execute, finding, save, user
 
 from auditor.records import ObjectRecord
 from auditor.results import RunResult, SnapshotInfo
@@ -61,11 +61,6 @@ def stored_digests(store_url: str) -> dict[int, str]:
         rows = conn.execute(sa.text("SELECT snapshot_id, digest FROM chain_link")).all()
     engine.dispose()
     return {int(row[0]): str(row[1]) for row in rows}
-
-
-def execute(store: HistoryStore, statement: str, **params: object) -> None:
-    with store._engine.begin() as conn:
-        conn.execute(sa.text(statement), params)
 
 
 def test_an_untouched_history_verifies_and_publishes_its_head(store: HistoryStore) -> None:
@@ -220,9 +215,7 @@ def test_an_interval_a_failed_pass_opened_is_sealed_with_the_pass_that_holds_it(
         first=first.id,
         failed=failed,
     )
-    result = store.verify_chain()
-    assert result.broken is not None and result.broken.snapshot_id == held.id
-    assert [d["part"] for d in result.broken.differs] == ["objects"]
+    assert broken_at(store) == (held.id, ["objects"])
 
 
 def test_a_finding_row_slipped_in_before_the_second_format_is_caught(store_url: str) -> None:
@@ -248,9 +241,7 @@ def test_a_finding_row_slipped_in_before_the_second_format_is_caught(store_url: 
             new=False,
         )
         assert "slipped.example" in {f.subject for f in store.load_findings(third.id)}
-        result = store.verify_chain()
-        assert result.broken is not None and result.broken.snapshot_id == third.id
-        assert [d["part"] for d in result.broken.differs] == ["findings"]
+        assert broken_at(store) == (third.id, ["findings"])
 
 
 def test_a_link_in_an_unknown_format_is_a_break_naming_it(store: HistoryStore) -> None:

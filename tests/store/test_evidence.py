@@ -10,7 +10,7 @@ import json
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from auditor_store_testing import checked, finding, save, user
+from auditor_store_testing import broken_at, checked, execute, finding, save, user
 
 from auditor.model.directory import ObjectRef
 from auditor.registry import Status
@@ -30,11 +30,6 @@ def with_evidence(record: FindingRecord, *refs: ObjectRef) -> FindingRecord:
 def count(store: HistoryStore, table: str) -> int:
     with store._engine.connect() as conn:
         return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
-
-
-def execute(store: HistoryStore, statement: str, **params: object) -> None:
-    with store._engine.begin() as conn:
-        conn.execute(sa.text(statement), params)
 
 
 def three_passes(store: HistoryStore) -> list[int]:
@@ -98,9 +93,7 @@ def test_edited_evidence_breaks_the_first_snapshot_that_used_it(store: HistorySt
         "UPDATE evidence SET refs = :refs WHERE CAST(refs AS TEXT) LIKE '%guid-k%'",
         refs=json.dumps([["user", "guid-b", BOB_REF.dn]]),  # the connector left out
     )
-    result = store.verify_chain()
-    assert result.broken is not None and result.broken.snapshot_id == ids[0]
-    assert [d["part"] for d in result.broken.differs] == ["findings"]
+    assert broken_at(store) == (ids[0], ["findings"])
 
 
 def test_a_finding_pointed_at_other_evidence_breaks_the_snapshot_its_row_opened_at(
@@ -112,10 +105,8 @@ def test_a_finding_pointed_at_other_evidence_breaks_the_snapshot_its_row_opened_
         "UPDATE finding SET evidence_id = (SELECT f.evidence_id FROM finding f WHERE f.check_id = 'COEX-303') "
         "WHERE check_id = 'COEX-301'",
     )
-    result = store.verify_chain()
     # One row holds each finding over the three passes: the first pass's link sealed it.
-    assert result.broken is not None and result.broken.snapshot_id == ids[0]
-    assert [d["part"] for d in result.broken.differs] == ["findings"]
+    assert broken_at(store) == (ids[0], ["findings"])
 
 
 def test_upgrading_a_store_from_before_evidence_keeps_its_chain(store_url: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from auditor_store_testing import at, checked, directory_source, finding, save, user
+from auditor_store_testing import at, broken_at, checked, directory_source, execute, finding, save, user
 
 from auditor.errors import StoreError
 from auditor.registry import Status
@@ -32,11 +32,6 @@ def fresh(findings: list[FindingRecord]) -> list[FindingRecord]:
 def rows(store: HistoryStore) -> int:
     with store._engine.connect() as conn:
         return int(conn.execute(sa.text("SELECT count(*) FROM finding")).scalar_one())
-
-
-def execute(store: HistoryStore, statement: str, **params: object) -> None:
-    with store._engine.begin() as conn:
-        conn.execute(sa.text(statement), params)
 
 
 def verdicts(findings: list[FindingRecord]) -> list[tuple[str, str, str, str, bool]]:
@@ -184,9 +179,7 @@ def test_a_reopened_finding_breaks_the_snapshot_that_closed_it(store: HistorySto
         snapshots.append(snapshot)
     execute(store, "UPDATE finding SET valid_to_snapshot = NULL WHERE subject = 'CN=Bob'")
     assert "CN=Bob" in {f.subject for f in store.load_findings(snapshots[2].id)}  # what an attacker wants
-    result = store.verify_chain()
-    assert result.broken is not None and result.broken.snapshot_id == snapshots[1].id
-    assert [d["part"] for d in result.broken.differs] == ["findings"]
+    assert broken_at(store) == (snapshots[1].id, ["findings"])
 
 
 def test_a_store_from_before_intervals_reads_the_same_and_goes_on(store_url: str) -> None:

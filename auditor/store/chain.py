@@ -15,10 +15,10 @@ are five parts, each a sha256 over canonical JSON lines (every line names its sn
   hold: in `auditor.chain/2` every one since the previous link, whatever snapshot it opened at
   (a pass that failed after saving its objects opens intervals the next pass holds); in
   `auditor.chain/1` those at each snapshot of the segment. A snapshot's objects are its
-  predecessor's plus these changes, so by induction the chain commits to every snapshot's complete
-  object set while each link costs only what changed (the first link commits to every object). `auditor verify` recomputes each
-  version's hash from its stored content, so an edited `object_version` row breaks the first link
-  whose segment uses it;
+  predecessor's plus these changes, so by induction the chain commits to every snapshot's
+  complete object set while each link costs only what changed (the first link commits to every
+  object). `auditor verify` recomputes each version's hash from its stored content, so an edited
+  `object_version` row breaks the first link whose segment uses it;
 * `results`: every stored check result of the segment;
 * `findings`: in the link's format (`FORMATS`). Links sealed since findings became intervals
   (`auditor.chain/2`, `store.finding_intervals`) hold the finding rows that opened or closed since
